@@ -1,0 +1,730 @@
+"""Training: device placement, precision, callbacks, and the run folder.
+
+One function trains every recipe: :func:`train`. Around it:
+
+- :func:`choose_strategy` picks where the model lives: one device; a
+  ``tf.distribute.MirroredStrategy`` across all local GPUs (or across the
+  logical CPUs when asked explicitly); a ``MultiWorkerMirroredStrategy`` when
+  ``TF_CONFIG`` describes a cluster. On the JAX backend it sets a
+  ``keras.distribution.DataParallel`` over the local devices when there are
+  several, and otherwise leaves the single device alone.
+- :func:`configure` seeds every random generator and switches mixed precision.
+- :func:`make_optimizer` builds the optimizer with gradient clipping.
+- :func:`make_callbacks` builds the callbacks: ``CSVLogger``,
+  ``BackupAndRestore`` (a run killed, even with SIGKILL, resumes from its last
+  finished epoch), ``ModelCheckpoint`` (best weights), ``EarlyStopping``,
+  ``TerminateOnNaN`` and ``TensorBoard``.
+
+A run folder holds everything a run produced::
+
+    run_dir/
+      config.json          the configuration the run was started with
+      history.csv          one row per finished epoch (kept across restarts)
+      metrics.json         history, final metrics, wall time, status
+      learning_curve.png   train and validation curves per metric
+      model.keras          the trained model (best weights when monitored)
+      <artifact>.json      vocabularies and other recipe artifacts
+      checkpoints/         best weights so far
+      backup/              the resume state while the run is unfinished
+      logs/                TensorBoard logs
+
+A run folder that exists is resumed, never overwritten unless
+``overwrite=True``; resuming with a different configuration is an error
+(only ``epochs`` may grow, to train a finished run further).
+
+This module is TensorFlow-aware (``tf.distribute``, ``tf.data`` options) but
+imports TensorFlow only where the TensorFlow backend or a dataset needs it.
+"""
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+
+import keras
+
+RUN_FILES = {
+    "config": "config.json",
+    "history": "history.csv",
+    "metrics": "metrics.json",
+    "curve": "learning_curve.png",
+    "model": "model.keras",
+    "checkpoint": os.path.join("checkpoints", "best.weights.h5"),
+    "backup": "backup",
+    "logs": "logs",
+}
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+
+
+# --------------------------------------------------------------------------
+# Placement and precision
+# --------------------------------------------------------------------------
+
+
+class _SingleProcessPlacement:
+    """Placement on the JAX backend (no ``tf.distribute`` there).
+
+    ``scope()`` is a no-op; data parallelism, when several local devices
+    exist, is set globally through ``keras.distribution``.
+    """
+
+    def __init__(self, num_replicas):
+        self.num_replicas_in_sync = num_replicas
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def _tf_config():
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return None
+    try:
+        cfg = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"TF_CONFIG is not valid JSON. Received: TF_CONFIG={raw!r}") from err
+    return cfg
+
+
+def _cluster_size(cfg):
+    if not cfg:
+        return 1
+    return sum(len(v) for v in cfg.get("cluster", {}).values())
+
+
+def is_chief():
+    """True unless ``TF_CONFIG`` names this process a non-chief worker.
+
+    The chief is the ``chief`` task, or worker 0 when no chief is listed.
+    Only the chief writes the run folder; other workers write to a scratch
+    folder (their saves are still needed for the collective operations).
+    """
+    cfg = _tf_config()
+    if not cfg or _cluster_size(cfg) <= 1:
+        return True
+    task = cfg.get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+    if kind == "chief":
+        return True
+    return kind == "worker" and index == 0 and "chief" not in cfg.get("cluster", {})
+
+
+def choose_strategy(kind="auto"):
+    """Return the distribution strategy for this process.
+
+    Args:
+        kind: ``"auto"`` (multi-worker when ``TF_CONFIG`` lists more than one
+            task, mirrored when several GPUs are visible, else one device),
+            ``"one_device"``, ``"mirrored"`` (all local GPUs, or all logical
+            CPUs when there is no GPU) or ``"multi_worker"``.
+
+    Returns:
+        On the TensorFlow backend a ``tf.distribute.Strategy``; build and
+        compile the model inside its ``scope()``. On the JAX backend an object
+        with ``scope()`` and ``num_replicas_in_sync``; with several local
+        devices a ``keras.distribution.DataParallel`` is set globally
+        (multi-process JAX is not set up here: run one process per machine).
+    """
+    if kind not in STRATEGIES:
+        raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: kind={kind!r}")
+    if keras.backend.backend() == "jax":
+        return _jax_placement(kind)
+    if keras.backend.backend() != "tensorflow":
+        return _SingleProcessPlacement(1)
+    import tensorflow as tf
+
+    cfg = _tf_config()
+    if kind == "multi_worker" or (kind == "auto" and _cluster_size(cfg) > 1):
+        # Must come before anything initialises the TensorFlow runtime
+        # (listing devices included): collectives are set up at start-up.
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if kind == "mirrored":
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices)
+    if kind == "auto" and len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _jax_placement(kind):
+    import jax
+
+    if kind == "multi_worker":
+        raise ValueError(
+            "strategy='multi_worker' needs the TensorFlow backend "
+            "(set KERAS_BACKEND=tensorflow). Received: KERAS_BACKEND=jax"
+        )
+    devices = jax.devices()
+    if kind == "one_device" or len(devices) == 1:
+        return _SingleProcessPlacement(1)
+    if kind == "mirrored" or (kind == "auto" and devices[0].platform != "cpu"):
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        return _SingleProcessPlacement(len(devices))
+    return _SingleProcessPlacement(1)
+
+
+def configure(*, seed=None, mixed_precision=False, deterministic=False):
+    """Seed every generator and set the global dtype policy.
+
+    Call before building the model.
+
+    Args:
+        seed: int; seeds Python, NumPy and the backend
+            (``keras.utils.set_random_seed``). ``None`` leaves them alone.
+        mixed_precision: bool; ``"mixed_float16"`` when a GPU is visible,
+            ``"mixed_bfloat16"`` on CPU (float16 matmuls are slow there);
+            ``False`` restores ``"float32"``.
+        deterministic: bool; also make TensorFlow ops deterministic (slower).
+
+    Returns:
+        The dtype policy name now in force.
+    """
+    if seed is not None:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int. Received: seed={seed!r}")
+        keras.utils.set_random_seed(seed)
+    policy = "float32"
+    if mixed_precision:
+        policy = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
+    keras.config.set_dtype_policy(policy)
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return policy
+
+
+def _has_gpu():
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
+
+
+def make_optimizer(config):
+    """Adam with the config's learning rate and gradient clipping.
+
+    Reads ``config.learning_rate`` and, when present and positive,
+    ``config.clipnorm`` (clip each gradient to that L2 norm).
+    """
+    lr = float(config.learning_rate)
+    if not lr > 0:
+        raise ValueError(f"learning_rate must be > 0. Received: learning_rate={lr}")
+    clipnorm = getattr(config, "clipnorm", None) or None
+    return keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm)
+
+
+def jit_compile(config):
+    """The ``jit_compile`` argument for ``model.compile`` from ``config.jit``."""
+    value = getattr(config, "jit", "auto")
+    if value not in ("auto", True, False):
+        raise ValueError(f"jit must be 'auto', True or False. Received: jit={value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------
+# The run folder
+# --------------------------------------------------------------------------
+
+
+def config_to_dict(config):
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    if isinstance(config, dict):
+        return dict(config)
+    raise TypeError(f"config must be a dataclass or a dict. Received: {type(config).__name__}")
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
+def write_json(path, obj):
+    """Write ``obj`` as JSON atomically (temporary file, then rename)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
+    os.replace(tmp, path)
+
+
+def read_json(path, default=None):
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+def prepare_run_dir(run_dir, config, *, overwrite=False):
+    """Create, resume or (with ``overwrite``) wipe a run folder.
+
+    Returns ``"new"`` or ``"resume"``. Resuming with a configuration that
+    differs from the saved one (other than a larger ``epochs``) raises a
+    ValueError naming the keys that differ.
+    """
+    cfg = _jsonable(config_to_dict(config))
+    path = os.path.join(run_dir, RUN_FILES["config"])
+    if os.path.isdir(run_dir) and overwrite:
+        shutil.rmtree(run_dir)
+    if not os.path.exists(path):
+        os.makedirs(run_dir, exist_ok=True)
+        write_json(path, cfg)
+        return "new"
+    saved = read_json(path)
+    diff = sorted(k for k in set(saved) | set(cfg) if k != "epochs" and saved.get(k) != cfg.get(k))
+    if diff:
+        details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {cfg.get(k)!r}" for k in diff)
+        raise ValueError(
+            f"The run folder {run_dir} holds a run with another configuration ({details}). "
+            "Use another run folder, or overwrite=True (--overwrite) to start again."
+        )
+    if cfg.get("epochs") != saved.get("epochs"):
+        write_json(path, cfg)
+    return "resume"
+
+
+def read_history(run_dir):
+    """The per-epoch history of a run, from its ``history.csv``.
+
+    Rows are keyed by epoch; when an epoch appears twice (a restart after a
+    kill between logging and backing up), the later row wins.
+
+    Returns:
+        dict metric name -> list of floats, one per finished epoch.
+    """
+    path = os.path.join(run_dir, RUN_FILES["history"])
+    if not os.path.exists(path):
+        return {}
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("epoch") in (None, ""):
+                continue
+            rows[int(row["epoch"])] = row
+    history = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            if key == "epoch" or key is None:
+                continue
+            missing = value in ("", None, "NA")
+            history.setdefault(key, []).append(math.nan if missing else float(value))
+    # CSVLogger adds val_* columns ("NA") even when there is no validation.
+    return {k: v for k, v in history.items() if not all(math.isnan(x) for x in v)}
+
+
+def plot_learning_curves(history, path, *, title=None):
+    """Draw train/validation curves, one panel per metric, into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    if not names:
+        return None
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        epochs = range(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], "o-", label="train")
+        if "val_" + name in history:
+            ax.plot(epochs, history["val_" + name], "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Callbacks
+# --------------------------------------------------------------------------
+
+
+_MAX_WORDS = ("acc", "auc", "precision", "recall", "match", "f1", "bleu")
+
+
+def resolve_mode(monitor, mode="auto"):
+    """``"min"`` or ``"max"``: whether a larger ``monitor`` value is better.
+
+    ``"auto"`` reads the name: accuracies, AUC, precision, recall, exact
+    matches, F1 and BLEU go up; losses and error rates go down.
+    """
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
+    name = monitor.lower()
+    return "max" if any(w in name for w in _MAX_WORDS) else "min"
+
+
+def _better(a, b, mode):
+    return b is None or (a > b if mode == "max" else a < b)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` that remembers the epochs of an interrupted run.
+
+    Args:
+        previous: list of the monitored values of epochs finished before a
+            restart; replayed at the start of training so that ``patience``
+            counts across restarts.
+        **kwargs: as ``keras.callbacks.EarlyStopping``; ``mode`` must be
+            ``"min"`` or ``"max"`` (see :func:`resolve_mode`).
+    """
+
+    def __init__(self, *, previous=None, **kwargs):
+        super().__init__(**kwargs)
+        self.previous = list(previous or [])
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for value in self.previous:
+            if _better(value, self.best, self.mode):
+                self.best, self.wait = value, 0
+            else:
+                self.wait += 1
+
+
+class _RunClock(keras.callbacks.Callback):
+    """Adds this process's training seconds to those of earlier processes."""
+
+    def __init__(self, earlier_seconds=0.0):
+        super().__init__()
+        self.earlier_seconds = earlier_seconds
+        self.start = None
+        self.first_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+
+    @property
+    def seconds(self):
+        return self.earlier_seconds + (time.perf_counter() - self.start if self.start else 0.0)
+
+
+class _Progress(keras.callbacks.Callback):
+    """Keeps ``metrics.json`` current at every epoch end (status "running")."""
+
+    def __init__(self, run_dir, clock):
+        super().__init__()
+        self.run_dir = run_dir
+        self.clock = clock
+
+    def on_epoch_end(self, epoch, logs=None):
+        path = os.path.join(self.run_dir, RUN_FILES["metrics"])
+        metrics = read_json(path, {}) or {}
+        metrics.update(status="running", train_seconds=self.clock.seconds, epochs_done=epoch + 1)
+        write_json(path, metrics)
+
+
+def make_callbacks(
+    run_dir,
+    *,
+    monitor="val_loss",
+    mode="auto",
+    patience=None,
+    tensorboard=True,
+    previous_history=None,
+):
+    """The standard callbacks of a run, writing into ``run_dir``.
+
+    Args:
+        run_dir: the run folder.
+        monitor: the metric that picks the best checkpoint and early stopping.
+        mode: ``"auto"``, ``"min"`` or ``"max"`` for ``monitor``.
+        patience: epochs without improvement before stopping; ``None`` or 0
+            disables early stopping.
+        tensorboard: write TensorBoard logs under ``run_dir/logs``.
+        previous_history: history of epochs finished before a restart (as
+            returned by :func:`read_history`), so that the best checkpoint and
+            early stopping carry on where they were.
+
+    Returns:
+        A list of callbacks. ``CSVLogger`` comes before ``BackupAndRestore``:
+        a kill between the two repeats an epoch (its row is replaced) rather
+        than losing one.
+    """
+    previous = (previous_history or {}).get(monitor, [])
+    mode = resolve_mode(monitor, mode)
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        os.path.join(run_dir, RUN_FILES["checkpoint"]),
+        monitor=monitor,
+        mode=mode,
+        save_best_only=True,
+        save_weights_only=True,
+    )
+    for value in previous:
+        if _better(value, checkpoint.best, mode):
+            checkpoint.best = value
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, RUN_FILES["history"]), append=True),
+        checkpoint,
+    ]
+    if patience:
+        callbacks.append(
+            ResumableEarlyStopping(monitor=monitor, mode=mode, patience=patience, previous=previous)
+        )
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, RUN_FILES["logs"])))
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(
+            os.path.join(run_dir, RUN_FILES["backup"]), double_checkpoint=True
+        )
+    )
+    return callbacks
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: the trained model (best weights when a checkpoint was kept).
+        history: dict metric -> per-epoch values over the whole run,
+            including epochs finished before a restart.
+        run_dir: the run folder written (``None`` on non-chief workers,
+            whose scratch folder is removed at the end).
+        initial_epoch: the epoch this process started from (0 for a fresh
+            run, > 0 after a resume).
+        train_seconds: training wall time over all processes of the run.
+        status: ``"complete"``, ``"stopped_nan"`` or ``"already_complete"``.
+    """
+
+    model: object
+    history: dict
+    run_dir: str
+    initial_epoch: int
+    train_seconds: float
+    status: str
+
+
+def _is_multi_worker(strategy):
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def _shard_by_data(dataset):
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def _adapt_to_multi_worker(model, strategy, dataset):
+    """Work around keras-team/keras#20585 (Keras 3 with MultiWorkerMirroredStrategy).
+
+    Two steps of ``fit`` fail under the multi-worker strategy:
+
+    - the symbolic build reduces the first distributed batch with
+      ``strategy.reduce``, which cannot take a nested batch: build from a
+      local (undistributed) batch instead, which has the same shapes;
+    - the step's logs are reduced across workers with ``axis=0``, which a
+      scalar does not have: give each logged value a leading axis of 1 (the
+      mean over that axis and the workers is the same number).
+    """
+    import tensorflow as tf
+
+    def build(iterator=None, data_batch=None):
+        with strategy.scope():
+            model._symbolic_build(data_batch=next(iter(dataset)))
+
+    def with_axis(step):
+        def wrapped(data):
+            return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+
+        return wrapped
+
+    model._maybe_symbolic_build = build
+    model.train_step = with_axis(model.train_step)
+    model.test_step = with_axis(model.test_step)
+
+
+def _save_model(model, path):
+    tmp = path + ".partial.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    model,
+    data,
+    config,
+    run_dir,
+    *,
+    strategy=None,
+    overwrite=False,
+    monitor=None,
+    mode="auto",
+    callbacks=(),
+    artifacts=None,
+    tensorboard=True,
+    verbose="auto",
+):
+    """Train ``model`` on ``data`` into the run folder ``run_dir``.
+
+    Args:
+        model: a compiled ``keras.Model``, or a callable returning one (it is
+            then called inside the strategy's scope, as distributed training
+            requires).
+        data: an object with ``.train`` and ``.validation`` datasets
+            (``recipes.base.Data``); ``.validation`` may be ``None``.
+        config: a dataclass or dict with ``epochs`` and optionally
+            ``patience`` (early stopping).
+        run_dir: the run folder; an existing one is resumed.
+        strategy: from :func:`choose_strategy`; chosen automatically if None.
+        overwrite: wipe an existing run folder first.
+        monitor: metric for the best checkpoint and early stopping; defaults
+            to ``"val_loss"`` (``"loss"`` without validation data).
+        mode: ``"auto"``, ``"min"`` or ``"max"``.
+        callbacks: extra callbacks, run after the standard ones.
+        artifacts: dict name -> JSON-serialisable object (vocabularies...),
+            written as ``run_dir/<name>.json``.
+        tensorboard: write TensorBoard logs.
+        verbose: passed to ``fit`` (progress bars by default).
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    cfg = config_to_dict(config)
+    epochs = int(cfg.get("epochs", 1))
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1. Received: epochs={epochs}")
+    chief = is_chief()
+    if chief:
+        prepare_run_dir(run_dir, cfg, overwrite=overwrite)
+    else:
+        run_dir = tempfile.mkdtemp(prefix="zoo-worker-")
+    strategy = strategy or choose_strategy()
+    multi_worker = _is_multi_worker(strategy)
+    previous = read_history(run_dir)
+    done = len(next(iter(previous.values()), []))
+    metrics = read_json(os.path.join(run_dir, RUN_FILES["metrics"]), {}) or {}
+    model_path = os.path.join(run_dir, RUN_FILES["model"])
+    finished_before = metrics.get("status") in ("complete", "already_complete")
+    if finished_before and os.path.exists(model_path):
+        with strategy.scope():
+            model = keras.models.load_model(model_path)
+    elif callable(model) and not isinstance(model, keras.Model):
+        with strategy.scope():
+            model = model()
+    if monitor is None:
+        monitor = "val_loss" if getattr(data, "validation", None) is not None else "loss"
+
+    clock = _RunClock(float(metrics.get("train_seconds", 0.0)))
+    status = "already_complete"
+    initial_epoch = done
+    if not (finished_before and done >= epochs):
+        train_ds, val_ds = data.train, getattr(data, "validation", None)
+        if multi_worker:
+            _adapt_to_multi_worker(model, strategy, train_ds)
+            train_ds = _shard_by_data(train_ds)
+            val_ds = _shard_by_data(val_ds) if val_ds is not None else None
+        cbs = make_callbacks(
+            run_dir,
+            monitor=monitor,
+            mode=mode,
+            patience=cfg.get("patience"),
+            tensorboard=tensorboard,
+            previous_history=previous,
+        )
+        cbs += [clock, _Progress(run_dir, clock), *callbacks]
+        fit_kwargs = {"initial_epoch": done} if finished_before else {}
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            callbacks=cbs,
+            verbose=verbose,
+            **fit_kwargs,
+        )
+        status = "complete"
+        initial_epoch = clock.first_epoch if clock.first_epoch is not None else done
+        best = os.path.join(run_dir, RUN_FILES["checkpoint"])
+        history = read_history(run_dir)
+        if any(math.isnan(v) for v in history.get("loss", [])):
+            status = "stopped_nan"
+        elif os.path.exists(best):
+            model.load_weights(best)
+    history = read_history(run_dir)
+    _save_model(model, model_path)
+    for name, value in (artifacts or {}).items():
+        write_json(os.path.join(run_dir, f"{name}.json"), value)
+    metrics.update(
+        status=status,
+        epochs_done=len(history.get("loss", [])),
+        train_seconds=clock.seconds if status != "already_complete" else metrics.get("train_seconds", 0.0),
+        history=history,
+        monitor=monitor,
+        backend=keras.backend.backend(),
+        replicas=getattr(strategy, "num_replicas_in_sync", 1),
+        dtype_policy=keras.config.dtype_policy().name,
+    )
+    if monitor in history and history[monitor]:
+        values = history[monitor]
+        pick = max if resolve_mode(monitor, mode) == "max" else min
+        metrics["best_" + monitor] = pick(values)
+    write_json(os.path.join(run_dir, RUN_FILES["metrics"]), metrics)
+    if chief and history:
+        plot_learning_curves(history, os.path.join(run_dir, RUN_FILES["curve"]))
+    if not chief:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir = None
+    return TrainResult(
+        model=model,
+        history=history,
+        run_dir=run_dir,
+        initial_epoch=initial_epoch,
+        train_seconds=metrics["train_seconds"],
+        status=status,
+    )
+
+
+def record_metrics(run_dir, section, values):
+    """Merge ``values`` into ``metrics.json`` under ``section`` (e.g. "test")."""
+    path = os.path.join(run_dir, RUN_FILES["metrics"])
+    metrics = read_json(path, {}) or {}
+    metrics.setdefault(section, {}).update(_jsonable(values))
+    write_json(path, metrics)
+    return metrics
