@@ -1,0 +1,262 @@
+"""zoo.tuning: search spaces, the HyperModel, sweeps of each tuner type, bad input."""
+
+import csv
+import dataclasses
+import json
+import os
+
+import keras
+import keras_tuner
+import pytest
+
+from tests import tuning_recipe_fixture as fixture
+from zoo.tuning import HyperModel, SearchSpace, apply_overrides, tune
+from zoo.tuning.cli import build_parser, configure_distributed
+
+
+def _tiny_config(**changes):
+    return dataclasses.replace(fixture.Config(), **{**fixture.TINY, **changes})
+
+
+def _layer_types(model):
+    names = []
+    for layer in model.layers:
+        inner = getattr(layer, "forward_layer", None)
+        names.append(type(inner or layer).__name__)
+    return names
+
+
+# -- search spaces -----------------------------------------------------------
+
+
+def test_space_defaults_come_from_the_config_then_the_spec():
+    space = SearchSpace(
+        {
+            "units": {"type": "int", "min": 4, "max": 64, "step": 4, "default": 8},
+            "attention": {"type": "choice", "values": [None, "bahdanau", "luong"], "default": "luong"},
+            "dropout": {"type": "float", "min": 0.0, "max": 0.5, "default": 0.1},
+        },
+        defaults={"units": 32, "attention": None},
+    )
+    assert space.defaults() == {"units": 32, "attention": None, "dropout": 0.1}
+    # Empty hyperparameters give the defaults, None round-trips through "none".
+    hp = keras_tuner.HyperParameters()
+    assert space.register(hp) == {"units": 32, "attention": None, "dropout": 0.1}
+    assert hp.values["attention"] == "none"
+    hp.values["attention"] = "bahdanau"
+    assert space.register(hp)["attention"] == "bahdanau"
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "integer", "min": 1, "max": 2, "default": 1}, "Unknown type"),
+        ({"type": "int", "min": 8, "max": 4, "default": 4}, "`min` must be <= `max`"),
+        ({"type": "int", "min": 1, "max": 8}, "has no default"),
+        ({"type": "int", "min": 1, "max": 8, "default": 9}, "outside its range"),
+        ({"type": "choice", "values": [], "default": 1}, "non-empty list"),
+        ({"type": "choice", "values": ["gru"], "default": "lstm"}, "not one of its values"),
+        ({"type": "float", "min": 0.0, "max": 1.0, "sampling": "log", "default": 0.5}, "min > 0"),
+        ({"type": "int", "min": 1, "max": 8, "default": 2, "stride": 2}, "Unknown keys"),
+        ("int", "must be a dict"),
+    ],
+)
+def test_space_rejects_bad_specs(spec, message):
+    with pytest.raises(ValueError, match=message):
+        SearchSpace({"units": spec})
+
+
+# -- HyperModel ----------------------------------------------------------------
+
+
+def test_build_with_empty_hyperparameters_gives_the_recipe_default_model():
+    config = fixture.Config()
+    hypermodel = HyperModel(fixture, config)
+    keras.backend.clear_session()
+    tuned = hypermodel.build(keras_tuner.HyperParameters())
+    keras.backend.clear_session()
+    default = fixture.build_model(config, fixture.load_data(config))
+    assert tuned.get_config() == default.get_config()
+    assert tuned.optimizer.get_config() == default.optimizer.get_config()
+
+
+def test_build_maps_hyperparameters_to_model_arguments_and_learning_rate():
+    hypermodel = HyperModel(fixture, fixture.Config())
+    hp = keras_tuner.HyperParameters()
+    hypermodel.values(hp)
+    hp.values.update(units=12, cell="lstm", bidirectional=True, learning_rate=0.02)
+    model = hypermodel.build(hp)
+    rnn = model.layers[1]
+    assert type(rnn).__name__ == "Bidirectional"
+    assert type(rnn.forward_layer).__name__ == "LSTM" and rnn.forward_layer.units == 12
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.02)
+    # The configuration itself is not changed.
+    assert hypermodel.config.model["units"] == 8
+
+
+def test_fit_reloads_the_data_with_a_tuned_batch_size():
+    space = dict(fixture.SEARCH_SPACE, batch_size={"type": "choice", "values": [8, 16]})
+    hypermodel = HyperModel(fixture, _tiny_config(), search_space=space)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.values(hp)
+    hp.values["batch_size"] = 8
+    model = hypermodel.build(hp)
+    seen = []
+
+    class Sizes(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(batch)
+
+    hypermodel.fit(hp, model, callbacks=[Sizes()])
+    assert len(seen) == 32 // 8  # TINY: 32 training examples
+    assert next(iter(hypermodel.data_for(hypermodel.configure({"batch_size": 8})).train))[0].shape[0] == 8
+
+
+def test_search_space_naming_an_argument_the_model_does_not_take():
+    space = dict(fixture.SEARCH_SPACE, kernel_size={"type": "int", "min": 1, "max": 3, "default": 2})
+    hypermodel = HyperModel(fixture, _tiny_config(), search_space=space)
+    with pytest.raises(ValueError, match="kernel_size.*does not take"):
+        hypermodel.check_model_arguments()
+
+
+def test_registry_signature_rejects_unknown_names_at_construction():
+    pytest.importorskip("zoo.models")
+    from zoo.models.registry import list_models
+
+    if "many_to_one" not in list_models():
+        pytest.skip("the many_to_one factory is not registered")
+    config = dataclasses.replace(fixture.Config(), model={"name": "many_to_one", "units": 8})
+    with pytest.raises(ValueError, match=r"\['kernel_size'\].*Accepted model arguments"):
+        HyperModel(fixture, config, search_space={"kernel_size": {"type": "fixed", "value": 3}})
+
+
+# -- sweeps ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["random", "hyperband", "bayesian"])
+def test_tiny_sweep_of_each_tuner(kind, tmp_path):
+    summary = tune(
+        fixture,
+        tuner=kind,
+        max_trials=2,
+        config=_tiny_config(epochs=2),
+        directory=str(tmp_path),
+        seed=3,
+        verbose=0,
+    )
+    project = tmp_path / f"tuning_fixture_{kind}"
+    assert summary["completed"] == summary["num_trials"] == 2
+    rows = summary["trials"]
+    assert [r["trial_id"] for r in rows] == ["0", "1"]
+    for row in rows:
+        assert 0.0 <= row["objective"] <= 1.0
+        assert 1 <= row["epochs"] <= 2 and row["seconds"] > 0
+        assert set(fixture.SEARCH_SPACE) <= set(row)
+    best = max(rows, key=lambda r: r["objective"])
+    assert summary["best"]["objective"] == best["objective"]
+    # The files agree with the returned summary.
+    with open(project / "summary.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [float(r["objective"]) for r in table] == [r["objective"] for r in rows]
+    assert json.loads((project / "summary.json").read_text())["best"] == summary["best"]
+    assert (project / "objective.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The oracle's own record matches.
+    oracle = json.loads((project / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == ["0", "1"]
+    if kind == "random":
+        # Same folder, a higher cap: the finished trials are kept, one more runs.
+        more = tune(
+            fixture, tuner=kind, max_trials=3, config=_tiny_config(epochs=2),
+            directory=str(tmp_path), seed=3, verbose=0,
+        )
+        assert more["trials"][:2] == rows and more["num_trials"] == more["completed"] == 3
+
+
+# -- bad input, all before any trial runs ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tuner": "grid"}, r"Unknown tuner.*'random', 'hyperband', 'bayesian'.*tuner='grid'"),
+        ({"max_trials": 0}, r"max_trials must be an integer >= 1. Received: max_trials=0"),
+        ({"executions_per_trial": 0}, r"executions_per_trial must be"),
+        ({"objective": ("val_f1", "max")}, r"'val_f1'.*Reported metrics: \[.*'val_accuracy'"),
+        (
+            {"search_space": {"kernel_size": {"type": "int", "min": 1, "max": 3, "default": 2}}},
+            r"'kernel_size'.*does not take",
+        ),
+        ({"epochs": 0}, r"epochs must be an integer >= 1"),
+    ],
+)
+def test_bad_input_raises_before_any_trial(kwargs, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        tune(fixture, config=_tiny_config(), directory=str(tmp_path), verbose=0, **kwargs)
+    assert not any(tmp_path.iterdir())  # no project folder, no trial
+
+
+# -- command line -----------------------------------------------------------------
+
+
+def test_cli_parses_every_flag():
+    args = build_parser().parse_args(
+        "tests.tuning_recipe_fixture --tuner hyperband --max-trials 4 --executions-per-trial 2 "
+        "--directory d --project-name p --epochs 3 --retrain-best --distributed worker "
+        "--tuner-id 1 --oracle-ip 127.0.0.1 --oracle-port 9 --set model.units=4 "
+        "--set learning_rate=0.1 --data-dir data".split()
+    )
+    assert (args.recipe, args.tuner, args.max_trials, args.executions_per_trial) == (
+        "tests.tuning_recipe_fixture", "hyperband", 4, 2,
+    )
+    assert (args.directory, args.project_name, args.epochs, args.retrain_best) == ("d", "p", 3, True)
+    assert args.overrides == ["model.units=4", "learning_rate=0.1"] and args.data_dir == "data"
+    env = {}
+    assert configure_distributed(args, env) == "worker"
+    assert env == {
+        "KERASTUNER_TUNER_ID": "tuner1",
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": "9",
+    }
+
+
+def test_cli_distributed_arguments_are_checked():
+    parser = build_parser()
+    with pytest.raises(ValueError, match="needs --tuner-id"):
+        configure_distributed(parser.parse_args(["r", "--distributed", "worker"]), {})
+    with pytest.raises(ValueError, match="needs --distributed worker"):
+        configure_distributed(parser.parse_args(["r", "--tuner-id", "3"]), {})
+    env = {}
+    configure_distributed(parser.parse_args(["r", "--distributed", "chief", "--oracle-port", "7"]), env)
+    assert env["KERASTUNER_TUNER_ID"] == "chief" and env["KERASTUNER_ORACLE_PORT"] == "7"
+
+
+def test_set_overrides_fields_and_model_arguments():
+    config = apply_overrides(
+        fixture.Config(), ["model.units=4", "cell='lstm'", "learning_rate=1", "epochs=3"]
+    )
+    assert config.model["units"] == 4 and config.model["cell"] == "lstm"
+    assert config.learning_rate == 1.0 and isinstance(config.learning_rate, float)
+    assert config.epochs == 3
+    with pytest.raises(ValueError, match="unknown configuration key 'colour'"):
+        apply_overrides(fixture.Config(), ["colour=1"])
+    with pytest.raises(ValueError, match="--set epochs: expected a value of type int"):
+        apply_overrides(fixture.Config(), ["epochs=1.5"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        apply_overrides(fixture.Config(), ["epochs"])
+
+
+def test_python_m_zoo_tuning_runs_a_sweep(tmp_path):
+    from tests.helpers import run_python
+
+    out = run_python(
+        f"""
+        import sys
+        from zoo.tuning.cli import run
+        sys.exit(run(["tests.tuning_recipe_fixture", "--tiny", "--max-trials", "1",
+                      "--directory", {str(tmp_path)!r}, "--quiet"]))
+        """,
+        env={"PYTHONPATH": os.getcwd()},
+    )
+    assert out == ""
+    summary = json.loads((tmp_path / "tuning_fixture_random" / "summary.json").read_text())
+    assert summary["completed"] == 1

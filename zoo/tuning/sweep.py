@@ -1,0 +1,237 @@
+"""Running a sweep: checks first, then keras-tuner, then the summary and the retrain."""
+
+import dataclasses
+import importlib
+import os
+import re
+
+import keras
+import keras_tuner
+
+from zoo.tuning import report, tuners
+from zoo.tuning.hypermodel import HyperModel, model_name, recipe_name
+
+DEFAULT_DIRECTORY = "tuning"
+DISTRIBUTED_TRIAL_TIMEOUT = 120.0
+
+
+def resolve_recipe(recipe):
+    """A recipe module from a module or a name.
+
+    A name with a dot is imported as a module path (``mypackage.my_recipe``);
+    a plain name goes through ``recipes.get_recipe`` (which lists the known
+    recipes when it does not know the name).
+    """
+    if not isinstance(recipe, str):
+        return recipe
+    if "." in recipe:
+        try:
+            return importlib.import_module(recipe)
+        except ModuleNotFoundError as err:
+            raise ValueError(f"Cannot import recipe module {recipe!r}: {err}") from err
+    try:
+        recipes = importlib.import_module("recipes")
+    except ImportError as err:
+        raise ValueError(
+            f"Unknown recipe {recipe!r}: the `recipes` package is not importable ({err})."
+        ) from err
+    return recipes.get_recipe(recipe)
+
+
+def resolve_objective(recipe, objective=None):
+    """``(name, direction)`` from `objective` or the recipe's ``OBJECTIVE``."""
+    objective = objective or getattr(recipe, "OBJECTIVE", None) or ("val_loss", "min")
+    if isinstance(objective, str):
+        name, _, direction = objective.partition(":")
+        direction = direction or ("max" if re.search(r"acc|auc|precision|recall", name) else "min")
+        objective = (name, direction)
+    name, direction = objective
+    if direction not in ("min", "max"):
+        raise ValueError(
+            f"An objective's direction must be 'min' or 'max'. Received: {direction!r}"
+        )
+    return name, direction
+
+
+def check_sweep_arguments(tuner, max_trials, executions_per_trial):
+    if tuner not in tuners.TUNERS:
+        raise ValueError(
+            f"Unknown tuner. Expected one of {list(tuners.TUNERS)}. Received: tuner={tuner!r}"
+        )
+    for name, value in (("max_trials", max_trials), ("executions_per_trial", executions_per_trial)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1. Received: {name}={value!r}")
+
+
+def check_objective(hypermodel, objective_name):
+    """Raise ValueError unless the default model reports `objective_name`."""
+    names = hypermodel.reported_metrics()
+    keras.backend.clear_session()
+    if objective_name not in names:
+        raise ValueError(
+            f"The objective {objective_name!r} is not a metric that recipe "
+            f"{hypermodel.name!r} reports. Reported metrics: {names}."
+        )
+    return names
+
+
+def sweep_callbacks(recipe, config, objective, patience=None):
+    """``TerminateOnNaN``, ``EarlyStopping`` on the objective, and the recipe's own.
+
+    `patience` defaults to the configuration's ``patience`` (3 when it has
+    none); 0 disables early stopping. A recipe may add callbacks with a
+    ``sweep_callbacks(config)`` function.
+    """
+    name, direction = objective
+    if patience is None:
+        patience = getattr(config, "patience", None)
+        patience = 3 if patience is None else patience
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=name, mode=direction, patience=patience))
+    extra = getattr(recipe, "sweep_callbacks", None)
+    if callable(extra):
+        callbacks += list(extra(config))
+    return callbacks
+
+
+def tune(
+    recipe,
+    *,
+    tuner="random",
+    max_trials=10,
+    executions_per_trial=1,
+    directory=DEFAULT_DIRECTORY,
+    project_name=None,
+    config=None,
+    epochs=None,
+    search_space=None,
+    objective=None,
+    data_dir=None,
+    overwrite=False,
+    seed=None,
+    patience=None,
+    trial_timeout=None,
+    heartbeat_interval=5.0,
+    hyperband_factor=3,
+    retrain_best=False,
+    export_dir="saved_models",
+    verbose=1,
+    fit_verbose=0,
+):
+    """Run a hyperparameter sweep of `recipe` and summarize it.
+
+    Every check runs before the first trial: the tuner name, ``max_trials``
+    and ``executions_per_trial``, the search space (names the model does not
+    take, malformed specs) and the objective (built and evaluated once on the
+    default model). A project folder that exists is resumed (trials that
+    finished are kept, the interrupted one runs again) unless `overwrite`.
+
+    In a distributed sweep (``KERASTUNER_ORACLE_IP``/``_PORT``/``_TUNER_ID``
+    set, see ``zoo.tuning.cli``) the chief serves the oracle and writes the
+    summary; workers run trials and return ``{"role": "worker"}``.
+
+    Args:
+        recipe: a recipe module or name.
+        tuner: ``"random"``, ``"hyperband"`` or ``"bayesian"``.
+        max_trials: most trials to run (a cap for Hyperband).
+        executions_per_trial: trainings per trial, their metrics averaged.
+        directory, project_name: the sweep lives in ``directory/project_name``
+            (default project name: ``<recipe>_<tuner>``).
+        config: the base configuration (default ``recipe.Config()``).
+        epochs: epochs per trial (Hyperband: the most epochs of a trial).
+        search_space: overrides ``recipe.SEARCH_SPACE``.
+        objective: ``(name, "min"|"max")`` or ``"name[:dir]"``; default
+            ``recipe.OBJECTIVE``.
+        data_dir: passed to ``recipe.load_data``.
+        overwrite: start afresh even if the project folder exists.
+        seed: the oracle's seed.
+        patience: early-stopping patience per trial (see ``sweep_callbacks``).
+        trial_timeout: seconds of worker silence before its trial is requeued
+            (distributed sweeps; default 120 there, off otherwise).
+        heartbeat_interval: seconds between a worker's heartbeats.
+        hyperband_factor: Hyperband's reduction factor.
+        retrain_best: train the best configuration through ``zoo.training``
+            and export it (see ``zoo.tuning.retrain.retrain_best``).
+        export_dir: root of the exports (``<export_dir>/<recipe>/<version>``).
+        verbose: keras-tuner's progress output; fit_verbose: Keras's.
+
+    Returns:
+        The summary dict (also written as ``summary.json`` in the project).
+    """
+    check_sweep_arguments(tuner, max_trials, executions_per_trial)
+    recipe = resolve_recipe(recipe)
+    config = recipe.Config() if config is None else config
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1. Received: epochs={epochs!r}")
+        config = dataclasses.replace(config, epochs=epochs)
+    objective = resolve_objective(recipe, objective)
+    hypermodel = HyperModel(
+        recipe, config, search_space, data_dir=data_dir, fit_verbose=fit_verbose
+    )
+    hypermodel.check_model_arguments()
+    check_objective(hypermodel, objective[0])
+
+    distributed = tuners.is_distributed()
+    if trial_timeout is None and distributed:
+        trial_timeout = DISTRIBUTED_TRIAL_TIMEOUT
+    name = recipe_name(recipe)
+    project_name = project_name or f"{name}_{tuner}"
+    oracle = tuners.make_oracle(
+        tuner,
+        keras_tuner.Objective(*objective),
+        max_trials=max_trials,
+        max_epochs=config.epochs,
+        seed=seed,
+        trial_timeout=trial_timeout,
+        hyperband_factor=hyperband_factor,
+    )
+    sweep = tuners.make_tuner(
+        tuner,
+        hypermodel,
+        oracle,
+        executions_per_trial=executions_per_trial,
+        directory=directory,
+        project_name=project_name,
+        overwrite=overwrite,
+        heartbeat_interval=heartbeat_interval,
+    )
+    callbacks = sweep_callbacks(recipe, config, objective, patience)
+    sweep.search(epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    if tuners.is_worker():
+        return {"role": "worker", "tuner_id": os.environ.get("KERASTUNER_TUNER_ID")}
+
+    meta = {
+        "recipe": name,
+        "model": model_name(config),
+        "tuner": tuner,
+        "objective": {"name": objective[0], "direction": objective[1]},
+        "max_trials": max_trials,
+        "executions_per_trial": executions_per_trial,
+        "epochs": config.epochs,
+        "search_space": hypermodel.space.specs,
+        "project_dir": sweep.project_dir,
+    }
+    summary = report.write_summary(
+        sweep.oracle,
+        sweep.project_dir,
+        meta=meta,
+        executions_per_trial=executions_per_trial,
+        printer=print if verbose else None,
+    )
+    if retrain_best:
+        if summary["best"] is None:
+            raise RuntimeError("No trial completed: there is no best configuration to retrain.")
+        from zoo.tuning.retrain import retrain_best as _retrain
+
+        summary["retrained"] = _retrain(
+            hypermodel,
+            summary["best"],
+            objective=objective,
+            run_dir=os.path.join(sweep.project_dir, "best_run"),
+            export_dir=export_dir,
+            verbose=verbose,
+        )
+        report.write_json_atomic(os.path.join(sweep.project_dir, "summary.json"), summary)
+    return summary

@@ -1,0 +1,154 @@
+"""The tuners of a sweep: keras-tuner's, with memory release, timing and heartbeats."""
+
+import gc
+import os
+import threading
+import time
+
+import keras
+import keras_tuner
+
+from zoo.tuning import oracles
+from zoo.tuning.oracles import write_json_atomic
+
+TUNERS = ("random", "hyperband", "bayesian")
+# Extra per-trial metrics recorded beside the model's own.
+EPOCHS_METRIC = "trial_epochs"
+SECONDS_METRIC = "trial_seconds"
+
+
+def is_distributed():
+    """True when the keras-tuner environment names a chief oracle."""
+    return "KERASTUNER_ORACLE_IP" in os.environ
+
+
+def is_chief():
+    return is_distributed() and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def is_worker():
+    return is_distributed() and not is_chief()
+
+
+class _Heartbeat:
+    """A daemon thread asking the chief about `trial_id` every `interval` seconds."""
+
+    def __init__(self, oracle, trial_id, interval):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, args=(oracle, trial_id, interval), daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, oracle, trial_id, interval):
+        while not self._stop.wait(interval):
+            try:
+                oracle.get_trial(trial_id)
+            except Exception:  # the chief may be busy or gone; the next beat retries
+                pass
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+class _SweepTunerMixin:
+    """What every zoo tuner adds to keras-tuner's.
+
+    - The Keras session is cleared and garbage collected after every trial
+      (keras-tuner also clears it before each build), so a long sweep does not
+      accumulate models, graphs or optimizer state.
+    - Each execution's epochs and wall time are recorded as two extra trial
+      metrics, ``trial_epochs`` and ``trial_seconds`` (means over executions).
+    - In a distributed sweep a worker sends a heartbeat while it runs a trial,
+      and the chief serves with ``zoo.tuning.oracles.serve``.
+    - The tuner's own state file is written atomically.
+    """
+
+    def __init__(self, oracle, hypermodel, *, heartbeat_interval=5.0, **kwargs):
+        # Skip RandomSearch/Hyperband/BayesianOptimization.__init__: they only
+        # build their own oracle, and ours is given.
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+        self.heartbeat_interval = heartbeat_interval
+        self._heartbeat = None
+
+    def search(self, *fit_args, **fit_kwargs):
+        if is_chief():
+            if "verbose" in fit_kwargs:
+                self.oracle.verbose = fit_kwargs["verbose"]
+            self.save()
+            oracles.serve(self.oracle)
+            return None
+        return super().search(*fit_args, **fit_kwargs)
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        if is_worker() and self.heartbeat_interval:
+            self._heartbeat = _Heartbeat(self.oracle, trial.trial_id, self.heartbeat_interval)
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        start = time.perf_counter()
+        results = super()._build_and_fit_model(trial, *args, **kwargs)
+        seconds = time.perf_counter() - start
+        if isinstance(results, keras.callbacks.History):
+            epochs = len(results.epoch)
+            results.history[EPOCHS_METRIC] = [float(epochs)] * epochs
+            results.history[SECONDS_METRIC] = [seconds] * epochs
+            results.set_model(None)  # keep no model alive through the history
+        return results
+
+    def on_trial_end(self, trial):
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        super().on_trial_end(trial)
+        keras.backend.clear_session()
+        gc.collect()
+
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        write_json_atomic(self._get_tuner_fname(), self.get_state())
+
+
+class SweepTuner(_SweepTunerMixin, keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` (random search, Bayesian optimization) for zoo sweeps."""
+
+
+class HyperbandSweepTuner(_SweepTunerMixin, keras_tuner.Hyperband):
+    """``keras_tuner.Hyperband``'s trial logic (epochs per round, warm starts) for zoo sweeps."""
+
+
+def make_oracle(
+    kind,
+    objective,
+    *,
+    max_trials,
+    max_epochs,
+    seed=None,
+    trial_timeout=None,
+    hyperband_factor=3,
+    max_consecutive_failed_trials=3,
+):
+    """The oracle for tuner `kind` (one of ``TUNERS``)."""
+    if kind not in TUNERS:
+        raise ValueError(f"Unknown tuner. Expected one of {list(TUNERS)}. Received: tuner={kind!r}")
+    common = dict(
+        objective=objective,
+        seed=seed,
+        trial_timeout=trial_timeout,
+        max_consecutive_failed_trials=max_consecutive_failed_trials,
+    )
+    if kind == "random":
+        return oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    if kind == "bayesian":
+        return oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+    return oracles.HyperbandOracle(
+        max_trials=max_trials, max_epochs=max_epochs, factor=hyperband_factor, **common
+    )
+
+
+def make_tuner(kind, hypermodel, oracle, **kwargs):
+    """The tuner for `kind` around `hypermodel` and `oracle` (kwargs go to ``keras_tuner.Tuner``)."""
+    cls = HyperbandSweepTuner if kind == "hyperband" else SweepTuner
+    return cls(oracle, hypermodel, **kwargs)
