@@ -1,0 +1,203 @@
+"""Shared building blocks of the model factories: argument checks, input and
+output blocks, and the (bidirectional, deep, residual) recurrent stack.
+
+Everything here wires ``zoo.layers`` / ``zoo.cells`` and public Keras layers;
+no maths lives here. Shapes are ``(batch, timesteps, features)``.
+"""
+
+import keras
+
+CELLS = ("simple", "gru", "lstm")
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+ATTENTIONS = (None, "bahdanau", "luong")
+
+
+# --------------------------------------------------------------------------- checks
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
+    return value
+
+
+def check_int(name, value, minimum=1, allow_none=False):
+    if value is None and allow_none:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
+def check_sizes(name, value):
+    """A deep-block size list: a tuple/list of positive ints (may be empty)."""
+    if value is None:
+        return ()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+    ):
+        raise ValueError(
+            f"`{name}` must be a list of positive integers (layer sizes). "
+            f"Received: {name}={value!r}"
+        )
+    return tuple(value)
+
+
+def check_exactly_one(names_values):
+    """Exactly one of the given (name, value) pairs must be set (not None)."""
+    given = [n for n, v in names_values if v is not None]
+    names = " / ".join(f"`{n}`" for n, _ in names_values)
+    if len(given) != 1:
+        received = ", ".join(f"{n}={v!r}" for n, v in names_values)
+        raise ValueError(f"Pass exactly one of {names}. Received: {received}")
+    return given[0]
+
+
+def check_recurrent_args(*, cell, units, num_layers, merge_mode, dropout, bidirectional):
+    check_choice("cell", cell, CELLS)
+    check_int("units", units)
+    check_int("num_layers", num_layers)
+    check_choice("merge_mode", merge_mode, MERGE_MODES)
+    check_rate("dropout", dropout)
+    if not isinstance(bidirectional, bool):
+        raise ValueError(f"`bidirectional` must be True or False. Received: {bidirectional!r}")
+
+
+def refuse_bidirectional(bidirectional, model_name, part="the model"):
+    if bidirectional:
+        raise ValueError(
+            f"`bidirectional=True` is not possible for {model_name}: {part} generates "
+            "step by step and cannot read the future. Received: bidirectional=True"
+        )
+
+
+# --------------------------------------------------------------------------- layers
+def make_cell(cell, units, name=None):
+    """A zoo cell of kind `cell` ("simple" | "gru" | "lstm")."""
+    from zoo import cells
+
+    cls = {"simple": cells.SimpleRNNCell, "gru": cells.GRUCell, "lstm": cells.LSTMCell}[cell]
+    return cls(units, name=name)
+
+
+def make_rnn(cell, units, *, return_sequences, return_state=False, name=None):
+    """A zoo recurrent layer (``SimpleRNN`` / ``GRU`` / ``LSTM``)."""
+    from zoo import layers
+
+    cls = {"simple": layers.SimpleRNN, "gru": layers.GRU, "lstm": layers.LSTM}[cell]
+    return cls(units, return_sequences=return_sequences, return_state=return_state, name=name)
+
+
+def num_states(cell):
+    """How many state tensors a cell of kind `cell` carries (LSTM: h and c)."""
+    return 2 if cell == "lstm" else 1
+
+
+def dense_block(x, sizes, *, activation="relu", dropout=0.0, prefix):
+    """A stack of Dense layers (applied per step on 3D inputs, mask kept)."""
+    for i, size in enumerate(sizes):
+        x = keras.layers.Dense(size, activation=activation, name=f"{prefix}_dense_{i}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"{prefix}_dropout_{i}")(x)
+    return x
+
+
+def sequence_input(*, vocab_size, embedding_dim, input_dim, mask_value):
+    """The named sequence input and its masked embedding.
+
+    Returns ``(input_tensor, x)``: ``"tokens"`` ``(batch, timesteps)`` int ids,
+    0 = padding, embedded by ``Embedding(mask_zero=True)``; or ``"features"``
+    ``(batch, timesteps, input_dim)`` floats masked where every feature equals
+    `mask_value` (no masking when `mask_value` is None).
+    """
+    check_exactly_one([("vocab_size", vocab_size), ("input_dim", input_dim)])
+    if vocab_size is not None:
+        check_int("vocab_size", vocab_size, minimum=2)
+        check_int("embedding_dim", embedding_dim)
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(
+            inputs
+        )
+        return inputs, x
+    check_int("input_dim", input_dim)
+    inputs = keras.Input(shape=(None, input_dim), dtype="float32", name="features")
+    x = inputs
+    if mask_value is not None:
+        x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
+    return inputs, x
+
+
+def output_head(x, *, num_classes, output_dim, prefix="output"):
+    """Final projection: `num_classes` logits or `output_dim` linear values."""
+    which = check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
+    if which == "num_classes":
+        check_int("num_classes", num_classes, minimum=2)
+        return keras.layers.Dense(num_classes, name=f"{prefix}_logits")(x)
+    check_int("output_dim", output_dim)
+    return keras.layers.Dense(output_dim, name=f"{prefix}_values")(x)
+
+
+def recurrent_stack(
+    x,
+    *,
+    cell,
+    units,
+    num_layers,
+    bidirectional,
+    merge_mode,
+    dropout,
+    residual,
+    return_sequences,
+    return_state=False,
+    prefix="rnn",
+):
+    """Stack `num_layers` zoo recurrent layers over ``x`` (batch, timesteps, features).
+
+    - ``bidirectional``: each layer is ``keras.layers.Bidirectional`` over a zoo
+      layer, outputs merged per step with `merge_mode`.
+    - ``dropout``: ``Dropout`` between stacked layers (not after the last).
+    - ``residual``: ``x + layer(x)`` wherever input and output widths match
+      (every layer but possibly the first).
+    - the mask of ``x`` flows through every layer; padded steps neither
+      change the states nor count in the last step.
+
+    Returns the top output (``(batch, timesteps, width)`` with
+    `return_sequences`, else ``(batch, width)``), and with `return_state` also
+    the list of per-layer final states: ``[[h, (c)], ...]`` for a forward stack,
+    ``[[h_fw, (c_fw), h_bw, (c_bw)], ...]`` when bidirectional.
+    """
+    states = []
+    for i in range(num_layers):
+        last = i == num_layers - 1
+        seq = return_sequences or not last
+        layer = make_rnn(
+            cell,
+            units,
+            return_sequences=seq,
+            return_state=return_state,
+            name=None if bidirectional else f"{prefix}_{i}",
+        )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(
+                layer, merge_mode=merge_mode, name=f"{prefix}_{i}"
+            )
+        out = layer(x)
+        if return_state:
+            out, layer_states = out[0], list(out[1:])
+            states.append(layer_states)
+        if residual and seq and x.shape[-1] == out.shape[-1]:
+            out = keras.layers.Add(name=f"{prefix}_{i}_residual")([x, out])
+        if dropout and not last:
+            out = keras.layers.Dropout(dropout, name=f"{prefix}_{i}_dropout")(out)
+        x = out
+    if return_state:
+        return x, states
+    return x
