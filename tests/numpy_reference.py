@@ -1,0 +1,109 @@
+"""An independent NumPy implementation of the recurrent equations (test reference).
+
+Written from the equations, not from the layer code: one Python loop over
+time, float64 by default, with Keras's masking rules (a masked step keeps the
+states; its output is the previous output, or zeros with
+`zero_output_for_mask`; zeros before the first unmasked step).
+
+Weights use Keras's layout: kernel (features, k*units), recurrent_kernel
+(units, k*units), bias (k*units,) or, for GRU with reset_after, (2, 3*units).
+"""
+
+import numpy as np
+
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "relu": lambda v: np.maximum(v, 0.0),
+    "linear": lambda v: v,
+    None: lambda v: v,
+    "hard_sigmoid": lambda v: np.clip(v / 6.0 + 0.5, 0.0, 1.0),
+}
+
+
+def simple_rnn_step(x, states, kernel, recurrent_kernel, bias, activation="tanh"):
+    """a<t> = g(x Wax + a<t-1> Waa + ba)."""
+    (a,) = states
+    pre = x @ kernel + a @ recurrent_kernel
+    if bias is not None:
+        pre = pre + bias
+    a = ACTIVATIONS[activation](pre)
+    return a, [a]
+
+
+def gru_step(x, states, kernel, recurrent_kernel, bias, activation="tanh",
+             recurrent_activation="sigmoid", reset_after=True):
+    """GRU with gate order z, r, h; h' = z h + (1 - z) h~."""
+    (h,) = states
+    g, s = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    n = recurrent_kernel.shape[0]
+    wz, wr, wh = kernel[:, :n], kernel[:, n:2 * n], kernel[:, 2 * n:]
+    uz, ur, uh = recurrent_kernel[:, :n], recurrent_kernel[:, n:2 * n], recurrent_kernel[:, 2 * n:]
+    if bias is None:
+        bx = bh = np.zeros(3 * n)
+    elif reset_after:
+        bx, bh = bias[0], bias[1]
+    else:
+        bx, bh = bias, np.zeros(3 * n)
+    z = s(x @ wz + bx[:n] + h @ uz + bh[:n])
+    r = s(x @ wr + bx[n:2 * n] + h @ ur + bh[n:2 * n])
+    if reset_after:
+        candidate = g(x @ wh + bx[2 * n:] + r * (h @ uh + bh[2 * n:]))
+    else:
+        candidate = g(x @ wh + bx[2 * n:] + (r * h) @ uh)
+    h = z * h + (1.0 - z) * candidate
+    return h, [h]
+
+
+def lstm_step(x, states, kernel, recurrent_kernel, bias, activation="tanh",
+              recurrent_activation="sigmoid"):
+    """LSTM with gate order i, f, c, o."""
+    h, c = states
+    g, s = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    n = recurrent_kernel.shape[0]
+    pre = x @ kernel + h @ recurrent_kernel
+    if bias is not None:
+        pre = pre + bias
+    i, f = s(pre[:, :n]), s(pre[:, n:2 * n])
+    candidate, o = g(pre[:, 2 * n:3 * n]), s(pre[:, 3 * n:])
+    c = f * c + i * candidate
+    h = o * g(c)
+    return h, [h, c]
+
+
+STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step}
+NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2}
+
+
+def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
+        zero_output_for_mask=False, return_sequences=False, use_bias=True, dtype=np.float64,
+        **step_kwargs):
+    """Run a recurrent layer over x (batch, timesteps, features).
+
+    Returns (output, final_states): output is (batch, timesteps, units) in
+    processing order if return_sequences (reversed time for go_backwards),
+    else the last output (batch, units).
+    """
+    x = np.asarray(x, dtype)
+    kernel, recurrent_kernel = (np.asarray(w, dtype) for w in weights[:2])
+    bias = np.asarray(weights[2], dtype) if use_bias else None
+    batch, steps, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    if initial_state is None:
+        states = [np.zeros((batch, units), dtype) for _ in range(NUM_STATES[kind])]
+    else:
+        states = [np.asarray(s, dtype) for s in initial_state]
+    keep = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    previous = np.zeros((batch, units), dtype)
+    outputs = []
+    for t in order:
+        out, new_states = STEPS[kind](x[:, t], states, kernel, recurrent_kernel, bias,
+                                      **step_kwargs)
+        k = keep[:, t][:, None]
+        states = [np.where(k, new, old) for new, old in zip(new_states, states)]
+        out = np.where(k, out, 0.0 if zero_output_for_mask else previous)
+        outputs.append(out)
+        previous = out
+    output = np.stack(outputs, axis=1) if return_sequences else outputs[-1]
+    return output, states

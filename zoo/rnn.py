@@ -1,0 +1,388 @@
+"""`RNN`: the zoo layer that runs any recurrent cell (or a stack of cells) over time.
+
+Shapes are (batch, timesteps, features) everywhere. For zoo cells the layer
+projects the inputs of all timesteps with one matrix product before the loop
+(`cell.project_inputs`) and the loop only runs `cell.recurrent_step`; any
+other cell that follows Keras's cell contract is stepped with its `call`.
+"""
+
+import inspect
+
+import keras
+from keras import ops
+
+from zoo import cells as zoo_cells
+from zoo.loop import time_loop
+
+__all__ = ["RNN"]
+
+
+class _StateStore:
+    """Holds a stateful layer's state variables outside Keras's weight tracking
+    (like Keras's own recurrent layers: states are not weights and are not saved)."""
+
+    def __init__(self, variables):
+        self.variables = variables
+
+
+def _sizes(state_size):
+    return list(state_size) if isinstance(state_size, (list, tuple)) else [state_size]
+
+
+def _shape_str(shape):
+    return str(tuple(shape))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RNN(keras.layers.Layer):
+    """Runs a recurrent cell (or a stack of cells) over a sequence.
+
+    Works with the zoo cells (fast path: all input projections in one matrix
+    product before the loop) and with any cell that follows Keras's cell
+    contract (`call(x_t, states)`, `state_size`, optional `output_size` and
+    `get_initial_state`). Behaves like `keras.layers.RNN`.
+
+    Args:
+        cell: A cell, or a list of cells (a deep stack: each cell reads the
+            outputs of the previous one; wrapped in `keras.layers.StackedRNNCells`).
+        return_sequences: Return the outputs of all timesteps
+            (batch, timesteps, units) instead of the last one (batch, units).
+        return_state: Also return the final states.
+        go_backwards: Process the sequence in reverse; with `return_sequences`
+            the outputs come in processing order (reversed), as in Keras.
+        stateful: Carry the final states of a batch over as the initial states
+            of the next batch (needs a fixed batch size; `reset_state()` zeros them).
+        unroll: Unroll the time loop in Python (needs a fixed number of timesteps).
+        zero_output_for_mask: Output zeros at masked timesteps instead of
+            repeating the previous output.
+        **kwargs: Base layer arguments (name, dtype, trainable, activity_regularizer).
+
+    Call arguments:
+        sequences: (batch, timesteps, features) floating-point inputs.
+        initial_state: Optional list of initial state tensors, each (batch, size)
+            (for a stack: one entry per cell, nested or flat).
+        mask: Optional (batch, timesteps) boolean mask, e.g. from
+            `Embedding(mask_zero=True)` or `Masking`. At a masked step the states
+            are carried over unchanged and the output repeats the previous output
+            (zeros before the first unmasked step, or always with
+            `zero_output_for_mask`); a fully masked row returns zeros and its
+            initial states.
+        training: Whether cell dropout is active (one mask per sequence).
+
+    Returns:
+        The output ((batch, timesteps, units) with `return_sequences`, else
+        (batch, units)), followed by the final states when `return_state`.
+
+    Example:
+        >>> layer = RNN(zoo.cells.LSTMCell(32), return_sequences=True)
+        >>> layer(np.zeros((4, 10, 8), "float32")).shape   # (4, 10, 32)
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        if isinstance(cell, (list, tuple)):
+            if not cell:
+                raise ValueError("`cell` must be a cell or a non-empty list of cells. Received: []")
+            cell = keras.layers.StackedRNNCells(list(cell))
+        for attribute in ("call", "state_size"):
+            if not hasattr(cell, attribute):
+                raise ValueError(
+                    f"`cell` must have a `{attribute}` attribute (Keras cell contract). "
+                    f"Received: cell={cell!r}"
+                )
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.stateful = stateful
+        self.unroll = unroll
+        self.zero_output_for_mask = zero_output_for_mask
+        self.supports_masking = True
+        self.state_size = _sizes(cell.state_size)
+        self._state_store = _StateStore(None)
+        self._expected_batch_size = None
+        self._built_features = None
+
+    # ------------------------------------------------------------- structure
+    @property
+    def _cells(self):
+        return list(self.cell.cells) if isinstance(self.cell, keras.layers.StackedRNNCells) \
+            else [self.cell]
+
+    @property
+    def _stacked(self):
+        return isinstance(self.cell, keras.layers.StackedRNNCells)
+
+    @property
+    def states(self):
+        """The state variables of a stateful layer (None before build or if not stateful)."""
+        return self._state_store.variables
+
+    @staticmethod
+    def _output_size(cell):
+        size = getattr(cell, "output_size", None)
+        return size if size is not None else _sizes(cell.state_size)[0]
+
+    def _flat_state_sizes(self):
+        return [size for cell in self._cells for size in _sizes(cell.state_size)]
+
+    # ---------------------------------------------------------- validation
+    def _check_sequences(self, shape, dtype=None):
+        if len(shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects inputs of rank 3 "
+                f"(batch, timesteps, features). Received: inputs with shape {_shape_str(shape)}"
+            )
+        if self._built_features is not None and shape[-1] is not None \
+                and shape[-1] != self._built_features:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' was built for inputs with "
+                f"{self._built_features} features; the feature size may not change after "
+                f"build. Received: inputs with shape {_shape_str(shape)}"
+            )
+        if dtype is not None:
+            dtype = keras.backend.standardize_dtype(dtype)
+            if not keras.backend.is_float_dtype(dtype):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}' expects floating-point inputs "
+                    f"(e.g. float32). Received: inputs with dtype {dtype}"
+                )
+
+    # ----------------------------------------------------------------- build
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences(sequences_shape)
+        batch = sequences_shape[0]
+        step_shape = (batch, sequences_shape[-1])
+        for cell in self._cells:
+            if isinstance(cell, keras.layers.Layer) and not cell.built:
+                cell.build(step_shape)
+                cell.built = True
+            step_shape = (batch, self._output_size(cell))
+        if self._stacked and not self.cell.built:
+            self.cell.built = True
+        self._built_features = sequences_shape[-1]
+        if self.stateful:
+            if batch is None:
+                raise ValueError(
+                    "`stateful=True` needs a fixed batch size: pass `batch_size=` (or "
+                    "`batch_shape=`) to `keras.Input`. Received: inputs with shape "
+                    f"{_shape_str(sequences_shape)}"
+                )
+            if self.states is None:
+                self._create_state_variables(batch)
+            else:
+                self.reset_state()
+
+    def _create_state_variables(self, batch_size):
+        variables = []
+        for cell in self._cells:
+            for value in self._cell_initial_state(cell, batch_size):
+                variables.append(keras.Variable(
+                    value, trainable=False, dtype=self.variable_dtype, name="rnn_state"))
+        self._state_store.variables = variables
+        self._expected_batch_size = batch_size
+
+    def reset_state(self, states=None):
+        """Zero the states of a stateful layer, or set them to `states` (arrays)."""
+        if self.states is None:
+            return
+        if states is None:
+            for variable in self.states:
+                variable.assign(ops.zeros_like(variable))
+            return
+        states = keras.tree.flatten(states)
+        if len(states) != len(self.states):
+            raise ValueError(
+                f"reset_state expects {len(self.states)} state arrays. "
+                f"Received: {len(states)}"
+            )
+        for variable, value in zip(self.states, states):
+            if tuple(ops.shape(value)) != tuple(variable.shape):
+                raise ValueError(
+                    f"reset_state expects a state of shape {tuple(variable.shape)}. "
+                    f"Received: shape {tuple(ops.shape(value))}"
+                )
+            variable.assign(value)
+
+    def reset_states(self):
+        """Alias of `reset_state()`."""
+        self.reset_state()
+
+    # ------------------------------------------------------- initial states
+    def _cell_initial_state(self, cell, batch_size):
+        fn = getattr(cell, "get_initial_state", None)
+        if fn is not None:
+            return list(keras.tree.flatten(fn(batch_size=batch_size)))
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype)
+                for size in _sizes(cell.state_size)]
+
+    def get_initial_state(self, batch_size):
+        """Zero initial states: a list (for a stack, one list per cell)."""
+        per_cell = [self._cell_initial_state(cell, batch_size) for cell in self._cells]
+        return per_cell if self._stacked else per_cell[0]
+
+    def _initial_states(self, initial_state, sequences):
+        """Flat list of initial states, validated and cast to the compute dtype."""
+        batch = ops.shape(sequences)[0]
+        if initial_state is None:
+            if self.stateful and self.states is not None:
+                return [ops.convert_to_tensor(v) for v in self.states]
+            return [s for cell in self._cells for s in self._cell_initial_state(cell, batch)]
+        given = keras.tree.flatten(initial_state)
+        sizes = self._flat_state_sizes()
+        if len(given) != len(sizes):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects {len(sizes)} initial state "
+                f"tensor(s) of sizes {sizes}. Received: {len(given)} tensor(s) with shapes "
+                f"{[_shape_str(ops.shape(s)) for s in given]}"
+            )
+        static_batch = sequences.shape[0]
+        states = []
+        for state, size in zip(given, sizes):
+            state = ops.convert_to_tensor(state)
+            shape = state.shape
+            if len(shape) != 2 or (shape[-1] is not None and shape[-1] != size) or (
+                    static_batch is not None and shape[0] is not None and shape[0] != static_batch):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}' expects initial states of shapes "
+                    f"{[(static_batch, s) for s in sizes]}. Received: initial state with shape "
+                    f"{_shape_str(shape)}"
+                )
+            states.append(ops.cast(state, self.compute_dtype))
+        return states
+
+    # ------------------------------------------------------------------ call
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        self._check_sequences(sequences.shape, sequences.dtype)
+        if self.unroll and sequences.shape[1] is None:
+            raise ValueError(
+                "`unroll=True` needs a fixed number of timesteps. Received: inputs with "
+                f"shape {_shape_str(sequences.shape)}"
+            )
+        if self.stateful and self._expected_batch_size is not None and \
+                sequences.shape[0] is not None and sequences.shape[0] != self._expected_batch_size:
+            raise ValueError(
+                f"A stateful layer needs the same batch size at every call: expected "
+                f"{self._expected_batch_size}. Received: inputs with shape "
+                f"{_shape_str(sequences.shape)}"
+            )
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        states = self._initial_states(initial_state, sequences)
+
+        x = ops.transpose(sequences, (1, 0, 2))  # time-major
+        if mask is not None:
+            mask = ops.transpose(ops.cast(mask, "bool"), (1, 0))
+        if self.go_backwards:
+            x = ops.flip(x, 0)
+            mask = None if mask is None else ops.flip(mask, 0)
+
+        final_states, last, position = [], None, 0
+        for index, cell in enumerate(self._cells):
+            count = len(_sizes(cell.state_size))
+            keep_sequence = self.return_sequences or index < len(self._cells) - 1
+            last, x, new_states = self._sweep(
+                cell, x, states[position: position + count], mask, training, keep_sequence)
+            final_states.append(new_states)
+            position += count
+
+        flat_final = [s for per_cell in final_states for s in per_cell]
+        if self.stateful and self.states is not None:
+            for variable, value in zip(self.states, flat_final):
+                variable.assign(ops.cast(value, variable.dtype))
+
+        output = ops.transpose(x, (1, 0, 2)) if self.return_sequences else last
+        output = ops.cast(output, self.compute_dtype)
+        if not self.return_state:
+            return output
+        if self._stacked:
+            return (output, *[[ops.cast(s, self.compute_dtype) for s in per_cell]
+                              for per_cell in final_states])
+        return (output, *[ops.cast(s, self.compute_dtype) for s in flat_final])
+
+    def _sweep(self, cell, x, states, mask, training, keep_sequence):
+        """Run one cell over the time-major sequence `x`."""
+        if isinstance(cell, zoo_cells._ZooCell):
+            cell.check_features(x.shape)
+            input_mask, recurrent_mask = cell.get_dropout_masks(x[0], states[0], training)
+            if input_mask is not None:
+                x = x * input_mask
+            inputs = cell.project_inputs(x)
+
+            def step(projected, step_states):
+                return cell.recurrent_step(projected, step_states, recurrent_mask)
+        else:
+            inputs, step = x, self._generic_step(cell, states, x, training)
+        result = time_loop(
+            step, inputs, states, self._output_size(cell), mask=mask,
+            zero_output_for_mask=self.zero_output_for_mask, unroll=self.unroll,
+            return_sequences=keep_sequence)
+        if not isinstance(cell, zoo_cells._ZooCell):
+            for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+                if hasattr(cell, reset):
+                    getattr(cell, reset)()
+        return result
+
+    @staticmethod
+    def _generic_step(cell, states, x, training):
+        kwargs = {}
+        if "training" in inspect.signature(cell.call).parameters:
+            kwargs["training"] = training
+        # Keras's dropout cells cache one mask per sequence; create it outside the loop.
+        if hasattr(cell, "get_dropout_mask"):
+            cell.get_dropout_mask(x[0])
+        if hasattr(cell, "get_recurrent_dropout_mask"):
+            cell.get_recurrent_dropout_mask(states[0])
+
+        def step(x_t, step_states):
+            output, new_states = cell(x_t, list(step_states), **kwargs)
+            return output, keras.tree.flatten(new_states)
+
+        return step
+
+    # ---------------------------------------------------- shapes and masks
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        batch, steps = sequences_shape[0], sequences_shape[1]
+        units = self._output_size(self._cells[-1])
+        output = (batch, steps, units) if self.return_sequences else (batch, units)
+        if not self.return_state:
+            return output
+        per_cell = [[(batch, s) for s in _sizes(cell.state_size)] for cell in self._cells]
+        if self._stacked:
+            return (output, *per_cell)
+        return (output, *per_cell[0])
+
+    def compute_output_spec(self, sequences, *args, **kwargs):
+        self._check_sequences(sequences.shape, sequences.dtype)
+        return super().compute_output_spec(sequences, *args, **kwargs)
+
+    def compute_mask(self, _, mask):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            count = len(self._cells) if self._stacked else len(self.state_size)
+            return [output_mask] + [None] * count
+        return output_mask
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = {
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "cell": keras.saving.serialize_keras_object(self.cell),
+        }
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = keras.saving.deserialize_keras_object(
+            config.pop("cell"), custom_objects=custom_objects)
+        return cls(cell, **config)
+
