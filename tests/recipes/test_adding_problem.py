@@ -1,0 +1,19 @@
+import os
+
+from recipes import adding_problem
+
+from tests.recipes.recipe_helpers import run_tiny
+
+
+def test_adding_problem_tiny_end_to_end(tmp_path, tfds_dir):
+    summary, run_dir, _, info = run_tiny(adding_problem, tmp_path, tfds_dir,
+                                         compare_cells=("simple", "lstm"))
+    assert set(summary["test"]) == {"mse", "mae", "baseline_mse"}
+    assert info["signatures"]["serve"]["inputs"]["features"]["shape"] == [None, None, 2]
+    assert os.path.getsize(os.path.join(run_dir, "gradient_flow.png")) > 1000
+    import json
+
+    report = json.load(open(os.path.join(run_dir, "metrics.json")))["report"]
+    assert [(r["cell"], r["length"]) for r in report["comparison"]] == [
+        ("simple", 50), ("lstm", 50)]
+    assert set(report["gradient_ratio_first_to_last"]) == {"simple", "lstm"}

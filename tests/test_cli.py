@@ -1,0 +1,106 @@
+"""The `zoo` command, through its console-script entry point."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import recipes
+from zoo import cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZOO = os.path.join(os.path.dirname(sys.executable), "zoo")
+
+
+def _zoo(*args, timeout=300):
+    cmd = [ZOO] if os.path.exists(ZOO) else [sys.executable, "-m", "zoo.cli"]
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=timeout)
+
+
+def test_help_everywhere():
+    top = _zoo("--help")
+    assert top.returncode == 0
+    for command in ("list", "train", "evaluate", "export", "generate", "predict", "tune"):
+        assert command in top.stdout
+    parser = cli.build_parser(["tune"])
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, subparser in sub.choices.items():
+        text = subparser.format_help()
+        assert text.startswith("usage: zoo " + name), name
+    assert "--set" in sub.choices["train"].format_help()
+    assert "--max-trials" in sub.choices["tune"].format_help()
+
+
+def test_list_recipes(capsys):
+    assert cli.main(["list", "recipes"]) == 0
+    out = capsys.readouterr().out
+    for name in recipes.list_recipes():
+        assert f"  {name}\n" in out
+    assert f"{len(recipes.list_recipes())} recipes" in out
+
+
+def test_unknown_recipe_lists_the_known_ones(capsys):
+    assert cli.main(["train", "no_such_recipe"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown recipe 'no_such_recipe'" in err
+    assert "adding_problem" in err
+
+
+def test_bad_set_names_the_key_and_type(capsys):
+    assert cli.main(["train", "adding_problem", "--set", "epochz=3"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown config key 'epochz'" in err and "epochs" in err
+    assert cli.main(["train", "adding_problem", "--set", "epochs=three"]) == 2
+    err = capsys.readouterr().err
+    assert "--set epochs: expected int. Received: epochs='three'" in err
+    assert cli.main(["train", "adding_problem", "--set", "mixed_precision=maybe"]) == 2
+    assert "expected bool" in capsys.readouterr().err
+    assert cli.main(["train", "adding_problem", "--set", "model.units=many"]) == 2
+    assert "--set model.units: expected int" in capsys.readouterr().err
+
+
+def test_train_evaluate_export_predict(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    args = ["--tiny", "--set", "compare_cells=()", "--run-dir", run, "--no-export",
+            "--data-dir", str(tmp_path / "tfds"), "--quiet"]
+    trained = _zoo("train", "adding_problem", *args)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    last = trained.stdout.strip().splitlines()[-1]
+    assert last.startswith("[adding_problem] complete: mse=") and f"run {run}" in last
+    # Started again, the finished run is reused, not retrained nor overwritten.
+    assert cli.main(["train", "adding_problem", *args]) == 0
+    assert "already_complete" in capsys.readouterr().out.strip().splitlines()[-1]
+    assert cli.main(["train", "adding_problem", *args, "--set", "learning_rate=0.5"]) == 2
+    assert "another configuration (learning_rate" in capsys.readouterr().err
+
+    assert cli.main(["evaluate", run, "--data-dir", str(tmp_path / "tfds")]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].startswith(f"[evaluate] {run}: mse=")
+
+    target = str(tmp_path / "export" / "1")
+    assert cli.main(["export", run, "--to", target]) == 0
+    assert os.path.isfile(os.path.join(target, "saved_model.pb"))
+    assert cli.main(["export", run, "--to", target]) == 2
+    assert "exists" in capsys.readouterr().err
+
+    features = [[[0.5, 1.0], [0.25, 1.0], [0.1, 0.0]]]
+    assert cli.main(["predict", target, "--inputs", json.dumps({"features": features})]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith(f"[predict] 1 example(s) through {target} -> shape (1, 1)")
+    assert len(json.loads(lines[-2])) == 1
+
+
+def test_generate_needs_a_generative_export(tmp_path, capsys):
+    assert cli.main(["generate", str(tmp_path / "missing")]) == 2
+    assert "No SavedModel folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["train"], ["nonsense"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
