@@ -1,0 +1,32 @@
+import json
+import os
+
+from recipes import chorale_generation
+
+from tests.recipes.recipe_helpers import run_tiny
+
+
+def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir):
+    summary, run_dir, export_dir, info = run_tiny(chorale_generation, tmp_path, tfds_dir)
+    assert 0.0 <= summary["test"]["token_accuracy"] <= 1.0
+    samples = os.path.join(run_dir, "samples")
+    for name in ("chorale_1.mid", "chorale_2.mid"):
+        with open(os.path.join(samples, name), "rb") as f:
+            assert f.read(4) == b"MThd"
+    with open(os.path.join(samples, "piano_roll.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "generate" in info["signatures"]
+    vocab = info["metadata"]["artifacts"]["vocabulary"]
+    assert vocab["output"][:4] == ["", "[UNK]", "[START]", "[END]"]
+    assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
+
+
+def test_midi_round_trip(tmp_path):
+    from music21 import converter
+
+    melody = [60, 60, 62, 0, 0, 64, 64, 64]
+    path = chorale_generation.write_midi(melody, str(tmp_path / "m.mid"))
+    notes = list(converter.parse(path).flatten().notesAndRests)
+    got = [(n.pitch.midi if n.isNote else 0, float(n.quarterLength)) for n in notes]
+    assert got[:4] == [(60, 0.5), (62, 0.25), (0, 0.5), (64, 0.75)]
+    assert all(pitch == 0 for pitch, _ in got[4:])  # the reader pads the bar with rests
