@@ -40,7 +40,9 @@ def test_load_own_dataset_reuses_the_build(data_dir):
     first = [ex["year"] for ex in tfds.as_numpy(ds)]
     again = zoo.data.load("sunspots/next_value", "test", data_dir=data_dir)  # no rebuild
     assert [ex["year"] for ex in tfds.as_numpy(again)] == first
-    pairs = zoo.data.load("sunspots/next_value", "validation", data_dir=data_dir, as_supervised=True)
+    pairs = zoo.data.load(
+        "sunspots/next_value", "validation", data_dir=data_dir, as_supervised=True
+    )
     window, target = next(iter(tfds.as_numpy(pairs)))
     assert window.shape == (24, 1) and np.ndim(target) == 0
 
@@ -56,7 +58,11 @@ def test_text_folder_from_manual_dir(tmp_path, data_dir):
     _write(manual / "train.tsv", "text\tlabel\ngood film\tpos\nbad film\tneg\n\nfine\tpos\n")
     _write(manual / "test.tsv", "awful\tneg\n")
     ds, info = zoo.data.load(
-        "text_folder/classification", "train", data_dir=data_dir, manual_dir=str(manual), with_info=True
+        "text_folder/classification",
+        "train",
+        data_dir=data_dir,
+        manual_dir=str(manual),
+        with_info=True,
     )
     assert sorted(info.splits) == ["test", "train"]
     rows = sorted((ex["text"].decode(), ex["label"].decode()) for ex in tfds.as_numpy(ds))
@@ -97,9 +103,37 @@ def test_text_folder_without_files_says_what_it_wants(tmp_path, data_dir):
     (tmp_path / "empty" / "a.tsv").write_text("x\ty\n")
     (tmp_path / "empty" / "b.tsv").write_text("x\ty\n")
     with pytest.raises(FileNotFoundError, match="train.tsv"):
-        zoo.data.load("text_folder/translation", data_dir=data_dir, manual_dir=str(tmp_path / "empty"))
+        zoo.data.load(
+            "text_folder/translation", data_dir=data_dir, manual_dir=str(tmp_path / "empty")
+        )
 
 
 def test_bad_config_values_are_refused(data_dir):
     with pytest.raises(ValueError, match="Received: kind='regression'"):
-        zoo.data.load("text_folder", config=TextFolderConfig(name="x", kind="regression"), data_dir=data_dir)
+        zoo.data.load(
+            "text_folder", config=TextFolderConfig(name="x", kind="regression"), data_dir=data_dir
+        )
+
+
+def test_building_never_reaches_for_the_network(data_dir, monkeypatch):
+    import socket
+
+    attempts = []
+
+    def record(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", record)
+    monkeypatch.setattr(socket.socket, "connect_ex", record)
+    monkeypatch.setattr(socket, "getaddrinfo", record)
+    ds = tfds.load(
+        "copy_memory",
+        split="test",
+        data_dir=data_dir,
+        builder_kwargs={
+            "config": zoo.data.builders.CopyMemoryConfig(name="n", length=3, sizes=(4, 2, 2))
+        },
+    )
+    assert len(list(ds)) == 2
+    assert attempts == []

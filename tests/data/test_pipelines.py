@@ -40,7 +40,11 @@ def test_vocabulary_from_train_never_sees_test(reviews):
     assert vocab.get_vocabulary()[:4] == ["", "[UNK]", "[START]", "[END]"]
     ids = next(iter(test)).get("text")
     encoded = vocab.encode(ids).numpy().tolist()
-    assert encoded == [vocab.get_vocabulary().index("a"), OOV_ID, vocab.get_vocabulary().index("film")]
+    assert encoded == [
+        vocab.get_vocabulary().index("a"),
+        OOV_ID,
+        vocab.get_vocabulary().index("film"),
+    ]
 
 
 def test_padding_id_zero_is_masked(reviews):
@@ -85,7 +89,10 @@ def test_bucketing_groups_similar_lengths():
     lengths = [1, 2, 3, 9, 10, 11, 2, 10, 3, 12, 1, 11]
     ds = tf.data.Dataset.from_generator(
         lambda: (({"tokens": np.arange(1, n + 1, dtype=np.int32)}, n) for n in lengths),
-        output_signature=({"tokens": tf.TensorSpec((None,), tf.int32)}, tf.TensorSpec((), tf.int32)),
+        output_signature=(
+            {"tokens": tf.TensorSpec((None,), tf.int32)},
+            tf.TensorSpec((), tf.int32),
+        ),
     )
     batches = list(pipelines.batch(ds, batch_size=3, bucket_boundaries=[5]))
     assert sum(int(y.shape[0]) for _, y in batches) == len(lengths)
@@ -105,7 +112,9 @@ def test_seq2seq_and_generation_teacher_forcing(data_dir):
     batches = pipelines.seq2seq(train, src, tgt, source_key="text", target_key="iso", batch_size=8)
     raw = {ex["text"].decode(): ex["iso"].decode() for ex in tfds.as_numpy(train)}
     for inputs, target_out in batches:
-        for s, t_in, t_out in zip(inputs["source"].numpy(), inputs["target_in"].numpy(), target_out.numpy()):
+        for s, t_in, t_out in zip(
+            inputs["source"].numpy(), inputs["target_in"].numpy(), target_out.numpy()
+        ):
             iso = raw[src.decode(s)]
             assert t_in.tolist()[:11] == [START_ID] + tgt.encode(tf.constant(iso)).numpy().tolist()
             assert t_out.tolist()[:11] == tgt.encode(tf.constant(iso), end=True).numpy().tolist()
@@ -162,7 +171,9 @@ def test_window_series_matches_numpy():
     np.testing.assert_allclose(inputs["features"].numpy()[..., 0], expected)
     np.testing.assert_allclose(nxt.numpy()[:, 0], series[6:])
     inputs, shifted = next(iter(pipelines.window_series(series, 6, kind="sequence", batch_size=64)))
-    np.testing.assert_allclose(shifted.numpy()[..., 0], np.lib.stride_tricks.sliding_window_view(series[1:], 6))
+    np.testing.assert_allclose(
+        shifted.numpy()[..., 0], np.lib.stride_tricks.sliding_window_view(series[1:], 6)
+    )
 
 
 def test_sunspots_regression_normalised_with_train_statistics(data_dir):

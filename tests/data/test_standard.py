@@ -26,7 +26,10 @@ def _check_padded(ids):
 def test_imdb_reviews_batches():
     with tfds.testing.mock_data(num_examples=20):
         splits = standard.imdb_reviews(batch_size=4, max_length=6, bucket_boundaries=(3,))
-    assert splits.model_kwargs == {"vocab_size": splits.vocabularies["tokens"].size, "num_classes": 2}
+    assert splits.model_kwargs == {
+        "vocab_size": splits.vocabularies["tokens"].size,
+        "num_classes": 2,
+    }
     n = 0
     for inputs, labels in splits.train:
         assert list(inputs) == ["tokens"] and inputs["tokens"].dtype == tf.int32
@@ -101,7 +104,9 @@ def test_conll2003_tags_shifted_and_padded():
         seen += tags.shape[0]
     assert seen == 10
     # Undo the shuffle: each raw sentence appears with its tags + 1.
-    expected = sorted((tuple(vocab.encode(ex["tokens"]).numpy()), tuple(ex["ner"] + 1)) for ex in raw)
+    expected = sorted(
+        (tuple(vocab.encode(ex["tokens"]).numpy()), tuple(ex["ner"] + 1)) for ex in raw
+    )
     got = sorted(
         (tuple(t[t > 0]), tuple(g[g > 0]))
         for inputs, tags in batches
@@ -130,7 +135,9 @@ def test_tiny_shakespeare_next_character():
         np.testing.assert_array_equal(inputs["tokens"][:, 1:], targets[:, :-1])
 
 
-@pytest.mark.parametrize("name", ["imdb_reviews", "ted_hrlr_translate/pt_to_en", "conll2003", "tiny_shakespeare"])
+@pytest.mark.parametrize(
+    "name", ["imdb_reviews", "ted_hrlr_translate/pt_to_en", "conll2003", "tiny_shakespeare"]
+)
 def test_missing_standard_set_fails_fast_with_instructions(tmp_path, name):
     start = time.monotonic()
     with pytest.raises(zoo.data.DatasetNotAvailableError) as err:

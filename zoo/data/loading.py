@@ -46,9 +46,11 @@ def base_name(name):
 
 def check_name(name):
     """ValueError listing the known names unless `name` is one of them."""
-    if not isinstance(name, str) or base_name(name) not in BUILDERS and base_name(
-        name
-    ) not in STANDARD_DATASETS:
+    if (
+        not isinstance(name, str)
+        or base_name(name) not in BUILDERS
+        and base_name(name) not in STANDARD_DATASETS
+    ):
         raise ValueError(
             f"Unknown dataset {name!r}. Known datasets: {', '.join(list_datasets())} "
             "(configs with a slash, e.g. 'adding_problem/length_100')."

@@ -112,12 +112,16 @@ class Vocabulary:
         split only) and keep the `max_tokens` most frequent seen `min_count` times or more.
         Ties are broken alphabetically, so the vocabulary is the same on every run."""
         counts = collections.Counter()
-        tokenised = texts.map(lambda t: split_tokens(t, level, lowercase), num_parallel_calls=AUTOTUNE)
+        tokenised = texts.map(
+            lambda t: split_tokens(t, level, lowercase), num_parallel_calls=AUTOTUNE
+        )
         for tokens in tokenised.as_numpy_iterator():
             counts.update(t.decode("utf-8") for t in np.asarray(tokens).reshape(-1))
         for special in SPECIAL_TOKENS:
             counts.pop(special, None)
-        ranked = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t)
+        )
         if max_tokens is not None:
             ranked = ranked[: max(0, max_tokens - len(SPECIAL_TOKENS))]
         return cls(ranked, level=level, lowercase=lowercase)
@@ -196,7 +200,9 @@ def batch(
         padding_values: as in `padded_batch` (default 0 / 0.0 / "").
     """
     if batch_size is None or int(batch_size) < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size}")
+        raise ValueError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size}"
+        )
     if cache:
         ds = ds.cache()
     if training:
@@ -211,7 +217,9 @@ def batch(
             drop_remainder=drop_remainder,
         )
     else:
-        ds = ds.padded_batch(batch_size, padding_values=padding_values, drop_remainder=drop_remainder)
+        ds = ds.padded_batch(
+            batch_size, padding_values=padding_values, drop_remainder=drop_remainder
+        )
     return ds.prefetch(AUTOTUNE)
 
 
@@ -265,7 +273,9 @@ def tagging(ds, vocab, *, tokens_key="tokens", tags_key="tags", **kw):
     def fn(ex):
         tokens, tags = vocab.encode(ex[tokens_key]), tf.cast(ex[tags_key], tf.int32) + 1
         check = tf.debugging.assert_equal(
-            tf.shape(tokens), tf.shape(tags), message=f"'{tokens_key}' and '{tags_key}' differ in length"
+            tf.shape(tokens),
+            tf.shape(tags),
+            message=f"'{tokens_key}' and '{tags_key}' differ in length",
         )
         with tf.control_dependencies([check]):
             return {"tokens": tf.identity(tokens)}, tags

@@ -170,7 +170,10 @@ def conll2003(
     vocab = pipelines.fit_or_load(
         _vocab_path(vocab_dir, "conll2003_tokens"),
         lambda: pipelines.Vocabulary.fit(
-            train.map(lambda ex: ex["tokens"]), level="tokens", lowercase=True, max_tokens=max_tokens
+            train.map(lambda ex: ex["tokens"]),
+            level="tokens",
+            lowercase=True,
+            max_tokens=max_tokens,
         ),
     )
     names = info.features[tags].feature.names
@@ -199,7 +202,9 @@ def conll2003(
 def tiny_shakespeare(*, data_dir=None, batch_size=64, seq_length=100, vocab_dir=None, seed=0):
     """Character language model: ({"tokens": (batch, seq_length)}, next characters
     (batch, seq_length)); the text of each split cut into chunks of seq_length + 1."""
-    splits = {s: load("tiny_shakespeare", s, data_dir=data_dir) for s in ("train", "validation", "test")}
+    splits = {
+        s: load("tiny_shakespeare", s, data_dir=data_dir) for s in ("train", "validation", "test")
+    }
     vocab = pipelines.fit_or_load(
         _vocab_path(vocab_dir, "tiny_shakespeare_chars"),
         lambda: pipelines.Vocabulary.fit(splits["train"].map(lambda ex: ex["text"]), level="char"),

@@ -60,6 +60,5 @@ def require(module_name, pip_name, dataset):
     except ImportError as err:
         raise ImportError(
             f"The dataset '{dataset}' is built from the Python package '{pip_name}', which is "
-            f"not installed. Install it with `pip install {pip_name}` (or "
-            f"`pip install rnn-zoo[data]`)."
+            f"not installed. Install it with `pip install {pip_name}`."
         ) from err

@@ -89,6 +89,8 @@ class CopyMemory(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(split, sizes[split]) for split in SPLITS}
 
     def _generate_examples(self, split, num_examples):
-        inputs, targets = make_examples(self.builder_config.length, num_examples, SPLIT_SEEDS[split])
+        inputs, targets = make_examples(
+            self.builder_config.length, num_examples, SPLIT_SEEDS[split]
+        )
         for i in range(num_examples):
             yield i, {"inputs": inputs[i], "targets": targets[i]}

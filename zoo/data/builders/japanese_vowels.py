@@ -67,9 +67,7 @@ class JapaneseVowels(tfds.core.GeneratorBasedBuilder):
             description=__doc__,
             features=tfds.features.FeaturesDict(
                 {
-                    "features": tfds.features.Tensor(
-                        shape=(None, NUM_CHANNELS), dtype=np.float32
-                    ),
+                    "features": tfds.features.Tensor(shape=(None, NUM_CHANNELS), dtype=np.float32),
                     "speaker": tfds.features.ClassLabel(num_classes=NUM_SPEAKERS),
                 }
             ),

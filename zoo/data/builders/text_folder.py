@@ -127,7 +127,9 @@ class TextFolder(tfds.core.GeneratorBasedBuilder):
         root = self.builder_config.path or dl_manager.manual_dir
         files = find_files(root)
         if None in files:
-            return {s: self._generate_examples(files[None], s) for s in ("train", "validation", "test")}
+            return {
+                s: self._generate_examples(files[None], s) for s in ("train", "validation", "test")
+            }
         return {split: self._generate_examples(path, None) for split, path in files.items()}
 
     def _generate_examples(self, path, split):
