@@ -287,7 +287,11 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
     if export:
         path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
             os.path.join(DEFAULT_EXPORTS, name)))
-        summary["export"] = str(export_run(run_dir, path, model=result.model))
+        try:
+            summary["export"] = str(export_run(run_dir, path, model=result.model))
+        except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
+            summary["export_error"] = f"{type(err).__name__}: {err}"
+            print(f"[{name}] export to {path} failed: {summary['export_error']}", flush=True)
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
     training.record_metrics(run_dir, "summary", summary)
     print(summary_line(summary), flush=True)
@@ -301,6 +305,8 @@ def summary_line(summary):
     parts.append(f"run {summary['run_dir']}")
     if summary.get("export"):
         parts.append(f"SavedModel {summary['export']}")
+    if summary.get("export_error"):
+        parts.append("export FAILED (see above)")
     return " | ".join(parts)
 
 

@@ -145,7 +145,7 @@ def cmd_train(args, argv):
         env = dict(os.environ, KERAS_BACKEND=wanted)
         os.execve(sys.executable, [sys.executable, "-m", "zoo.cli", *argv], env)
     summary = base.run_from_args(recipe, args)
-    return 0 if summary["status"] != "stopped_nan" else 1
+    return 0 if summary["status"] != "stopped_nan" and "export_error" not in summary else 1
 
 
 def cmd_evaluate(args):

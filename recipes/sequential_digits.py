@@ -1,0 +1,73 @@
+"""Sequential digits: read an 8x8 handwritten digit row by row, then name it.
+
+Many-to-one classification (10 digits) over 8 steps of 8 pixel intensities
+(``sequential_digits``, scikit-learn's digits scaled to [0, 1]). All
+sequences have the same length: no padding, no mask.
+
+Run: ``zoo train sequential_digits`` or ``python -m recipes.sequential_digits``.
+"""
+
+import dataclasses
+
+import keras
+
+from recipes import base
+
+NAME = "sequential_digits"
+
+
+@dataclasses.dataclass
+class Config(base.BaseConfig):
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    patience: int = 8
+    model: dict = dataclasses.field(default_factory=lambda: {
+        "name": "many_to_one", "cell": "lstm", "units": 64})
+
+
+TINY = {"epochs": 1, "batch_size": 128, "model": {"name": "many_to_one", "cell": "lstm",
+                                                  "units": 8}}
+SEARCH_SPACE = {
+    "cell": {"type": "choice", "values": ["simple", "gru", "lstm"], "default": "lstm"},
+    "units": {"type": "int", "min": 16, "max": 128, "step": 16, "default": 64},
+    "learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "sampling": "log",
+                      "default": 3e-3},
+}
+OBJECTIVE = ("val_accuracy", "max")
+
+
+def load_data(config, data_dir=None):
+    import zoo.data
+    from zoo.data import pipelines
+
+    def batches(split):
+        ds = zoo.data.load("sequential_digits", split, data_dir=data_dir)
+        return pipelines.sequence_classification(
+            ds, features_key="features", label_key="label", batch_size=config.batch_size,
+            training=split == "train", seed=config.seed)
+
+    return base.Data(
+        train=batches("train"), validation=batches("validation"), test=batches("test"),
+        model_kwargs={"input_dim": 8, "num_classes": 10},
+        extras={"vocabulary": {"classes": [str(d) for d in range(10)]}},
+        artifacts=("vocabulary",),
+    )
+
+
+def build_model(config, data):
+    model = base.create_model(config, data)
+    return base.compile_model(
+        model, config, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"])
+
+
+def evaluate(model, data, config):
+    results = model.evaluate(data.test, verbose=0, return_dict=True)
+    return {"accuracy": float(results["accuracy"]), "loss": float(results["loss"])}
+
+
+main = base.main_for(__name__)
+
+if __name__ == "__main__":
+    main()

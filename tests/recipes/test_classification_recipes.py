@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from recipes import japanese_vowels, sequential_digits
+
+from tests.recipes.recipe_helpers import run_tiny
+
+
+@pytest.mark.parametrize("recipe, classes", [(japanese_vowels, 9), (sequential_digits, 10)])
+def test_classification_tiny_end_to_end(recipe, classes, tmp_path, tfds_dir):
+    summary, run_dir, export_dir, info = run_tiny(recipe, tmp_path, tfds_dir)
+    assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+    assert len(info["metadata"]["artifacts"]["vocabulary"]["classes"]) == classes
+
+
+def test_japanese_vowels_pads_and_normalises(tfds_dir):
+    config = japanese_vowels.Config(batch_size=400)
+    data = japanese_vowels.load_data(config, data_dir=tfds_dir)
+    inputs, labels = next(iter(data.train))
+    x = inputs["features"].numpy()
+    assert x.shape == (243, japanese_vowels.MAX_FRAMES, 12)
+    valid = np.any(x != japanese_vowels.PAD_VALUE, axis=-1)
+    # Every utterance has 7..29 real frames, then padding only.
+    lengths = valid.sum(axis=1)
+    assert lengths.min() >= 7 and lengths.max() <= 29
+    assert all(valid[i, :n].all() and not valid[i, n:].any() for i, n in enumerate(lengths))
+    # Standardised with training statistics: mean ~0, std ~1 over real frames.
+    frames = x[valid]
+    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(frames.std(axis=0), 1.0, atol=1e-3)
+    assert sorted(set(labels.numpy().tolist())) == list(range(9))
