@@ -1,0 +1,85 @@
+"""Named-entity recognition: tag every word of a sentence (CoNLL-2003).
+
+Many-to-many with Tx = Ty (``conll2003``: PER / ORG / LOC / MISC in IOB2
+tags), a bidirectional LSTM over lower-cased word ids; tag ids are shifted
+by one so that 0 is padding, which the loss and metric skip. Evaluated by
+token accuracy over real words, and accuracy over the words inside entities
+(tags other than O).
+
+Needs the ``conll2003`` files (internet on first use, or prepared in
+``--data-dir``). Run: ``zoo train ner``.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from recipes import _standard, base
+
+NAME = "ner"
+
+
+@dataclasses.dataclass
+class Config(base.BaseConfig):
+    epochs: int = 8
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    max_tokens: int = 20000
+    patience: int = 3
+    vocab_dir: str = ""
+    model: dict = dataclasses.field(default_factory=lambda: {
+        "name": "many_to_many", "cell": "lstm", "units": 128, "embedding_dim": 100,
+        "bidirectional": True, "dropout": 0.2})
+
+
+TINY = {"epochs": 1, "batch_size": 4,
+        "model": {"name": "many_to_many", "cell": "lstm", "units": 8, "embedding_dim": 8,
+                  "bidirectional": True}}
+SEARCH_SPACE = {
+    "units": {"type": "int", "min": 32, "max": 256, "step": 32, "default": 128},
+    "dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.1, "default": 0.2},
+    "learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "sampling": "log",
+                      "default": 2e-3},
+}
+OBJECTIVE = ("val_token_accuracy", "max")
+
+
+def load_data(config, data_dir=None):
+    from zoo.data import standard
+
+    splits = standard.conll2003(data_dir=data_dir, batch_size=config.batch_size,
+                                max_tokens=config.max_tokens,
+                                vocab_dir=_standard.vocab_dir(config), seed=config.seed)
+    vocab = splits.vocabularies["tokens"]
+    return _standard.to_data(splits, {"input": vocab.get_vocabulary(), "split": "words",
+                                      "lowercase": True, "classes": splits.extras["tag_names"]})
+
+
+def build_model(config, data):
+    from zoo import losses
+
+    model = base.create_model(config, data)
+    return base.compile_model(model, config, loss=losses.SequenceLoss(ignore_class=0),
+                              metrics=[losses.TokenAccuracy(ignore_class=0)])
+
+
+def evaluate(model, data, config):
+    outside = data.extras["tag_names"].index("O")
+    right = total = right_entity = total_entity = 0
+    for inputs, tags in data.test:
+        predicted = np.argmax(model.predict_on_batch(inputs), axis=-1)
+        tags = tags.numpy()
+        real = tags > 0
+        entity = real & (tags != outside)
+        right += int(np.sum((predicted == tags) & real))
+        total += int(np.sum(real))
+        right_entity += int(np.sum((predicted == tags) & entity))
+        total_entity += int(np.sum(entity))
+    return {"token_accuracy": right / max(total, 1),
+            "entity_token_accuracy": right_entity / max(total_entity, 1)}
+
+
+main = base.main_for(__name__)
+
+if __name__ == "__main__":
+    main()
