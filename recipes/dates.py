@@ -23,11 +23,11 @@ MAX_TARGET = 10
 
 @dataclasses.dataclass
 class Config(base.BaseConfig):
-    epochs: int = 12
+    epochs: int = 4
     batch_size: int = 64
     learning_rate: float = 3e-3
     train_examples: int = 20000
-    patience: int = 4
+    patience: int = 2
     model: dict = dataclasses.field(default_factory=lambda: {
         "name": "encoder_decoder", "cell": "gru", "units": 64, "embedding_dim": 32,
         "bidirectional": True, "attention": "bahdanau"})
