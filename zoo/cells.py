@@ -344,22 +344,21 @@ class GRUCell(_ZooCell):
     def recurrent_step(self, projected, states, recurrent_mask=None):
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        units = self.units
-        x_zr, x_h = projected[:, : 2 * units], projected[:, 2 * units:]
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
         if self.reset_after:
             rec = ops.matmul(h_in, self.recurrent_kernel)
             if self.use_bias:
                 rec = rec + self.bias[1]
-            zr = self.recurrent_activation(x_zr + rec[:, : 2 * units])
-            z, r = zr[:, :units], zr[:, units:]
-            candidate = self.activation(x_h + r * rec[:, 2 * units:])
+            rec_z, rec_r, rec_h = ops.split(rec, 3, axis=-1)
+            z = self.recurrent_activation(x_z + rec_z)
+            r = self.recurrent_activation(x_r + rec_r)
+            candidate = self.activation(x_h + r * rec_h)
         else:
-            rec_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * units])
-            zr = self.recurrent_activation(x_zr + rec_zr)
-            z, r = zr[:, :units], zr[:, units:]
-            candidate = self.activation(
-                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * units:])
-            )
+            kernel_zr, kernel_h = ops.split(self.recurrent_kernel, [2 * self.units], axis=-1)
+            rec_z, rec_r = ops.split(ops.matmul(h_in, kernel_zr), 2, axis=-1)
+            z = self.recurrent_activation(x_z + rec_z)
+            r = self.recurrent_activation(x_r + rec_r)
+            candidate = self.activation(x_h + ops.matmul(r * h_in, kernel_h))
         h = z * h_prev + (1.0 - z) * candidate
         return h, [h]
 
@@ -437,11 +436,11 @@ class LSTMCell(_ZooCell):
         h_prev, c_prev = states[0], states[1]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         z = projected + ops.matmul(h_in, self.recurrent_kernel)
-        units = self.units
-        gates_if = self.recurrent_activation(z[:, : 2 * units])
-        i, f = gates_if[:, :units], gates_if[:, units:]
-        candidate = self.activation(z[:, 2 * units: 3 * units])
-        o = self.recurrent_activation(z[:, 3 * units:])
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        candidate = self.activation(z_c)
+        o = self.recurrent_activation(z_o)
         c = f * c_prev + i * candidate
         h = o * self.activation(c)
         return h, [h, c]

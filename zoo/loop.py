@@ -6,6 +6,11 @@ the iterating is chosen per backend from `PRIMITIVES` (a small dict, so a
 faster primitive for one backend can be swapped in without touching the
 layers), or replaced by a Python-unrolled loop when `unroll=True`.
 
+A primitive is `primitive(body, init, xs, y_init, return_sequences) ->
+(final_carry, ys or None)` where `body(carry, x) -> (carry, y)`, `carry` is a
+tuple of tensors, `xs` a tuple of time-major tensors and `y_init` a zero
+tensor shaped like one `y`.
+
 Masking rules (the same as Keras's recurrent layers):
 - at a masked step the states keep their previous values;
 - the output of a masked step is zeros when `zero_output_for_mask`, else the
@@ -19,47 +24,57 @@ from keras import ops
 __all__ = ["time_loop", "PRIMITIVES"]
 
 
-def _scan_carry_and_ys(body, init, xs, return_sequences):
+def _scan(body, init, xs, y_init, return_sequences):
     """`keras.ops.scan`, for backends whose scan accepts any `ys` (JAX, torch)."""
     if return_sequences:
         return ops.scan(body, init, xs)
-
-    def carry_only(carry, x):
-        return body(carry, x)[0], None
-
-    return ops.scan(carry_only, init, xs)[0], None
+    return ops.scan(lambda carry, x: (body(carry, x)[0], None), init, xs)[0], None
 
 
-def _scan_ys_like_carry(body, init, xs, return_sequences):
-    """`keras.ops.scan` for TensorFlow, where `ys` must have the carry's structure.
+def _tf_while_loop(body, init, xs, y_init, return_sequences):
+    """TensorFlow: `tf.while_loop` over TensorArrays with a fixed trip count.
 
-    The carry starts with the step output, so the stacked carry holds the
-    outputs in its first entry.
+    `keras.ops.scan` on TensorFlow sets no `maximum_iterations`, so XLA
+    (`jit_compile=True`) cannot compile its gradient, and it routes the
+    carry through TensorArrays; this loop keeps the carry in loop variables.
+    TensorFlow is imported only when the TensorFlow backend runs this.
     """
+    import tensorflow as tf
 
-    def carry_as_ys(carry, x):
-        new_carry, _ = body(carry, x)
-        return new_carry, new_carry
+    steps = tf.shape(xs[0])[0]
+    static_steps = xs[0].shape[0]
+    inputs = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x)
+              for x in xs]
+    outputs = (tf.TensorArray(y_init.dtype, size=steps, element_shape=y_init.shape),) \
+        if return_sequences else ()
 
-    final, stacked = ops.scan(carry_as_ys, init, xs)
-    return final, (stacked[0] if return_sequences else None)
+    def loop_body(t, carry, *collected):
+        new_carry, y = body(carry, tuple(array.read(t) for array in inputs))
+        if return_sequences:
+            collected = (collected[0].write(t, y),)
+        return (t + 1, tuple(new_carry)) + tuple(collected)
+
+    result = tf.while_loop(
+        lambda t, *_: t < steps, loop_body, (tf.constant(0), tuple(init)) + outputs,
+        maximum_iterations=static_steps if static_steps is not None else steps,
+        parallel_iterations=32, swap_memory=True)
+    return result[1], (result[2].stack() if return_sequences else None)
 
 
-PRIMITIVES = {
-    "tensorflow": _scan_ys_like_carry,
-    "jax": _scan_carry_and_ys,
-    "torch": _scan_carry_and_ys,
-    "numpy": _scan_carry_and_ys,
-}
-
-
-def _unrolled(body, init, xs, return_sequences):
-    steps = xs[0].shape[0]
+def _unrolled(body, init, xs, y_init, return_sequences):
     carry, ys = init, []
-    for t in range(steps):
+    for t in range(xs[0].shape[0]):
         carry, y = body(carry, tuple(x[t] for x in xs))
         ys.append(y)
     return carry, (ops.stack(ys, axis=0) if return_sequences else None)
+
+
+PRIMITIVES = {
+    "tensorflow": _tf_while_loop,
+    "jax": _scan,
+    "torch": _scan,
+    "numpy": _scan,
+}
 
 
 def time_loop(step, inputs, initial_states, output_size, *, mask=None,
@@ -81,33 +96,36 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
          outputs (timesteps, batch, output_size) or None,
          final_states list)
     """
-    states = list(initial_states)
+    states = tuple(initial_states)
     n_states = len(states)
     zero_output = ops.zeros((ops.shape(states[0])[0], output_size), dtype=states[0].dtype)
+    repeat_output = mask is not None and not zero_output_for_mask
+    # The carry holds the last output where a masked step repeats it, or where
+    # the outputs are not collected.
+    carry_output = repeat_output or not return_sequences
     if mask is not None:
-        mask = ops.expand_dims(ops.cast(mask, "bool"), -1)
-        xs = (inputs, mask)
+        xs = (inputs, ops.expand_dims(ops.cast(mask, "bool"), -1))
     else:
         xs = (inputs,)
 
     def body(carry, x):
-        previous_output, old_states = carry[0], list(carry[1:])
-        output, new_states = step(x[0], old_states)
+        previous_output, old_states = (carry[0], carry[1:]) if carry_output else (None, carry)
+        output, new_states = step(x[0], list(old_states))
         if len(new_states) != n_states:
-            raise ValueError(
-                f"The cell returned {len(new_states)} states but has {n_states}."
-            )
+            raise ValueError(f"The cell returned {len(new_states)} states but has {n_states}.")
         if mask is not None:
             keep = x[1]
             new_states = [ops.where(keep, new, old) for new, old in zip(new_states, old_states)]
-            fill = ops.zeros_like(output) if zero_output_for_mask else previous_output
+            fill = previous_output if repeat_output else ops.zeros_like(output)
             output = ops.where(keep, output, fill)
-        return (output, *new_states), output
+        return ((output,) if carry_output else ()) + tuple(new_states), output
 
-    init = (zero_output, *states)
+    init = ((zero_output,) if carry_output else ()) + states
     if unroll:
-        final, outputs = _unrolled(body, init, xs, return_sequences)
+        primitive = _unrolled
     else:
-        primitive = PRIMITIVES.get(keras.config.backend(), _scan_carry_and_ys)
-        final, outputs = primitive(body, init, xs, return_sequences)
-    return final[0], outputs, list(final[1:])
+        primitive = PRIMITIVES.get(keras.config.backend(), _scan)
+    final, outputs = primitive(body, init, xs, zero_output, return_sequences)
+    last_output = final[0] if carry_output else outputs[-1]
+    final_states = list(final[1:] if carry_output else final)
+    return last_output, outputs, final_states

@@ -141,6 +141,11 @@ class RNN(keras.layers.Layer):
                 f"{self._built_features} features; the feature size may not change after "
                 f"build. Received: inputs with shape {_shape_str(shape)}"
             )
+        if self.unroll and shape[1] is None:
+            raise ValueError(
+                "`unroll=True` needs a fixed number of timesteps. Received: inputs with "
+                f"shape {_shape_str(shape)}"
+            )
         if dtype is not None:
             dtype = keras.backend.standardize_dtype(dtype)
             if not keras.backend.is_float_dtype(dtype):
@@ -189,7 +194,7 @@ class RNN(keras.layers.Layer):
             return
         if states is None:
             for variable in self.states:
-                variable.assign(ops.zeros_like(variable))
+                variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
             return
         states = keras.tree.flatten(states)
         if len(states) != len(self.states):
@@ -255,11 +260,6 @@ class RNN(keras.layers.Layer):
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=None):
         self._check_sequences(sequences.shape, sequences.dtype)
-        if self.unroll and sequences.shape[1] is None:
-            raise ValueError(
-                "`unroll=True` needs a fixed number of timesteps. Received: inputs with "
-                f"shape {_shape_str(sequences.shape)}"
-            )
         if self.stateful and self._expected_batch_size is not None and \
                 sequences.shape[0] is not None and sequences.shape[0] != self._expected_batch_size:
             raise ValueError(
