@@ -10,8 +10,8 @@ import keras_tuner
 import pytest
 
 from tests import tuning_recipe_fixture as fixture
-from zoo.tuning import HyperModel, SearchSpace, apply_overrides, tune
-from zoo.tuning.cli import build_parser, configure_distributed
+from zoo.tuning import HyperModel, SearchSpace, tune
+from zoo.tuning.cli import build_parser, config_from_args, configure_distributed, main
 
 
 def _tiny_config(**changes):
@@ -230,19 +230,16 @@ def test_cli_distributed_arguments_are_checked():
     assert env["KERASTUNER_TUNER_ID"] == "chief" and env["KERASTUNER_ORACLE_PORT"] == "7"
 
 
-def test_set_overrides_fields_and_model_arguments():
-    config = apply_overrides(
-        fixture.Config(), ["model.units=4", "cell='lstm'", "learning_rate=1", "epochs=3"]
+def test_tiny_and_set_build_the_configuration_like_zoo_train():
+    args = build_parser().parse_args(
+        ["tests.tuning_recipe_fixture", "--tiny", "--set", "model.units=4", "--set", "learning_rate=0.5"]
     )
-    assert config.model["units"] == 4 and config.model["cell"] == "lstm"
-    assert config.learning_rate == 1.0 and isinstance(config.learning_rate, float)
-    assert config.epochs == 3
-    with pytest.raises(ValueError, match="unknown configuration key 'colour'"):
-        apply_overrides(fixture.Config(), ["colour=1"])
-    with pytest.raises(ValueError, match="--set epochs: expected a value of type int"):
-        apply_overrides(fixture.Config(), ["epochs=1.5"])
-    with pytest.raises(ValueError, match="KEY=VALUE"):
-        apply_overrides(fixture.Config(), ["epochs"])
+    config = config_from_args(fixture, args)
+    assert config.train_size == fixture.TINY["train_size"] and config.epochs == 1
+    assert config.model["units"] == 4 and config.learning_rate == 0.5
+    args = build_parser().parse_args(["tests.tuning_recipe_fixture", "--set", "epochs=1.5"])
+    with pytest.raises(ValueError, match="epochs"):
+        config_from_args(fixture, args)
 
 
 def test_python_m_zoo_tuning_runs_a_sweep(tmp_path):

@@ -14,10 +14,10 @@
 See docs/tuning.md.
 """
 
-from zoo.tuning.cli import add_arguments, apply_overrides, main
+from zoo.tuning.cli import add_arguments, main
 from zoo.tuning.hypermodel import HyperModel
 from zoo.tuning.space import SearchSpace
 from zoo.tuning.sweep import tune
 from zoo.tuning.tuners import TUNERS
 
-__all__ = ["HyperModel", "SearchSpace", "TUNERS", "add_arguments", "apply_overrides", "main", "tune"]
+__all__ = ["HyperModel", "SearchSpace", "TUNERS", "add_arguments", "main", "tune"]

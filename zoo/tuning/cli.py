@@ -1,8 +1,7 @@
 """The command line of a sweep: ``zoo tune RECIPE ...`` and ``python -m zoo.tuning RECIPE ...``."""
 
 import argparse
-import ast
-import dataclasses
+import importlib
 import os
 import sys
 
@@ -75,61 +74,16 @@ def add_arguments(parser):
     return parser
 
 
-def _parse_value(text):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+def config_from_args(recipe, args):
+    """The recipe's configuration with ``--tiny`` and ``--set`` applied.
 
-
-def _coerce(key, current, value):
-    if current is None or value is None:
-        return value
-    if isinstance(current, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(current, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(current, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, type(current))
-    if not ok:
-        raise ValueError(
-            f"--set {key}: expected a value of type {type(current).__name__}. "
-            f"Received: {value!r} ({type(value).__name__})"
-        )
-    return value
-
-
-def apply_overrides(config, pairs):
-    """Apply ``key=value`` strings to a recipe configuration.
-
-    ``key`` is a ``Config`` field or ``model.<argument>`` (a bare name that is
-    not a field but is in ``config.model`` also goes to the model). Values
-    are Python literals (``64``, ``0.5``, ``True``, ``'lstm'``, ``None``) or
-    plain strings; a value of the wrong type is refused.
+    Uses the recipes' own ``recipes.base.make_config``, so ``--set`` means
+    the same in ``zoo tune`` as in ``zoo train`` (``model.units=64`` sets a
+    ``create_model`` argument; unknown keys and wrong types are refused with
+    the key and the expected type named).
     """
-    fields = {f.name for f in dataclasses.fields(config)}
-    changes, model = {}, dict(getattr(config, "model", None) or {})
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE. Received: {pair!r}")
-        value = _parse_value(text)
-        if key.startswith("model.") or (key not in fields and key in model):
-            arg = key.split(".", 1)[1] if key.startswith("model.") else key
-            model[arg] = _coerce(key, model.get(arg), value)
-        elif key in fields:
-            changes[key] = _coerce(key, getattr(config, key), value)
-        else:
-            raise ValueError(
-                f"--set: unknown configuration key {key!r}. Known: {sorted(fields)} "
-                f"and model.<argument> (model arguments set now: {sorted(model)})."
-            )
-    if "model" in fields and "model" not in changes:
-        changes["model"] = model
-    return dataclasses.replace(config, **changes)
+    base = importlib.import_module("recipes.base")
+    return base.make_config(recipe, tiny=args.tiny, overrides=args.overrides)
 
 
 def configure_distributed(args, environ=None):
@@ -167,10 +121,7 @@ def main(args):
     """
     configure_distributed(args)
     recipe = resolve_recipe(args.recipe)
-    config = recipe.Config()
-    if args.tiny:
-        config = dataclasses.replace(config, **getattr(recipe, "TINY", {}))
-    config = apply_overrides(config, args.overrides)
+    config = config_from_args(recipe, args)
     return tune(
         recipe,
         tuner=args.tuner,

@@ -16,8 +16,9 @@ Spec types: ``int`` and ``float`` (``min``, ``max``, optional ``step`` and
 ``sampling`` in ``linear``/``log``/``reverse_log``), ``choice`` (``values``),
 ``bool`` and ``fixed`` (``value``). Every spec may carry a ``default``; the
 default actually used is the recipe configuration's current value when the
-configuration has one (so that empty hyperparameters build the recipe's
-default model), else the spec's ``default``.
+configuration has one and the spec admits it (so that empty hyperparameters
+build the recipe's default model), else the spec's ``default`` (e.g. a TINY
+configuration with 8 units under a spec starting at 16).
 
 keras-tuner's ``Choice`` takes no ``None``: ``None`` in ``values`` is stored
 as the string ``"none"`` and given back as ``None``.
@@ -49,9 +50,9 @@ class SearchSpace:
     Args:
         specs: dict hyperparameter name -> spec (see the module docstring).
         defaults: dict name -> the value the recipe's configuration holds for
-            it (it overrides the spec's ``default``). A name missing here and
-            without a spec ``default`` is an error: every hyperparameter has a
-            default.
+            it (it overrides the spec's ``default`` when it lies in the spec's
+            range or choices). A name without either is an error: every
+            hyperparameter has a default.
 
     Raises:
         ValueError: a spec that is not a dict, an unknown ``type`` or key,
@@ -127,12 +128,14 @@ def _check_spec(name, spec, defaults):
     elif kind == "fixed" and "value" not in spec:
         raise ValueError(f"Hyperparameter {name!r} of type 'fixed' needs a `value`.")
 
-    if name in defaults:
+    if name in defaults and _admits(spec, defaults[name]):
         default = defaults[name]
     elif "default" in spec:
         default = spec["default"]
     elif kind == "fixed":
         default = spec["value"]
+    elif name in defaults:
+        default = defaults[name]  # outside the spec: refused below, with the reason
     else:
         raise ValueError(
             f"Hyperparameter {name!r} has no default: give its spec a `default` or "
@@ -172,6 +175,15 @@ def _check_range(name, spec):
             f"Hyperparameter {name!r} of type 'int' needs integer bounds. "
             f"Received: min={spec['min']!r}, max={spec['max']!r}"
         )
+
+
+def _admits(spec, value):
+    """True when `value` is a valid default for the (otherwise checked) spec."""
+    try:
+        _check_default("", spec, value)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_default(name, spec, default):
