@@ -131,3 +131,16 @@ def test_bad_arguments(tmp_path):
         export.export_saved_model(_one_to_many(), tmp_path / "m", metadata=["x"])
     with pytest.raises(ValueError, match="beam_width"):
         export.export_saved_model(_one_to_many(), tmp_path / "m", beam_width=0)
+
+
+def test_recipe_config_names_a_reloaded_model(tmp_path):
+    model = zoo.create_model("one_to_many", input_dim=3, vocab_size=9, units=4)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    config = {"epochs": 1, "model": {"name": "one_to_many", "units": 4}}
+    path = export.export_saved_model(loaded, tmp_path / "e", metadata={"config": config},
+                                     verify=False)
+    info = export.read_export_info(path)
+    assert info["model"]["name"] == "one_to_many"
+    assert info["model"]["kwargs"] == {"units": 4}
+    assert info["config"] == config

@@ -279,6 +279,12 @@ def _jsonable(value):
 def _describe(model, metadata, signatures, verification, beam_width):
     spec = getattr(model, "zoo_spec", None) or {}
     metadata = dict(metadata or {})
+    config = metadata.get("config")
+    recipe_model = config.get("model") if isinstance(config, dict) else None
+    if not spec and isinstance(recipe_model, dict):
+        # A model reloaded from .keras: fall back on the recipe's model arguments.
+        recipe_model = dict(recipe_model)
+        spec = {"name": recipe_model.pop("name", None), "kwargs": recipe_model}
     return _jsonable({
         "format": EXPORT_FORMAT,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -311,8 +317,9 @@ def export_saved_model(
         path: the target folder (created; its parent must exist or is made).
         metadata: optional dict for ``zoo_export.json``: ``metrics``,
             ``recipe``, ``config``, and ``model_name`` / ``model_kwargs`` (for
-            a model that no longer carries its ``zoo_spec``); other keys are
-            kept under ``"metadata"``.
+            a model that no longer carries its ``zoo_spec``, e.g. reloaded
+            from ``.keras``; failing those, ``config["model"]`` of a recipe
+            config is used); other keys are kept under ``"metadata"``.
         overwrite: replace an existing `path` (else FileExistsError).
         verify: run the fresh-process verification (recommended).
         beam_width: beam width of the ``beam_search`` signature.
