@@ -6,7 +6,7 @@ from recipes import chorale_generation
 from tests.recipes.recipe_helpers import run_tiny
 
 
-def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir):
+def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
     summary, run_dir, export_dir, info = run_tiny(chorale_generation, tmp_path, tfds_dir)
     assert 0.0 <= summary["test"]["token_accuracy"] <= 1.0
     samples = os.path.join(run_dir, "samples")
@@ -20,6 +20,17 @@ def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir):
     assert vocab["output"][:4] == ["", "[UNK]", "[START]", "[END]"]
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
+    # `zoo generate` samples from the export and decodes with its vocabulary.
+    from zoo import cli
+
+    capsys.readouterr()
+    assert cli.main(["generate", export_dir, "--num", "2", "--max-length", "8",
+                     "--inputs", '{"condition": [0, 9]}', "--seed", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == f"[generate] 2 sequence(s) of up to 8 steps from {export_dir} (generate)"
+    for line in lines[:2]:
+        assert all(token.isdigit() for token in line.split())
+
 
 def test_midi_round_trip(tmp_path):
     from music21 import converter
@@ -30,3 +41,4 @@ def test_midi_round_trip(tmp_path):
     got = [(n.pitch.midi if n.isNote else 0, float(n.quarterLength)) for n in notes]
     assert got[:4] == [(60, 0.5), (62, 0.25), (0, 0.5), (64, 0.75)]
     assert all(pitch == 0 for pitch, _ in got[4:])  # the reader pads the bar with rests
+
