@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.models.cases import MASKED_EXPORT_XFAIL
 from zoo import decoding
 
 tf = pytest.importorskip("tensorflow")
@@ -24,7 +23,6 @@ def _leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
-@MASKED_EXPORT_XFAIL
 def test_translate_and_beam_search_signatures_match_the_python_api(tmp_path):
     model = zoo.create_model("encoder_decoder", source_vocab_size=12, target_vocab_size=9,
                              units=8, attention="bahdanau", max_output_length=7)

@@ -4,7 +4,6 @@ import itertools
 
 import keras
 import numpy as np
-import pytest
 
 from zoo import losses
 
@@ -102,34 +101,3 @@ def compile_model(model, name, learning_rate=1e-3):
     )
     return model
 
-
-def _masked_layer_traces():
-    """Whether a zoo layer with a mask traces with an unknown number of steps
-    (TensorFlow graph mode, as in a SavedModel signature)."""
-    if keras.config.backend() != "tensorflow":
-        return True
-    import tensorflow as tf
-
-    from zoo import layers
-
-    layer = layers.GRU(2)
-    fn = tf.function(
-        lambda x: layer(x, mask=tf.ones(tf.shape(x)[:2], tf.bool)),
-        input_signature=[tf.TensorSpec((None, None, 3), tf.float32)],
-    )
-    try:
-        fn.get_concrete_function()
-    except AttributeError:
-        return False
-    return True
-
-
-# Known zoo.layers limitation (see the models report): keras.ops.scan on TensorFlow
-# fails to trace several `xs` with an unknown number of steps, which the masked
-# zoo layers use; exports of masked models fail until zoo/loop.py avoids it.
-MASKED_EXPORT_XFAIL = pytest.mark.xfail(
-    not _masked_layer_traces(),
-    reason="zoo.layers: masked layers do not trace with unknown timesteps on TensorFlow",
-    raises=AttributeError,
-    strict=True,
-)

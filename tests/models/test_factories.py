@@ -85,8 +85,6 @@ def _export_params():
     params = []
     for combo in cases.combos():
         marks = [] if combo in _DEFAULT_EXPORTS else [pytest.mark.slow]
-        if combo[0] in ("many_to_one", "many_to_many", "encoder_decoder"):
-            marks.append(cases.MASKED_EXPORT_XFAIL)
         params.append(pytest.param(*combo, marks=marks, id="-".join(combo)))
     return params
 
