@@ -12,8 +12,9 @@ Contenders, per cell (SimpleRNN, GRU, LSTM):
   every call re-traces and compiles the ``lax.scan`` loop body, so a step takes
   about a second even at tiny shapes; on JAX the default ``--jit auto`` runs
   only ``jit``, ``--jit both`` adds ``eager``);
-- ``torch``: PyTorch ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` on CPU with
-  ``torch.set_num_threads(cpu count)``, when torch is importable.
+- ``torch``: PyTorch ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` on CPU, when torch
+  is importable, with ``torch.set_num_threads(cpu count)`` and with one thread
+  (on a loaded machine OpenMP's barriers can make the first many times slower).
 
 Every contender trains the same model, Input -> RNN(return_sequences=False) ->
 Dense(1), with MSE loss and plain SGD. Training throughput is sequences/s over
@@ -94,14 +95,16 @@ class KerasContender:
 
 
 class TorchContender:
-    """PyTorch nn.RNN / nn.GRU / nn.LSTM with a Linear head, SGD on MSE."""
+    """PyTorch nn.RNN / nn.GRU / nn.LSTM with a Linear head, SGD on MSE, run
+    with `threads` intra-op threads (set before every call: it is global)."""
 
-    def __init__(self, cell, shape):
+    def __init__(self, cell, shape, threads):
         import torch
 
         self.torch = torch
         self.family, self.cell, self.backend = "torch", cell, "torch"
-        self.setting = self.requested = "-"
+        self.threads = threads
+        self.setting = self.requested = f"{threads} thr"
         _, _, features, units = shape
         rnn = getattr(torch.nn, TORCH_NAMES[cell])(features, units, batch_first=True)
         head = torch.nn.Linear(units, 1)
@@ -122,12 +125,14 @@ class TorchContender:
         return self.head(out[:, -1])
 
     def train_step(self, x, y):
+        self.torch.set_num_threads(self.threads)
         self.opt.zero_grad(set_to_none=True)
         loss = self.loss(self._forward(self._t(x)), self._t(y))
         loss.backward()
         self.opt.step()
 
     def infer(self, x):
+        self.torch.set_num_threads(self.threads)
         with self.torch.inference_mode():
             self._forward(self._t(x))
 
@@ -141,13 +146,15 @@ def zoo_layer_classes():
     return {c: getattr(zoo_layers, KERAS_NAMES[c]) for c in CELLS}, None
 
 
-def torch_available():
+def torch_thread_counts():
+    """PyTorch thread settings to run: the core count, and 1. On a loaded
+    machine OpenMP's barriers make the multi-threaded setting many times
+    slower than one thread, so both run and the best peer is the faster."""
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
-        return False
-    torch.set_num_threads(os.cpu_count() or 1)
-    return True
+        return []
+    return sorted({os.cpu_count() or 1, 1}, reverse=True)
 
 
 def build_contenders(cells, shape, families, jits, notes):
@@ -162,16 +169,16 @@ def build_contenders(cells, shape, families, jits, notes):
             layer_sets["zoo"] = zoo_classes
     if "keras" in families:
         layer_sets["keras"] = {c: getattr(keras.layers, KERAS_NAMES[c]) for c in CELLS}
-    use_torch = "torch" in families and torch_available()
-    if "torch" in families and not use_torch:
+    torch_threads = torch_thread_counts() if "torch" in families else []
+    if "torch" in families and not torch_threads:
         notes.append("torch rows skipped: torch is not importable")
     contenders = []
     for cell in cells:
         for family, classes in layer_sets.items():
             for jit in jits:
                 contenders.append(KerasContender(family, classes[cell], cell, jit, shape))
-        if use_torch:
-            contenders.append(TorchContender(cell, shape))
+        for threads in torch_threads:
+            contenders.append(TorchContender(cell, shape, threads))
     return contenders
 
 
@@ -345,14 +352,23 @@ def run_one_backend(args, log):
 
 def run_all(args, argv):
     """Both backends in subprocesses, tables merged (torch rows once per process)."""
-    passthrough = [a for a in argv if a != "--all"]
+    passthrough, skip = [], False
+    for a in argv:  # the children get their own --backend and --json
+        if skip:
+            skip = False
+        elif a in ("--json", "--backend"):
+            skip = True
+        elif a != "--all" and not a.startswith(("--json=", "--backend=")):
+            passthrough.append(a)
     merged = None
     for backend in ("tensorflow", "jax"):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "result.json")
             cmd = [sys.executable, "-m", "benchmarks.rnn_throughput", "--backend", backend,
                    "--json", path] + passthrough
-            subprocess.run(cmd, check=True, env=dict(os.environ, KERAS_BACKEND=backend))
+            # the child's own table goes to a pipe; its progress log to stderr
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, KERAS_BACKEND=backend))
             with open(path) as f:
                 result = json.load(f)
         if merged is None:

@@ -34,7 +34,7 @@ def test_ratios_compare_same_backend_and_setting_and_best_peer():
         _row("zoo", "lstm", "tensorflow", "xla", 300.0, latency_ms=2.0),
         _row("keras", "lstm", "tensorflow", "xla", 200.0),
         _row("keras", "lstm", "tensorflow", "graph", 100.0),
-        _row("torch", "lstm", "torch", "-", 250.0, latency_ms=3.0),
+        _row("torch", "lstm", "torch", "1 thr", 250.0, latency_ms=3.0),
     ]
     shape = (64, 100, 64, 256)
     bench.add_ratios(rows, shape, rate=100.0)
@@ -72,7 +72,8 @@ def _expected_rows(backend, zoo_ok, torch_ok):
     families = (["zoo"] if zoo_ok else []) + ["keras"]
     want = {(f, c, backend, s) for c in bench.CELLS for f in families for s in settings}
     if torch_ok:
-        want |= {("torch", c, "torch", "-") for c in bench.CELLS}
+        threads = {os.cpu_count() or 1, 1}
+        want |= {("torch", c, "torch", f"{n} thr") for c in bench.CELLS for n in threads}
     return want
 
 
