@@ -33,7 +33,7 @@ def trial_rows(oracle, executions_per_trial=1):
     trial's wall time over all its executions).
     """
     rows = []
-    for trial_id in sorted(oracle.trials):
+    for trial_id in sorted(oracle.trials, key=lambda t: (int(t) if t.isdigit() else -1, t)):
         trial = oracle.trials[trial_id]
         seconds = _metric(trial, SECONDS_METRIC)
         epochs = _metric(trial, EPOCHS_METRIC)
@@ -47,15 +47,16 @@ def trial_rows(oracle, executions_per_trial=1):
     return rows
 
 
-def _columns(rows):
+def _columns(rows, order=()):
     fixed_head, fixed_tail = ["trial_id", "status"], ["objective", "best_epoch", "epochs", "seconds"]
     names = []
     for row in rows:
         for key in row:
             if key not in fixed_head + fixed_tail and key not in names:
                 names.append(key)
-    # The search space first, keras-tuner's bookkeeping ("tuner/...") last.
-    names.sort(key=lambda n: (n.startswith("tuner/"), 0))
+    # The search space in its own order, keras-tuner's bookkeeping ("tuner/...") last.
+    order = list(order)
+    names.sort(key=lambda n: (n.startswith("tuner/"), order.index(n) if n in order else len(order)))
     return fixed_head + names + fixed_tail
 
 
@@ -67,11 +68,11 @@ def _format(value):
     return str(value)
 
 
-def format_table(rows):
-    """The rows as a fixed-width text table."""
+def format_table(rows, order=()):
+    """The rows as a fixed-width text table (hyperparameter columns in `order`)."""
     if not rows:
         return "(no trials)"
-    columns = _columns(rows)
+    columns = _columns(rows, order)
     cells = [[_format(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
@@ -139,7 +140,8 @@ def write_summary(oracle, directory, *, meta, executions_per_trial=1, printer=pr
     objective = meta["objective"]
     best = best_row(rows, objective["direction"])
     paths = {k: os.path.join(directory, v) for k, v in SUMMARY_FILES.items()}
-    columns = _columns(rows) if rows else ["trial_id", "status"]
+    order = list(meta.get("search_space") or ())
+    columns = _columns(rows, order) if rows else ["trial_id", "status"]
     tmp = paths["csv"] + ".tmp"
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
@@ -160,7 +162,7 @@ def write_summary(oracle, directory, *, meta, executions_per_trial=1, printer=pr
     write_json_atomic(paths["json"], summary)
     plot_objective(rows, paths["plot"], objective=objective["name"], direction=objective["direction"])
     if printer is not None:
-        printer(format_table(rows))
+        printer(format_table(rows, order))
         if best is not None:
             printer(f"best: trial {best['trial_id']} {objective['name']}={best['objective']:.4g}")
         printer(f"summary: {paths['csv']}, {paths['json']}, {paths['plot']}")
