@@ -115,3 +115,16 @@ def test_train_on_jax_exports_through_tensorflow(tmp_path):
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert json.load(open(os.path.join(run, "metrics.json")))["backend"] == "jax"
     assert os.path.isfile(os.path.join(target, "saved_model.pb"))
+
+
+def test_list_everything(capsys):
+    import zoo
+    import zoo.data
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in list(zoo.list_models()) + list(zoo.data.list_datasets()):
+        assert f"  {name}\n" in out
+    assert out.strip().splitlines()[-1] == (
+        f"{len(zoo.list_models())} models | {len(recipes.list_recipes())} recipes | "
+        f"{len(zoo.data.list_datasets())} datasets")

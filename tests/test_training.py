@@ -313,3 +313,19 @@ def test_multi_worker_on_two_local_processes(tmp_path):
     # Both workers took the same synchronous steps.
     np.testing.assert_allclose(chief["loss"], worker["loss"], rtol=1e-5)
     assert json.load(open(os.path.join(run, "metrics.json")))["replicas"] == 2
+
+
+def test_chief_from_tf_config(monkeypatch):
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
+                                                "task": {"type": "worker", "index": 1}}))
+    assert not training.is_chief()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
+                                                "task": {"type": "worker", "index": 0}}))
+    assert training.is_chief()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "chief": ["h:3"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    assert not training.is_chief()
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        training.is_chief()
