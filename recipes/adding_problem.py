@@ -18,7 +18,6 @@ import dataclasses
 import os
 
 import keras
-import numpy as np
 
 from recipes import base
 

@@ -17,6 +17,7 @@ import tensorflow as tf
 from zoo import training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
 
 
 def _data(n=64, seed=0):
@@ -192,7 +193,7 @@ CHILD = textwrap.dedent(
 def _run_child(tmp_path, run_dir, kill_at):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=PYTHONPATH,
                CUDA_VISIBLE_DEVICES="")
     return subprocess.run([sys.executable, str(script), run_dir, str(kill_at)],
                           capture_output=True, text=True, env=env, timeout=240)
@@ -297,7 +298,7 @@ def test_multi_worker_on_two_local_processes(tmp_path):
     for index in range(2):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), KERAS_BACKEND="tensorflow",
-                   PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])), CUDA_VISIBLE_DEVICES="")
+                   PYTHONPATH=PYTHONPATH, CUDA_VISIBLE_DEVICES="")
         procs.append(subprocess.Popen([sys.executable, str(script), run], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = []

@@ -694,7 +694,8 @@ def train(
     metrics.update(
         status=status,
         epochs_done=len(history.get("loss", [])),
-        train_seconds=clock.seconds if status != "already_complete" else metrics.get("train_seconds", 0.0),
+        train_seconds=(clock.seconds if status != "already_complete"
+                       else metrics.get("train_seconds", 0.0)),
         history=history,
         monitor=monitor,
         backend=keras.backend.backend(),
