@@ -56,9 +56,11 @@ class MeasuredTuner(SweepTuner):
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         self.samples.append((rss_mib(), peak_rss_mib()))
-        n = len(self.samples)
-        print(f"trial {n:3d}  rss {self.samples[-1][0]:8.1f} MiB  peak {self.samples[-1][1]:8.1f} MiB",
-              flush=True)
+        n, (rss, peak) = len(self.samples), self.samples[-1]
+        print(
+            f"trial {n:3d}  rss {rss:8.1f} MiB  peak {peak:8.1f} MiB",
+            flush=True,
+        )
 
 
 def growth_per_trial(rss):
@@ -67,9 +69,11 @@ def growth_per_trial(rss):
 
 
 def report(label, rss, peak):
-    print(f"{label}: rss after 1: {rss[0]:.1f} MiB; after {len(rss)}: {rss[-1]:.1f} MiB; "
-          f"peak {peak:.1f} MiB; growth per trial over the second half "
-          f"{growth_per_trial(rss):+.2f} MiB; ratio last/first {rss[-1] / rss[0]:.3f}")
+    print(
+        f"{label}: rss after 1: {rss[0]:.1f} MiB; after {len(rss)}: {rss[-1]:.1f} MiB; "
+        f"peak {peak:.1f} MiB; growth per trial over the second half "
+        f"{growth_per_trial(rss):+.2f} MiB; ratio last/first {rss[-1] / rss[0]:.3f}"
+    )
 
 
 def baseline(recipe, config, trials, seed=1):
@@ -92,7 +96,9 @@ def baseline(recipe, config, trials, seed=1):
         keras.backend.clear_session()
         gc.collect()
         rss.append(rss_mib())
-        print(f"model {i + 1:3d}  rss {rss[-1]:8.1f} MiB  peak {peak_rss_mib():8.1f} MiB", flush=True)
+        print(
+            f"model {i + 1:3d}  rss {rss[-1]:8.1f} MiB  peak {peak_rss_mib():8.1f} MiB", flush=True
+        )
     return rss
 
 
@@ -110,28 +116,40 @@ def main(argv=None):
         config = dataclasses.replace(config, **getattr(recipe, "TINY", {}))
     config = dataclasses.replace(config, epochs=args.epochs)
     objective = resolve_objective(recipe)
-    print(f"recipe {args.recipe}, backend {keras.backend.backend()}, {args.trials} trials, "
-          f"{args.epochs} epoch(s) each; rss at start {rss_mib():.1f} MiB")
+    print(
+        f"recipe {args.recipe}, backend {keras.backend.backend()}, {args.trials} trials, "
+        f"{args.epochs} epoch(s) each; rss at start {rss_mib():.1f} MiB"
+    )
     base = baseline(recipe, config, args.trials)
     base_peak = peak_rss_mib()
     with tempfile.TemporaryDirectory() as directory:
         hypermodel = HyperModel(recipe, config)
         oracle = make_oracle(
-            "random", keras_tuner.Objective(*objective), max_trials=args.trials,
-            max_epochs=config.epochs, seed=1,
+            "random",
+            keras_tuner.Objective(*objective),
+            max_trials=args.trials,
+            max_epochs=config.epochs,
+            seed=1,
         )
         tuner = MeasuredTuner(oracle, hypermodel, directory=directory, project_name="memory")
         start = time.perf_counter()
-        tuner.search(epochs=config.epochs, callbacks=sweep_callbacks(recipe, config, objective),
-                     verbose=0)
+        tuner.search(
+            epochs=config.epochs, callbacks=sweep_callbacks(recipe, config, objective), verbose=0
+        )
         seconds = time.perf_counter() - start
     rss = [s[0] for s in tuner.samples]
     print(f"{len(rss)} trials in {seconds:.0f} s")
     report("baseline (plain Keras)", base, base_peak)
     report("sweep (zoo.tuning)", rss, tuner.samples[-1][1])
-    ratio = growth_per_trial(rss) / growth_per_trial(base) if abs(growth_per_trial(base)) > 0.5 else None
-    print("sweep growth / baseline growth: " + (f"{ratio:.2f}" if ratio is not None else
-          "n/a (the baseline is flat)"))
+    ratio = (
+        growth_per_trial(rss) / growth_per_trial(base)
+        if abs(growth_per_trial(base)) > 0.5
+        else None
+    )
+    print(
+        "sweep growth / baseline growth: "
+        + (f"{ratio:.2f}" if ratio is not None else "n/a (the baseline is flat)")
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 
 from tests import tuning_recipe_fixture as fixture
 from zoo.tuning import HyperModel, SearchSpace, tune
-from zoo.tuning.cli import build_parser, config_from_args, configure_distributed, main
+from zoo.tuning.cli import build_parser, config_from_args, configure_distributed
 
 
 def _tiny_config(**changes):
@@ -33,7 +33,11 @@ def test_space_defaults_come_from_the_config_then_the_spec():
     space = SearchSpace(
         {
             "units": {"type": "int", "min": 4, "max": 64, "step": 4, "default": 8},
-            "attention": {"type": "choice", "values": [None, "bahdanau", "luong"], "default": "luong"},
+            "attention": {
+                "type": "choice",
+                "values": [None, "bahdanau", "luong"],
+                "default": "luong",
+            },
             "dropout": {"type": "float", "min": 0.0, "max": 0.5, "default": 0.1},
         },
         defaults={"units": 32, "attention": None},
@@ -109,11 +113,16 @@ def test_fit_reloads_the_data_with_a_tuned_batch_size():
 
     hypermodel.fit(hp, model, callbacks=[Sizes()])
     assert len(seen) == 32 // 8  # TINY: 32 training examples
-    assert next(iter(hypermodel.data_for(hypermodel.configure({"batch_size": 8})).train))[0].shape[0] == 8
+    assert (
+        next(iter(hypermodel.data_for(hypermodel.configure({"batch_size": 8})).train))[0].shape[0]
+        == 8
+    )
 
 
 def test_search_space_naming_an_argument_the_model_does_not_take():
-    space = dict(fixture.SEARCH_SPACE, kernel_size={"type": "int", "min": 1, "max": 3, "default": 2})
+    space = dict(
+        fixture.SEARCH_SPACE, kernel_size={"type": "int", "min": 1, "max": 3, "default": 2}
+    )
     hypermodel = HyperModel(fixture, _tiny_config(), search_space=space)
     with pytest.raises(ValueError, match="kernel_size.*does not take"):
         hypermodel.check_model_arguments()
@@ -166,8 +175,13 @@ def test_tiny_sweep_of_each_tuner(kind, tmp_path):
     if kind == "random":
         # Same folder, a higher cap: the finished trials are kept, one more runs.
         more = tune(
-            fixture, tuner=kind, max_trials=3, config=_tiny_config(epochs=2),
-            directory=str(tmp_path), seed=3, verbose=0,
+            fixture,
+            tuner=kind,
+            max_trials=3,
+            config=_tiny_config(epochs=2),
+            directory=str(tmp_path),
+            seed=3,
+            verbose=0,
         )
         assert more["trials"][:2] == rows and more["num_trials"] == more["completed"] == 3
 
@@ -206,9 +220,17 @@ def test_cli_parses_every_flag():
         "--set learning_rate=0.1 --data-dir data".split()
     )
     assert (args.recipe, args.tuner, args.max_trials, args.executions_per_trial) == (
-        "tests.tuning_recipe_fixture", "hyperband", 4, 2,
+        "tests.tuning_recipe_fixture",
+        "hyperband",
+        4,
+        2,
     )
-    assert (args.directory, args.project_name, args.epochs, args.retrain_best) == ("d", "p", 3, True)
+    assert (args.directory, args.project_name, args.epochs, args.retrain_best) == (
+        "d",
+        "p",
+        3,
+        True,
+    )
     assert args.overrides == ["model.units=4", "learning_rate=0.1"] and args.data_dir == "data"
     env = {}
     assert configure_distributed(args, env) == "worker"
@@ -226,13 +248,22 @@ def test_cli_distributed_arguments_are_checked():
     with pytest.raises(ValueError, match="needs --distributed worker"):
         configure_distributed(parser.parse_args(["r", "--tuner-id", "3"]), {})
     env = {}
-    configure_distributed(parser.parse_args(["r", "--distributed", "chief", "--oracle-port", "7"]), env)
+    configure_distributed(
+        parser.parse_args(["r", "--distributed", "chief", "--oracle-port", "7"]), env
+    )
     assert env["KERASTUNER_TUNER_ID"] == "chief" and env["KERASTUNER_ORACLE_PORT"] == "7"
 
 
 def test_tiny_and_set_build_the_configuration_like_zoo_train():
     args = build_parser().parse_args(
-        ["tests.tuning_recipe_fixture", "--tiny", "--set", "model.units=4", "--set", "learning_rate=0.5"]
+        [
+            "tests.tuning_recipe_fixture",
+            "--tiny",
+            "--set",
+            "model.units=4",
+            "--set",
+            "learning_rate=0.5",
+        ]
     )
     config = config_from_args(fixture, args)
     assert config.train_size == fixture.TINY["train_size"] and config.epochs == 1

@@ -12,7 +12,9 @@ from zoo.tuning import HyperModel
 from zoo.tuning.cli import build_parser, main
 
 STANDARD = ("sentiment", "translation", "ner", "char_lm")  # standard TFDS sets: mocked here
-TUNABLE = [n for n in recipes.list_recipes() if getattr(recipes.get_recipe(n), "SEARCH_SPACE", None)]
+TUNABLE = [
+    n for n in recipes.list_recipes() if getattr(recipes.get_recipe(n), "SEARCH_SPACE", None)
+]
 # Recipes whose data is embedded (no download): cheap enough for the default suite.
 QUICK = ["sequential_digits", "japanese_vowels"]
 

@@ -56,9 +56,7 @@ def _split(rng, n):
 def load_data(config, data_dir=None):
     rng = np.random.default_rng(config.seed)
     splits = [_split(rng, n) for n in (config.train_size, 32, 32)]
-    batched = [
-        tf.data.Dataset.from_tensor_slices(s).batch(config.batch_size) for s in splits
-    ]
+    batched = [tf.data.Dataset.from_tensor_slices(s).batch(config.batch_size) for s in splits]
     return Data(*batched, model_kwargs={"input_dim": FEATURES, "num_classes": 2}, extras={})
 
 
@@ -66,8 +64,15 @@ _CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM, "simple": keras.la
 
 
 def create_fixture_model(
-    *, name="fixture_rnn", cell="gru", units=8, num_layers=1, bidirectional=False,
-    dropout=0.0, input_dim, num_classes
+    *,
+    name="fixture_rnn",
+    cell="gru",
+    units=8,
+    num_layers=1,
+    bidirectional=False,
+    dropout=0.0,
+    input_dim,
+    num_classes,
 ):
     if name != "fixture_rnn":
         raise ValueError(f"Unknown model name: {name!r}")

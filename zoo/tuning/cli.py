@@ -101,9 +101,7 @@ def configure_distributed(args, environ=None):
     else:
         tuner_id = args.tuner_id or environ.get("KERASTUNER_TUNER_ID")
         if not tuner_id:
-            raise ValueError(
-                "--distributed worker needs --tuner-id N (or KERASTUNER_TUNER_ID)."
-            )
+            raise ValueError("--distributed worker needs --tuner-id N (or KERASTUNER_TUNER_ID).")
         tuner_id = f"tuner{tuner_id}" if str(tuner_id).isdigit() else str(tuner_id)
         if "chief" in tuner_id:
             raise ValueError(f"A worker's tuner id may not contain 'chief'. Received: {tuner_id!r}")

@@ -48,7 +48,12 @@ def trial_rows(oracle, executions_per_trial=1):
 
 
 def _columns(rows, order=()):
-    fixed_head, fixed_tail = ["trial_id", "status"], ["objective", "best_epoch", "epochs", "seconds"]
+    fixed_head, fixed_tail = ["trial_id", "status"], [
+        "objective",
+        "best_epoch",
+        "epochs",
+        "seconds",
+    ]
     names = []
     for row in rows:
         for key in row:
@@ -160,7 +165,9 @@ def write_summary(oracle, directory, *, meta, executions_per_trial=1, printer=pr
         }
     )
     write_json_atomic(paths["json"], summary)
-    plot_objective(rows, paths["plot"], objective=objective["name"], direction=objective["direction"])
+    plot_objective(
+        rows, paths["plot"], objective=objective["name"], direction=objective["direction"]
+    )
     if printer is not None:
         printer(format_table(rows, order))
         if best is not None:

@@ -99,9 +99,7 @@ def _check_spec(name, spec, defaults):
     if not isinstance(name, str) or not name:
         raise ValueError(f"A hyperparameter name must be a non-empty string. Received: {name!r}")
     if not isinstance(spec, dict):
-        raise ValueError(
-            f"The spec of hyperparameter {name!r} must be a dict. Received: {spec!r}"
-        )
+        raise ValueError(f"The spec of hyperparameter {name!r} must be a dict. Received: {spec!r}")
     kind = spec.get("type")
     if kind not in SPEC_TYPES:
         raise ValueError(

@@ -88,7 +88,9 @@ def sweep_callbacks(recipe, config, objective, patience=None):
         patience = 3 if patience is None else patience
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=name, mode=direction, patience=patience))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=name, mode=direction, patience=patience)
+        )
     extra = getattr(recipe, "sweep_callbacks", None)
     if callable(extra):
         callbacks += list(extra(config))

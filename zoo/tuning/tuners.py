@@ -149,6 +149,6 @@ def make_oracle(
 
 
 def make_tuner(kind, hypermodel, oracle, **kwargs):
-    """The tuner for `kind` around `hypermodel` and `oracle` (kwargs go to ``keras_tuner.Tuner``)."""
+    """The tuner for `kind` around `hypermodel` and `oracle` (kwargs: ``keras_tuner.Tuner``'s)."""
     cls = HyperbandSweepTuner if kind == "hyperband" else SweepTuner
     return cls(oracle, hypermodel, **kwargs)
