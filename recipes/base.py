@@ -266,7 +266,7 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         run_dir,
         monitor=monitor,
         mode=mode,
-        artifacts={"recipe": {"name": name, "module": recipe.__name__}, **_artifacts(data)},
+        artifacts={"recipe": {"name": name, "module": _module_name(recipe)}, **_artifacts(data)},
         verbose=verbose,
     )
     test = recipe.evaluate(result.model, data, config) or {}
@@ -296,6 +296,14 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
     training.record_metrics(run_dir, "summary", summary)
     print(summary_line(summary), flush=True)
     return summary
+
+
+def _module_name(recipe):
+    """The importable name of a recipe module (``python -m`` runs it as ``__main__``)."""
+    if recipe.__name__ == "__main__":
+        spec = getattr(recipe, "__spec__", None)
+        return spec.name if spec is not None else f"recipes.{recipe_name(recipe)}"
+    return recipe.__name__
 
 
 def summary_line(summary):
@@ -428,7 +436,7 @@ def main_for(module_name):
     def main(argv=None):
         recipe = sys.modules[module_name]
         parser = argparse.ArgumentParser(
-            prog=f"python -m {module_name}",
+            prog=f"python -m {_module_name(recipe)}",
             description=(recipe.__doc__ or "").strip().splitlines()[0] if recipe.__doc__ else None)
         add_train_arguments(parser)
         args = parser.parse_args(argv)

@@ -67,3 +67,12 @@ def test_next_version(tmp_path):
     for name in ("1", "3", "notes"):
         (tmp_path / name).mkdir()
     assert base.next_version(str(tmp_path)) == "4"
+
+
+def test_a_recipe_run_as_main_records_its_importable_name():
+    import types
+
+    module = types.ModuleType("__main__")
+    module.__spec__ = types.SimpleNamespace(name="recipes.dates")
+    assert base._module_name(module) == "recipes.dates"
+    assert base._module_name(adding_problem) == "recipes.adding_problem"
