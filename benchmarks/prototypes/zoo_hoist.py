@@ -1,9 +1,11 @@
 """A/B of zoo's layers with and without the hoisted input projection.
 
-``zoo.layers`` project the inputs of all timesteps before the loop
-(``cell.project_inputs`` on the whole sequence). The ``...NoHoist`` variants
-here (benchmark-only subclasses) project ``x_t`` inside each step instead,
-leaving the rest of zoo's loop unchanged; both run round-robin with Keras's
+Rows ``zoo``: the projection of all timesteps hoisted before the loop
+(``cell.project_inputs`` on the whole sequence); rows ``nohoist``: ``x_t``
+projected inside each step, the rest of zoo's loop unchanged. Where the zoo
+layers have the ``input_projection`` switch ("hoisted" / "per_step") the two
+are subclasses setting it; for the layers of commit 99bad21, which always
+hoisted, ``nohoist`` overrides the sweep. Both run round-robin with Keras's
 built-in layer through the harness of ``benchmarks.rnn_throughput``.
 
     python -m benchmarks.prototypes.zoo_hoist --backend tensorflow --cells lstm
@@ -14,8 +16,16 @@ import os
 import sys
 
 
+def with_projection(layer_cls, mode):
+    """Subclass of a zoo layer whose `input_projection` is `mode` (zoo layers
+    that have the switch: "hoisted" or "per_step")."""
+    return type(f"{layer_cls.__name__}_{mode}", (layer_cls,), {"input_projection": mode})
+
+
 def no_hoist(layer_cls):
     """Subclass of a zoo layer whose sweep projects x_t inside the step."""
+    if hasattr(layer_cls, "input_projection"):
+        return with_projection(layer_cls, "per_step")
     from zoo import cells as zoo_cells
     from zoo.loop import time_loop
 
@@ -59,7 +69,10 @@ def main(argv=None):
     for cell in a.cells.split(","):
         name = bench.KERAS_NAMES[cell]
         for jit in jits:
-            for family, cls in (("zoo", getattr(zoo_layers, name)),
+            zoo_cls = getattr(zoo_layers, name)
+            if hasattr(zoo_cls, "input_projection"):
+                zoo_cls = with_projection(zoo_cls, "hoisted")
+            for family, cls in (("zoo", zoo_cls),
                                 ("nohoist", no_hoist(getattr(zoo_layers, name))),
                                 ("keras", getattr(keras.layers, name))):
                 contenders.append(bench.KerasContender(family, cls, cell, jit, shape))
