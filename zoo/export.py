@@ -5,7 +5,8 @@ the public ``keras.export.ExportArchive``) whose signatures are
 
 - ``serve``: the forward pass; inputs named like the model's inputs
   (``tokens`` / ``features`` / ``condition`` / ``source`` / ``target_in``),
-  variable batch size and sequence length; output ``output_0``.
+  variable batch size and sequence length; output ``output_0``
+  (``ExportArchive`` also aliases it as ``serving_default``).
 - ``generate`` (``one_to_many``): ``condition``, ``max_length`` (int32),
   ``temperature`` (float32, <= 0 greedy), ``top_k`` (int32, 0 = all),
   ``seed`` (int32) -> ``tokens`` (batch, max_length) int32, ``scores`` (batch,).

@@ -29,7 +29,8 @@ def variant_kwargs(name, cell, variant):
     if variant == "bidirectional":
         kwargs["bidirectional"] = True
     elif variant == "deep":
-        kwargs.update(num_layers=2, residual=True, input_block=(8,), output_block=(8,))
+        kwargs.update(num_layers=2, residual=True, input_block=(8,), transition_block=(8,),
+                      output_block=(8,))
         if name == "encoder_decoder":
             kwargs["attention"] = "bahdanau"
     return kwargs

@@ -31,6 +31,8 @@ SEQ = {"vocab_size": 10, "num_classes": 2}
         ("many_to_one", {**SEQ, "dropout": 1.5}, "dropout"),
         ("many_to_one", {"vocab_size": 10, "num_classes": 2, "output_dim": 1}, "num_classes"),
         ("many_to_one", {**SEQ, "input_block": [0]}, "input_block"),
+        ("encoder_decoder", {"source_vocab_size": 9, "target_vocab_size": 9,
+                             "transition_block": "wide"}, "transition_block"),
         ("many_to_one", {**SEQ, "bidirectional": "yes"}, "bidirectional"),
         ("encoder_decoder", {"source_vocab_size": 9}, "target_vocab_size"),
     ],

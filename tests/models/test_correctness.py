@@ -106,3 +106,25 @@ def test_bidirectional_backward_half_is_a_forward_rnn_on_the_reversed_sequence(c
         np.testing.assert_allclose(
             halves[row, :length, units:], reversed_run[::-1], atol=1e-5
         )
+
+
+def test_deep_transition_matches_numpy():
+    model = zoo.create_model("many_to_one", cell="simple", units=3, input_dim=2,
+                             transition_block=(4,), output_dim=1)
+    _randomize(model, seed=3)
+    x = np.random.default_rng(4).normal(size=(2, 5, 2)).astype("float32")
+    got = keras.ops.convert_to_numpy(model({"features": x}))
+
+    wrapper = model.get_layer("rnn_0").cell
+    val = keras.ops.convert_to_numpy
+    kernel, recurrent, bias = (val(w) for w in (wrapper.cell.kernel,
+                                                wrapper.cell.recurrent_kernel, wrapper.cell.bias))
+    dense = [(val(d.kernel), val(d.bias)) for d in wrapper.transition]
+    head_kernel, head_bias = model.get_layer("output_values").get_weights()
+    for row in range(2):
+        a = np.zeros(3)
+        for x_t in x[row].astype("float64"):
+            a = np.tanh(x_t @ kernel + a @ recurrent + bias)
+            for w, b in dense:
+                a = np.tanh(a @ w + b)
+        np.testing.assert_allclose(got[row], a @ head_kernel + head_bias, atol=1e-5)

@@ -3,7 +3,7 @@
 ``create_model(name, **kwargs)`` builds a registered model, ``list_models()``
 lists them, ``register_model`` adds one. Importing this package registers
 ``one_to_one``, ``one_to_many``, ``many_to_one``, ``many_to_many`` and
-``encoder_decoder`` and the custom layers (attention, decoder) that their
+``encoder_decoder`` and the custom layers (attention, decoder, deep transition) that their
 saved files need.
 """
 
@@ -17,6 +17,7 @@ from zoo.models import (  # noqa: F401  (imported to register the factories)
 from zoo.models.attention import BahdanauAttention, LuongAttention
 from zoo.models.decoder import RecurrentDecoder
 from zoo.models.registry import create_model, get_model_factory, list_models, register_model
+from zoo.models.transition import DeepTransitionCell
 
 __all__ = [
     "create_model",
@@ -26,4 +27,5 @@ __all__ = [
     "RecurrentDecoder",
     "BahdanauAttention",
     "LuongAttention",
+    "DeepTransitionCell",
 ]

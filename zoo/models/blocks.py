@@ -80,18 +80,32 @@ def refuse_bidirectional(bidirectional, model_name, part="the model"):
 
 
 # --------------------------------------------------------------------------- layers
-def make_cell(cell, units, name=None):
-    """A zoo cell of kind `cell` ("simple" | "gru" | "lstm")."""
+def make_cell(cell, units, name=None, transition_block=()):
+    """A zoo cell of kind `cell` ("simple" | "gru" | "lstm"), wrapped in a
+    ``DeepTransitionCell`` when `transition_block` is not empty."""
     from zoo import cells
 
     cls = {"simple": cells.SimpleRNNCell, "gru": cells.GRUCell, "lstm": cells.LSTMCell}[cell]
-    return cls(units, name=name)
+    if not transition_block:
+        return cls(units, name=name)
+    from zoo.models.transition import DeepTransitionCell
+
+    return DeepTransitionCell(cls(units), transition_block, name=name)
 
 
-def make_rnn(cell, units, *, return_sequences, return_state=False, name=None):
-    """A zoo recurrent layer (``SimpleRNN`` / ``GRU`` / ``LSTM``)."""
+def make_rnn(cell, units, *, return_sequences, return_state=False, transition_block=(),
+             name=None):
+    """A zoo recurrent layer: ``SimpleRNN`` / ``GRU`` / ``LSTM``, or ``RNN`` over
+    a ``DeepTransitionCell`` when `transition_block` is not empty."""
     from zoo import layers
 
+    if transition_block:
+        return layers.RNN(
+            make_cell(cell, units, transition_block=transition_block),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            name=name,
+        )
     cls = {"simple": layers.SimpleRNN, "gru": layers.GRU, "lstm": layers.LSTM}[cell]
     return cls(units, return_sequences=return_sequences, return_state=return_state, name=name)
 
@@ -157,6 +171,7 @@ def recurrent_stack(
     residual,
     return_sequences,
     return_state=False,
+    transition_block=(),
     prefix="rnn",
 ):
     """Stack `num_layers` zoo recurrent layers over ``x`` (batch, timesteps, features).
@@ -166,6 +181,8 @@ def recurrent_stack(
     - ``dropout``: ``Dropout`` between stacked layers (not after the last).
     - ``residual``: ``x + layer(x)`` wherever input and output widths match
       (every layer but possibly the first).
+    - ``transition_block``: a deep transition a<t-1> -> a<t> in every layer
+      (``DeepTransitionCell``).
     - the mask of ``x`` flows through every layer; padded steps neither
       change the states nor count in the last step.
 
@@ -183,6 +200,7 @@ def recurrent_stack(
             units,
             return_sequences=seq,
             return_state=return_state,
+            transition_block=transition_block,
             name=None if bidirectional else f"{prefix}_{i}",
         )
         if bidirectional:

@@ -33,6 +33,8 @@ class RecurrentDecoder(keras.layers.Layer):
         residual: add each stacked cell's input to its output (layers > 1).
         dropout: dropout on the embeddings and on the top features
             (training only; outside the recurrence).
+        transition_block: deep transition inside every cell
+            (``DeepTransitionCell``); empty: plain cells.
         output_block: sizes of ReLU Dense layers before the logits.
         start_token, end_token: ids that start / end a generated sequence
             (`end_token` None: generation always runs `max_length` steps).
@@ -71,6 +73,7 @@ class RecurrentDecoder(keras.layers.Layer):
         attention_units=None,
         residual=False,
         dropout=0.0,
+        transition_block=(),
         output_block=(),
         start_token=1,
         end_token=2,
@@ -97,6 +100,7 @@ class RecurrentDecoder(keras.layers.Layer):
         self.attention_units = attention_units
         self.residual = bool(residual)
         self.dropout = blocks.check_rate("dropout", dropout)
+        self.transition_block = blocks.check_sizes("transition_block", transition_block)
         self.output_block = blocks.check_sizes("output_block", output_block)
         self.start_token = start_token
         self.end_token = end_token
@@ -104,7 +108,10 @@ class RecurrentDecoder(keras.layers.Layer):
         self.supports_masking = True
 
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.cells = [blocks.make_cell(cell, units, name=f"cell_{i}") for i in range(num_layers)]
+        self.cells = [
+            blocks.make_cell(cell, units, name=f"cell_{i}", transition_block=self.transition_block)
+            for i in range(num_layers)
+        ]
         self.attention_layer = (
             make_attention(attention, attention_units or units) if attention else None
         )
@@ -301,6 +308,7 @@ class RecurrentDecoder(keras.layers.Layer):
             attention_units=self.attention_units,
             residual=self.residual,
             dropout=self.dropout,
+            transition_block=list(self.transition_block),
             output_block=list(self.output_block),
             start_token=self.start_token,
             end_token=self.end_token,

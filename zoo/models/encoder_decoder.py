@@ -38,6 +38,7 @@ def encoder_decoder(
     dropout=0.0,
     residual=False,
     input_block=(),
+    transition_block=(),
     output_block=(),
     embedding_dim=32,
     attention=None,
@@ -68,8 +69,9 @@ def encoder_decoder(
 
     Args:
         source_vocab_size, target_vocab_size: vocabularies (0 = padding).
-        cell, units, num_layers, dropout, residual, input_block, output_block:
-            as ``many_to_one`` (input_block on source embeddings,
+        cell, units, num_layers, dropout, residual, input_block,
+        transition_block, output_block: as ``many_to_one`` (input_block on
+            source embeddings, transition_block in encoder and decoder cells,
             output_block before the target logits).
         bidirectional, merge_mode: a bidirectional encoder.
         decoder_bidirectional: must stay False (the decoder generates step
@@ -101,6 +103,7 @@ def encoder_decoder(
     blocks.check_int("embedding_dim", embedding_dim)
     blocks.check_choice("attention", attention, blocks.ATTENTIONS)
     input_block = blocks.check_sizes("input_block", input_block)
+    transition_block = blocks.check_sizes("transition_block", transition_block)
 
     # --- layers
     decoder = RecurrentDecoder(
@@ -113,6 +116,7 @@ def encoder_decoder(
         attention_units=attention_units,
         residual=residual,
         dropout=dropout,
+        transition_block=transition_block,
         output_block=output_block,
         start_token=start_token,
         end_token=end_token,
@@ -138,6 +142,7 @@ def encoder_decoder(
         residual=residual,
         return_sequences=True,
         return_state=True,
+        transition_block=transition_block,
         prefix="encoder",
     )
     states = []

@@ -15,6 +15,7 @@ def many_to_many(
     dropout=0.0,
     residual=False,
     input_block=(),
+    transition_block=(),
     output_block=(),
     vocab_size=None,
     embedding_dim=32,
@@ -36,7 +37,7 @@ def many_to_many(
     the outputs at padded steps are not meaningful.
 
     Args: as ``many_to_one`` (cell, units, num_layers, bidirectional,
-    merge_mode, dropout, residual, input_block, output_block, vocab_size,
+    merge_mode, dropout, residual, input_block, transition_block, output_block, vocab_size,
     embedding_dim, input_dim, mask_value, num_classes, output_dim).
 
     Example:

@@ -17,6 +17,7 @@ def build_sequence_model(
     dropout,
     residual,
     input_block,
+    transition_block,
     output_block,
     vocab_size,
     embedding_dim,
@@ -36,6 +37,7 @@ def build_sequence_model(
         bidirectional=bidirectional,
     )
     input_block = blocks.check_sizes("input_block", input_block)
+    transition_block = blocks.check_sizes("transition_block", transition_block)
     output_block = blocks.check_sizes("output_block", output_block)
     blocks.check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
 
@@ -54,6 +56,7 @@ def build_sequence_model(
         dropout=dropout,
         residual=residual,
         return_sequences=many_to_many,
+        transition_block=transition_block,
     )
     if dropout:
         x = keras.layers.Dropout(dropout, name="top_dropout")(x)
@@ -73,6 +76,7 @@ def many_to_one(
     dropout=0.0,
     residual=False,
     input_block=(),
+    transition_block=(),
     output_block=(),
     vocab_size=None,
     embedding_dim=32,
@@ -102,6 +106,9 @@ def many_to_one(
         residual: residual connections between stacked layers of equal width.
         input_block: sizes of ReLU Dense layers applied per step before the
             recurrence (deep input transformation x -> a).
+        transition_block: sizes of tanh Dense layers inside every recurrent
+            step (deep transition a<t-1> -> a<t>, see ``DeepTransitionCell``);
+            empty: the plain cell.
         output_block: sizes of ReLU Dense layers before the output (a -> y).
         vocab_size, embedding_dim: token input and its embedding size.
         input_dim, mask_value: float feature input and its padding value.

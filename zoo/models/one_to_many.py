@@ -20,6 +20,7 @@ def one_to_many(
     dropout=0.0,
     residual=False,
     input_block=(),
+    transition_block=(),
     output_block=(),
     input_dim=None,
     num_conditions=None,
@@ -56,6 +57,8 @@ def one_to_many(
             features; residual between stacked cells).
         bidirectional: must stay False (generation is step by step).
         input_block: ReLU Dense sizes applied to the condition.
+        transition_block: deep transition in every decoder cell (as
+            ``many_to_one``).
         input_dim / num_conditions: float condition vector or condition id.
         embedding_dim: size of the token (and condition id) embeddings.
         start_token, end_token: ids; with `end_token` None, generation always
@@ -79,6 +82,7 @@ def one_to_many(
     )
     blocks.check_int("vocab_size", vocab_size, minimum=2)
     input_block = blocks.check_sizes("input_block", input_block)
+    transition_block = blocks.check_sizes("transition_block", transition_block)
     which = blocks.check_exactly_one([("input_dim", input_dim), ("num_conditions", num_conditions)])
 
     # --- layers
@@ -90,6 +94,7 @@ def one_to_many(
         embedding_dim=embedding_dim,
         residual=residual,
         dropout=dropout,
+        transition_block=transition_block,
         output_block=output_block,
         start_token=start_token,
         end_token=end_token,

@@ -18,6 +18,7 @@ def one_to_one(
     dropout=0.0,
     residual=False,
     input_block=(),
+    transition_block=(),
     output_block=(),
     vocab_size=None,
     embedding_dim=32,
@@ -52,6 +53,7 @@ def one_to_one(
         bidirectional=bidirectional,
     )
     input_block = blocks.check_sizes("input_block", input_block)
+    transition_block = blocks.check_sizes("transition_block", transition_block)
     output_block = blocks.check_sizes("output_block", output_block)
     which = blocks.check_exactly_one([("vocab_size", vocab_size), ("input_dim", input_dim)])
     blocks.check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
@@ -78,6 +80,7 @@ def one_to_one(
         dropout=dropout,
         residual=residual,
         return_sequences=False,
+        transition_block=transition_block,
     )
     if dropout:
         x = keras.layers.Dropout(dropout, name="top_dropout")(x)
