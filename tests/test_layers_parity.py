@@ -105,7 +105,7 @@ def build_pair(kind, options, rng):
     return zoo_layer, keras_layer
 
 
-def check_parity(kind, mask=None, initial_state=False, **options):
+def check_parity(kind, mask=None, initial_state=False, input_projection="auto", **options):
     rng = np.random.default_rng(0)
     options.setdefault("return_state", True)
     if keras.config.backend() == "jax" and initial_state and mask is not None:
@@ -115,6 +115,7 @@ def check_parity(kind, mask=None, initial_state=False, **options):
     else:
         keras_options = options
     zoo_layer, _ = build_pair(kind, options, rng)
+    zoo_layer.input_projection = input_projection
     _, keras_layer = build_pair(kind, keras_options, np.random.default_rng(0))
     x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
     states = None
@@ -163,6 +164,17 @@ def test_parity_with_keras(kind, options):
     if kind == "simple":
         options.pop("recurrent_activation", None)
     check_parity(kind, **options)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("options", [
+    dict(return_sequences=True, go_backwards=True, mask="holes", initial_state=True),
+    dict(mask="padded", zero_output_for_mask=True, unroll=True),
+], ids=_ids)
+@pytest.mark.parametrize("input_projection", ["hoisted", "per_step"])
+def test_parity_with_either_input_projection(kind, options, input_projection):
+    """Both places of the input projection (before the loop / per step) agree."""
+    check_parity(kind, input_projection=input_projection, **options)
 
 
 def _full_matrix():

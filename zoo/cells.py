@@ -10,16 +10,19 @@ ways with `set_weights(keras_cell.get_weights())`:
 - `bias`: (k * units,), except GRU with `reset_after=True`: (2, 3 * units)
   (row 0 for the input projection, row 1 for the recurrent one).
 
-Besides the per-step `call`, every cell exposes a two-part fast path that the
-zoo RNN layer uses to run a whole sequence:
+Besides the per-step `call`, every cell exposes the two halves of a step,
+which the zoo RNN layer uses to run a whole sequence:
 
-- `project_inputs(x)`: x @ kernel + input bias for any leading shape, so the
-  layer projects all timesteps with one large matrix product before the loop;
-- `recurrent_step(x_proj_t, states, recurrent_mask=None)`: the rest of a step,
-  with all gates in one recurrent matrix product.
+- `project_inputs(x, weights=None)`: x @ kernel + input bias for any leading
+  shape, so the layer can project all timesteps with one large matrix product
+  before the loop (its choice on GPUs) or one step at a time inside it;
+- `recurrent_step(x_proj_t, states, recurrent_mask=None, weights=None)`: the
+  rest of a step, with all gates in one recurrent matrix product; `weights`
+  is `recurrent_weights()`, read once before the loop (on TensorFlow a
+  variable read inside the loop is stored at every step for the gradient).
 
-`call` is exactly `recurrent_step(project_inputs(x_t), states)`, so both paths
-share one implementation of the equations.
+`call` is exactly `recurrent_step(project_inputs(x_t), states)`, so every
+path shares one implementation of the equations.
 """
 
 import keras
@@ -157,18 +160,28 @@ class _ZooCell(keras.layers.Layer):
     def _input_bias(self):
         return self.bias
 
-    def project_inputs(self, inputs):
+    def input_weights(self):
+        """(kernel, input bias or None) as tensors, read once per sequence."""
+        bias = ops.convert_to_tensor(self._input_bias()) if self.use_bias else None
+        return ops.convert_to_tensor(self.kernel), bias
+
+    def project_inputs(self, inputs, weights=None):
         """Input projection `inputs @ kernel + input_bias`, shape (..., k * units).
 
-        Works on one step (batch, features) or on a whole sequence at once.
+        Works on one step (batch, features) or on a whole sequence at once;
+        `weights` is `input_weights()` (read here when None).
         """
-        projected = ops.matmul(inputs, self.kernel)
-        bias = self._input_bias() if self.use_bias else None
+        kernel, bias = weights or self.input_weights()
+        projected = ops.matmul(inputs, kernel)
         if bias is not None:
             projected = projected + bias
         return projected
 
-    def recurrent_step(self, projected, states, recurrent_mask=None):
+    def recurrent_weights(self):
+        """The tensors a step needs besides its inputs (read once per sequence)."""
+        return (ops.convert_to_tensor(self.recurrent_kernel),)
+
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
         """One step from projected inputs: returns (output, new_states list)."""
         raise NotImplementedError
 
@@ -278,10 +291,11 @@ class SimpleRNNCell(_ZooCell):
 
     _gates = 1
 
-    def recurrent_step(self, projected, states, recurrent_mask=None):
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+        (recurrent_kernel,) = weights or self.recurrent_weights()
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        h = self.activation(projected + ops.matmul(h_in, self.recurrent_kernel))
+        h = self.activation(projected + ops.matmul(h_in, recurrent_kernel))
         return h, [h]
 
 
@@ -341,20 +355,28 @@ class GRUCell(_ZooCell):
     def _input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
 
-    def recurrent_step(self, projected, states, recurrent_mask=None):
+    def recurrent_weights(self):
+        kernel = ops.convert_to_tensor(self.recurrent_kernel)
+        if self.reset_after:
+            return kernel, (ops.convert_to_tensor(self.bias)[1] if self.use_bias else None)
+        return tuple(ops.split(kernel, [2 * self.units], axis=-1))
+
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+        weights = weights or self.recurrent_weights()
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
         if self.reset_after:
-            rec = ops.matmul(h_in, self.recurrent_kernel)
-            if self.use_bias:
-                rec = rec + self.bias[1]
+            recurrent_kernel, recurrent_bias = weights
+            rec = ops.matmul(h_in, recurrent_kernel)
+            if recurrent_bias is not None:
+                rec = rec + recurrent_bias
             rec_z, rec_r, rec_h = ops.split(rec, 3, axis=-1)
             z = self.recurrent_activation(x_z + rec_z)
             r = self.recurrent_activation(x_r + rec_r)
             candidate = self.activation(x_h + r * rec_h)
         else:
-            kernel_zr, kernel_h = ops.split(self.recurrent_kernel, [2 * self.units], axis=-1)
+            kernel_zr, kernel_h = weights
             rec_z, rec_r = ops.split(ops.matmul(h_in, kernel_zr), 2, axis=-1)
             z = self.recurrent_activation(x_z + rec_z)
             r = self.recurrent_activation(x_r + rec_r)
@@ -432,10 +454,11 @@ class LSTMCell(_ZooCell):
 
         return initializer
 
-    def recurrent_step(self, projected, states, recurrent_mask=None):
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+        (recurrent_kernel,) = weights or self.recurrent_weights()
         h_prev, c_prev = states[0], states[1]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        z = projected + ops.matmul(h_in, self.recurrent_kernel)
+        z = projected + ops.matmul(h_in, recurrent_kernel)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
