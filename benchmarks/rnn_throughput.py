@@ -350,6 +350,13 @@ def run_one_backend(args, log):
                 notes=notes, machine=machine_description())
 
 
+def label_torch_rows(rows, backend):
+    """Torch runs in each backend's process: name the process in its rows."""
+    for r in rows:
+        if r["family"] == "torch":
+            r["backend"] = f"torch ({backend} process)"
+
+
 def run_all(args, argv):
     """Both backends in subprocesses, tables merged (torch rows once per process)."""
     passthrough, skip = [], False
@@ -366,11 +373,12 @@ def run_all(args, argv):
             path = os.path.join(tmp, "result.json")
             cmd = [sys.executable, "-m", "benchmarks.rnn_throughput", "--backend", backend,
                    "--json", path] + passthrough
-            # the child's own table goes to a pipe; its progress log to stderr
+            # the child's own table is dropped; its progress log goes to stderr
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
                            env=dict(os.environ, KERAS_BACKEND=backend))
             with open(path) as f:
                 result = json.load(f)
+        label_torch_rows(result["rows"], backend)
         if merged is None:
             merged = result
         else:

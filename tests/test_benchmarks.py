@@ -104,3 +104,9 @@ def test_quick_run_has_every_row_with_sane_numbers(backend, tmp_path):
     # The printed table has a line per row and the matmul rate.
     assert proc.stdout.count("\n| ") == len(result["rows"]) + 1
     assert "float32 matrix product" in proc.stdout
+
+
+def test_merged_tables_name_the_process_of_torch_rows():
+    rows = [_row("torch", "gru", "torch", "1 thr", 10.0), _row("keras", "gru", "jax", "jit", 5.0)]
+    bench.label_torch_rows(rows, "jax")
+    assert [r["backend"] for r in rows] == ["torch (jax process)", "jax"]
