@@ -7,25 +7,40 @@ The public face of the package:
   cells of ``zoo.cells``.
 - ``zoo.create_model(name, **kwargs)`` and ``zoo.list_models(pattern="*")``:
   the model registry (one factory per RNN type).
+- ``zoo.losses`` (masked per-step losses and metrics) and ``zoo.decoding``
+  (greedy, sampling and beam-search generation).
 - ``zoo.export``: SavedModel export and its verification (TensorFlow only; it is
   imported on first use so that the layers also run where only JAX is installed).
+
+Importing ``zoo`` registers every zoo layer, model part and loss as a Keras
+serializable, so ``keras.models.load_model(path, safe_mode=True)`` works after
+``import zoo``.
 """
 
 import importlib
 
 from zoo import cells, layers
+from zoo import losses, models  # registers the factories and the serializable layers/losses
+from zoo.models import create_model, list_models
 
 __version__ = "0.1.0"
 
-__all__ = ["cells", "layers", "create_model", "list_models", "export", "__version__"]
+__all__ = [
+    "cells",
+    "layers",
+    "losses",
+    "models",
+    "decoding",
+    "create_model",
+    "list_models",
+    "export",
+    "__version__",
+]
 
 
 def __getattr__(name):
-    # Lazy attributes: `export` needs TensorFlow; the registry imports every
-    # factory module. Neither is paid for by `import zoo` alone.
-    if name == "export":
-        return importlib.import_module("zoo.export")
-    if name in ("create_model", "list_models"):
-        registry = importlib.import_module("zoo.models")
-        return getattr(registry, name)
+    # Lazy attributes: `export` needs TensorFlow, which `import zoo` must not
+    # pull in (the JAX-only machines have none).
+    if name in ("export", "decoding"):
+        return importlib.import_module(f"zoo.{name}")
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

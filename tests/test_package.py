@@ -1,0 +1,50 @@
+"""The package's public face: what `import zoo` gives and what it costs."""
+
+import pytest
+
+import zoo
+from tests.helpers import run_python
+
+
+def test_public_face():
+    assert zoo.list_models() == [
+        "encoder_decoder",
+        "many_to_many",
+        "many_to_one",
+        "one_to_many",
+        "one_to_one",
+    ]
+    assert callable(zoo.create_model)
+    assert zoo.layers.LSTM is not None and zoo.cells.LSTMCell is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        zoo.nope  # noqa: B018
+
+
+def test_import_zoo_under_jax_does_not_import_tensorflow():
+    out = run_python(
+        """
+        import sys
+        import zoo
+        import zoo.decoding
+        model = zoo.create_model("many_to_one", input_dim=3, num_classes=2, units=4)
+        print("tensorflow" in sys.modules, model.name)
+        """,
+        env={"KERAS_BACKEND": "jax"},
+    )
+    assert out.split() == ["False", "many_to_one"]
+
+
+def test_saved_encoder_decoder_loads_after_plain_import(tmp_path):
+    model = zoo.create_model(
+        "encoder_decoder", source_vocab_size=12, target_vocab_size=9, units=8, attention="luong"
+    )
+    path = tmp_path / "m.keras"
+    model.save(path)
+    out = run_python(
+        f"""
+        import keras, zoo
+        m = keras.models.load_model({str(path)!r}, safe_mode=True)
+        print(type(m).__name__, len(m.weights))
+        """
+    )
+    assert out.split() == ["Functional", str(len(model.weights))]
