@@ -14,6 +14,7 @@ baseline's: about 1 means the tuner itself holds on to nothing.
 
     python benchmarks/tuning_memory.py                  # the test recipe, 20 trials
     KERAS_BACKEND=jax python benchmarks/tuning_memory.py
+    python benchmarks/tuning_memory.py --isolate         # isolate_trials=True: flat
     python benchmarks/tuning_memory.py --recipe japanese_vowels --tiny --trials 20
 """
 
@@ -102,12 +103,56 @@ def baseline(recipe, config, trials, seed=1):
     return rss
 
 
+def isolated(recipe_path, config, trials):
+    """A sweep with ``isolate_trials=True``: the sweep process's RSS as trials finish."""
+    import glob
+    import json
+    import threading
+
+    from zoo.tuning import tune
+
+    samples, done = [], threading.Event()
+    with tempfile.TemporaryDirectory() as directory:
+
+        def watch():
+            seen = 0
+            while not done.wait(0.2):
+                finished = 0
+                for path in glob.glob(os.path.join(directory, "*", "trial_*", "trial.json")):
+                    try:
+                        with open(path) as f:
+                            finished += json.load(f)["status"] == "COMPLETED"
+                    except (OSError, ValueError):
+                        pass
+                if finished > seen:
+                    seen = finished
+                    samples.append(rss_mib())
+                    print(f"trial {seen:3d}  sweep-process rss {samples[-1]:8.1f} MiB", flush=True)
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        start = time.perf_counter()
+        tune(recipe_path, max_trials=trials, config=config, directory=directory, seed=1,
+             isolate_trials=True, verbose=0)  # fmt: skip
+        done.set()
+        thread.join()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / MIB
+    print(
+        f"{len(samples)} isolated trials in {time.perf_counter() - start:.0f} s; "
+        f"largest trial process: {children:.1f} MiB"
+    )
+    report("isolated sweep (sweep process)", samples, peak_rss_mib())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="tests.tuning_recipe_fixture")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="start from the recipe's TINY config")
+    parser.add_argument(
+        "--isolate", action="store_true", help="measure a sweep with isolate_trials=True"
+    )
     args = parser.parse_args(argv)
 
     recipe = resolve_recipe(args.recipe)
@@ -116,6 +161,11 @@ def main(argv=None):
         config = dataclasses.replace(config, **getattr(recipe, "TINY", {}))
     config = dataclasses.replace(config, epochs=args.epochs)
     objective = resolve_objective(recipe)
+    if args.isolate:
+        print(f"recipe {args.recipe}, backend {keras.backend.backend()}, {args.trials} trials "
+              f"in subprocesses; rss at start {rss_mib():.1f} MiB")  # fmt: skip
+        isolated(args.recipe, config, args.trials)
+        return
     print(
         f"recipe {args.recipe}, backend {keras.backend.backend()}, {args.trials} trials, "
         f"{args.epochs} epoch(s) each; rss at start {rss_mib():.1f} MiB"

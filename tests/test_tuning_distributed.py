@@ -102,6 +102,9 @@ def test_chief_and_two_workers_share_the_trials(tmp_path):
     for tuner_id in ("tuner0", "tuner1"):
         assert os.path.exists(os.path.join(sweep.project, f"{tuner_id}.json"))
     assert "chief oracle listening on 127.0.0.1" in sweep.log("chief")
+    # Nothing is left "running": a resume would not run a finished trial again.
+    state = sweep.oracle_state()
+    assert state["ongoing_trials"] == {} and state["retry_queue"] == []
 
 
 def test_sweep_completes_when_a_worker_dies_mid_trial(tmp_path):

@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import json
 import os
 import sys
 
@@ -70,6 +71,15 @@ def add_arguments(parser):
     group.add_argument(
         "--heartbeat-interval", type=float, default=5.0, help="seconds between heartbeats"
     )
+    parser.add_argument(
+        "--isolate-trials",
+        action="store_true",
+        help="run every trial in a fresh subprocess (flat memory on TensorFlow)",
+    )
+    group.add_argument(
+        "--trials-per-process", type=int, help="a worker leaves after this many trials"
+    )
+    group.add_argument("--config-json", help=argparse.SUPPRESS)  # the whole Config, for workers
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -119,7 +129,10 @@ def main(args):
     """
     configure_distributed(args)
     recipe = resolve_recipe(args.recipe)
-    config = config_from_args(recipe, args)
+    if args.config_json:
+        config = recipe.Config(**json.loads(args.config_json))
+    else:
+        config = config_from_args(recipe, args)
     return tune(
         recipe,
         tuner=args.tuner,
@@ -137,6 +150,8 @@ def main(args):
         trial_timeout=args.trial_timeout,
         heartbeat_interval=args.heartbeat_interval,
         retrain_best=args.retrain_best,
+        isolate_trials=args.isolate_trials,
+        trials_per_process=args.trials_per_process,
         export_dir=args.export_dir,
         verbose=0 if args.quiet else 1,
         fit_verbose=0 if args.quiet else 2,

@@ -3,12 +3,15 @@
 keras-tuner 1.4.8 keeps the state of a sweep in ``<project>/oracle.json`` and
 one ``trial_<id>/trial.json`` per trial, and on a restart sends the trials that
 were running back to a retry queue, so finished trials are kept and not run
-again. Two gaps remain, closed here:
+again. Three gaps remain, closed here:
 
 1. Its JSON files are written in place: a kill in the middle of a write leaves
    a truncated file that cannot be reloaded. Here every state file is written
    to a temporary file and renamed over the old one.
-2. Distributed sweeps: keras-tuner 1.4.8 has no timeout on running trials. A
+2. keras-tuner saves the oracle before it drops an ended trial from the
+   running ones; a chief, which saves nothing after the last trial, would
+   thus run that trial again on a resume. Here the oracle saves again after.
+3. Distributed sweeps: keras-tuner 1.4.8 has no timeout on running trials. A
    worker that dies keeps its trial in ``oracle.ongoing_trials`` and its id in
    ``oracle.tuner_ids`` forever; the trial is never run again, and the chief
    (which waits until both are empty) never exits. Here workers send a
@@ -173,6 +176,14 @@ class ResilientOracleMixin:
         if trial_id in self._retry_queue and not running:
             self._retry_queue.remove(trial_id)  # requeued, then reported after all
         super().end_trial(trial)
+        # keras-tuner saves before it drops the trial from `ongoing_trials`; a
+        # chief saves nothing after the last trial, so a resume would run it again.
+        self.save()
+
+    def reload(self):
+        super().reload()
+        # Sweeps saved by keras-tuner itself may list ended trials as ongoing.
+        self._retry_queue = [t for t in self._retry_queue if t not in self.end_order]
 
     @keras_tuner.synchronized
     def finished(self):
@@ -202,14 +213,16 @@ class HyperbandOracle(ResilientOracleMixin, keras_tuner.oracles.HyperbandOracle)
         self.max_trials = max_trials
 
 
-def serve(oracle, *, poll_seconds=0.5, max_workers=16):
+def serve(oracle, *, poll_seconds=0.5, max_workers=16, abort=None):
     """Run the chief: serve `oracle` over gRPC until the sweep is finished.
 
     Listens on ``KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT``. Unlike
     keras-tuner's own loop (one server thread, a check every 20 seconds) it
     serves calls on several threads, requeues the trials of silent workers
     every `poll_seconds`, and returns once a worker has been told to stop, no
-    trial runs and no worker waits.
+    trial runs and no worker waits. `abort`, a callable returning an error
+    message or None, is polled too: a message stops serving with a
+    RuntimeError.
     """
     import grpc
     from keras_tuner.src import protos
@@ -229,5 +242,8 @@ def serve(oracle, *, poll_seconds=0.5, max_workers=16):
             oracle.reap_stale_trials()
             if servicer.stop_triggered and oracle.finished():
                 break
+            message = abort() if abort is not None else None
+            if message:
+                raise RuntimeError(f"The sweep stopped: {message}")
     finally:
         server.stop(grace=2).wait()

@@ -8,7 +8,7 @@ import re
 import keras
 import keras_tuner
 
-from zoo.tuning import report, tuners
+from zoo.tuning import isolate, report, tuners
 from zoo.tuning.hypermodel import HyperModel, model_name, recipe_name
 
 DEFAULT_DIRECTORY = "tuning"
@@ -118,6 +118,8 @@ def tune(
     hyperband_factor=3,
     retrain_best=False,
     export_dir="saved_models",
+    isolate_trials=False,
+    trials_per_process=None,
     verbose=1,
     fit_verbose=0,
 ):
@@ -156,6 +158,9 @@ def tune(
         retrain_best: train the best configuration through ``zoo.training``
             and export it (see ``zoo.tuning.retrain.retrain_best``).
         export_dir: root of the exports (``<export_dir>/<recipe>/<version>``).
+        isolate_trials: run every trial in a fresh subprocess (this process
+            serves the oracle on loopback); keeps memory flat on TensorFlow.
+        trials_per_process: a worker leaves after this many trials.
         verbose: keras-tuner's progress output; fit_verbose: Keras's.
 
     Returns:
@@ -175,31 +180,68 @@ def tune(
     hypermodel.check_model_arguments()
     check_objective(hypermodel, objective[0])
 
-    distributed = tuners.is_distributed()
-    if trial_timeout is None and distributed:
-        trial_timeout = DISTRIBUTED_TRIAL_TIMEOUT
     name = recipe_name(recipe)
     project_name = project_name or f"{name}_{tuner}"
+    if isolate_trials:
+        if tuners.is_distributed():
+            raise ValueError("isolate_trials runs its own workers: not with --distributed.")
+        if search_space is not None:
+            raise ValueError("isolate_trials takes the recipe's own SEARCH_SPACE only.")
+        settings = {
+            "--tuner": tuner, "--max-trials": max_trials,
+            "--executions-per-trial": executions_per_trial, "--directory": directory,
+            "--project-name": project_name, "--objective": ":".join(objective),
+            "--seed": seed, "--patience": patience, "--data-dir": data_dir,
+            "--heartbeat-interval": heartbeat_interval, "--trial-timeout": trial_timeout,
+        }  # fmt: skip
+        port = isolate.free_port()
+        workers = isolate.TrialProcesses(isolate.worker_command(recipe, config, settings, port))
+        with isolate.chief_environment(port):
+            try:
+                summary = _run(locals(), abort_serving=lambda: workers.error, workers=workers)
+            finally:
+                workers.stop()
+        summary["trial_processes"] = list(workers.pids)
+        return summary
+    return _run(locals())
+
+
+def _run(ctx, abort_serving=None, workers=None):
+    """The sweep proper, with the arguments of :func:`tune` in `ctx`."""
+    recipe, config, hypermodel, objective = (
+        ctx["recipe"], ctx["config"], ctx["hypermodel"], ctx["objective"],
+    )  # fmt: skip
+    tuner, max_trials, executions_per_trial = (
+        ctx["tuner"], ctx["max_trials"], ctx["executions_per_trial"],
+    )  # fmt: skip
+    name, project_name, verbose = ctx["name"], ctx["project_name"], ctx["verbose"]
+    trial_timeout = ctx["trial_timeout"]
+    if trial_timeout is None and tuners.is_distributed():
+        trial_timeout = DISTRIBUTED_TRIAL_TIMEOUT
     oracle = tuners.make_oracle(
         tuner,
         keras_tuner.Objective(*objective),
         max_trials=max_trials,
         max_epochs=config.epochs,
-        seed=seed,
+        seed=ctx["seed"],
         trial_timeout=trial_timeout,
-        hyperband_factor=hyperband_factor,
+        hyperband_factor=ctx["hyperband_factor"],
     )
     sweep = tuners.make_tuner(
         tuner,
         hypermodel,
         oracle,
         executions_per_trial=executions_per_trial,
-        directory=directory,
+        directory=ctx["directory"],
         project_name=project_name,
-        overwrite=overwrite,
-        heartbeat_interval=heartbeat_interval,
+        overwrite=ctx["overwrite"],
+        heartbeat_interval=ctx["heartbeat_interval"],
+        trials_per_process=ctx["trials_per_process"],
+        abort_serving=abort_serving,
     )
-    callbacks = sweep_callbacks(recipe, config, objective, patience)
+    if workers is not None:
+        workers.start()
+    callbacks = sweep_callbacks(recipe, config, objective, ctx["patience"])
     sweep.search(epochs=config.epochs, callbacks=callbacks, verbose=verbose)
     if tuners.is_worker():
         return {"role": "worker", "tuner_id": os.environ.get("KERASTUNER_TUNER_ID")}
@@ -222,7 +264,7 @@ def tune(
         executions_per_trial=executions_per_trial,
         printer=print if verbose else None,
     )
-    if retrain_best:
+    if ctx["retrain_best"]:
         if summary["best"] is None:
             raise RuntimeError("No trial completed: there is no best configuration to retrain.")
         from zoo.tuning.retrain import retrain_best as _retrain
@@ -232,7 +274,7 @@ def tune(
             summary["best"],
             objective=objective,
             run_dir=os.path.join(sweep.project_dir, "best_run"),
-            export_dir=export_dir,
+            export_dir=ctx["export_dir"],
             verbose=verbose,
         )
         report.write_json_atomic(os.path.join(sweep.project_dir, "summary.json"), summary)

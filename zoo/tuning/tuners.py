@@ -30,6 +30,10 @@ def is_worker():
     return is_distributed() and not is_chief()
 
 
+class _TrialLimit(Exception):
+    """This process has run its share of trials (``trials_per_process``)."""
+
+
 class _Heartbeat:
     """A daemon thread asking the chief about `trial_id` every `interval` seconds."""
 
@@ -65,21 +69,41 @@ class _SweepTunerMixin:
     - The tuner's own state file is written atomically.
     """
 
-    def __init__(self, oracle, hypermodel, *, heartbeat_interval=5.0, **kwargs):
+    def __init__(
+        self,
+        oracle,
+        hypermodel,
+        *,
+        heartbeat_interval=5.0,
+        trials_per_process=None,
+        abort_serving=None,
+        **kwargs,
+    ):
         # Skip RandomSearch/Hyperband/BayesianOptimization.__init__: they only
         # build their own oracle, and ours is given.
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
         self.heartbeat_interval = heartbeat_interval
+        self.trials_per_process = trials_per_process
+        self.abort_serving = abort_serving
         self._heartbeat = None
+        self._trials_run = 0
 
     def search(self, *fit_args, **fit_kwargs):
         if is_chief():
             if "verbose" in fit_kwargs:
                 self.oracle.verbose = fit_kwargs["verbose"]
             self.save()
-            oracles.serve(self.oracle)
+            oracles.serve(self.oracle, abort=self.abort_serving)
             return None
-        return super().search(*fit_args, **fit_kwargs)
+        try:
+            return super().search(*fit_args, **fit_kwargs)
+        except _TrialLimit:
+            return None
+
+    def pre_create_trial(self):
+        if self.trials_per_process and self._trials_run >= self.trials_per_process:
+            raise _TrialLimit()
+        super().pre_create_trial()
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -102,6 +126,7 @@ class _SweepTunerMixin:
             self._heartbeat.stop()
             self._heartbeat = None
         super().on_trial_end(trial)
+        self._trials_run += 1
         keras.backend.clear_session()
         gc.collect()
 
