@@ -142,3 +142,15 @@ def test_recipe_config_names_a_reloaded_model(tmp_path):
     assert info["model"]["name"] == "one_to_many"
     assert info["model"]["kwargs"] == {"units": 4}
     assert info["config"] == config
+
+
+def test_relative_target_path_exports_and_verifies(tmp_path, monkeypatch):
+    # The verifier runs in another working directory; a relative target must
+    # still be found (regression: the main job exports to saved_models/...).
+    monkeypatch.chdir(tmp_path)
+    model = zoo.create_model("many_to_one", input_dim=3, num_classes=2, units=4)
+    out = export.export_saved_model(model, "saved_models/demo/1")
+    assert (tmp_path / "saved_models/demo/1/saved_model.pb").exists()
+    info = json.loads((tmp_path / "saved_models/demo/1/zoo_export.json").read_text())
+    assert info["verification"]["cases"]
+    assert str(out).endswith("saved_models/demo/1")

@@ -20,6 +20,9 @@ import json
 import os
 import sys
 
+# TensorFlow's C++ start-up chatter is not for the command line's users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 SAMPLING = {"max_length", "temperature", "top_k", "seed", "alpha"}
 
 

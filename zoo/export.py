@@ -255,7 +255,15 @@ def verify_saved_model(path, cases_file, *, timeout=600):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(
-        [sys.executable, "-c", _VERIFY_SCRIPT, str(path), str(cases_file), str(TOLERANCE)],
+        # Absolute paths: the verifier runs outside the caller's working directory.
+        [
+            sys.executable,
+            "-c",
+            _VERIFY_SCRIPT,
+            str(Path(path).resolve()),
+            str(Path(cases_file).resolve()),
+            str(TOLERANCE),
+        ],
         capture_output=True, text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir(),
     )
     if proc.returncode != 0:
