@@ -60,7 +60,8 @@ def test_one_step_matches_numpy_equations(kind):
     cell = built(kind)
     randomize(cell, rng)
     x = rng.normal(size=(2, 3)).astype("float32")
-    states = [rng.normal(size=(2, 5)).astype("float32") for _ in keras.tree.flatten(cell.state_size)]
+    states = [rng.normal(size=(2, 5)).astype("float32")
+              for _ in keras.tree.flatten(cell.state_size)]
     output, new_states = cell(x, states)
     step = numpy_reference.STEPS[kind.split("_")[0]]
     expected, expected_states = step(x.astype("float64"), [s.astype("float64") for s in states],
