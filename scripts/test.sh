@@ -2,15 +2,20 @@
 # Run the test suite: the whole suite on the TensorFlow backend, then the
 # backend-neutral tests (marked `jax`) again on the JAX backend.
 #
-# The default suite leaves out tests marked `slow`; they run as well when
-# ZOO_TEST_SLOW=1 is set, and always in CI (CI=true).
+# The default suite leaves out tests marked `slow`; the TensorFlow run
+# includes them when ZOO_TEST_SLOW=1 is set, and always in CI (CI=true).
+# The JAX run takes the default (not slow) jax-marked tests; ZOO_TEST_SLOW_JAX=1
+# adds the slow ones (the full layer option matrix again, about 30 minutes).
 # Extra arguments go to both pytest runs (e.g. `-k lstm`, `-x`, `-m slow`).
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 if [ "${ZOO_TEST_SLOW:-0}" = "1" ] || [ "${CI:-false}" = "true" ]; then
     TF_MARKERS=""
-    JAX_MARKERS="jax"
 else
     TF_MARKERS="not slow"
+fi
+if [ "${ZOO_TEST_SLOW_JAX:-0}" = "1" ]; then
+    JAX_MARKERS="jax"
+else
     JAX_MARKERS="jax and not slow"
 fi
 echo "[test] TensorFlow backend (markers: '${TF_MARKERS:-all}')"
