@@ -12,7 +12,6 @@ Needs the ``imdb_reviews`` files (internet on first use, or prepared in
 
 import dataclasses
 
-import keras
 
 from recipes import _standard, base
 
@@ -57,16 +56,11 @@ def load_data(config, data_dir=None):
 
 
 def build_model(config, data):
-    model = base.create_model(config, data)
-    return base.compile_model(
-        model, config, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"])
+    return base.build_classifier(config, data)
 
 
 def evaluate(model, data, config):
-    results = model.evaluate(data.test, verbose=0, return_dict=True)
-    return {"accuracy": float(results["accuracy"]), "loss": float(results["loss"]),
-            "reference_val_accuracy": 0.84}
+    return {**base.evaluate_classifier(model, data), "reference_val_accuracy": 0.84}
 
 
 main = base.main_for(__name__)

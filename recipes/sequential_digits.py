@@ -9,7 +9,6 @@ Run: ``zoo train sequential_digits`` or ``python -m recipes.sequential_digits``.
 
 import dataclasses
 
-import keras
 
 from recipes import base
 
@@ -56,15 +55,11 @@ def load_data(config, data_dir=None):
 
 
 def build_model(config, data):
-    model = base.create_model(config, data)
-    return base.compile_model(
-        model, config, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"])
+    return base.build_classifier(config, data)
 
 
 def evaluate(model, data, config):
-    results = model.evaluate(data.test, verbose=0, return_dict=True)
-    return {"accuracy": float(results["accuracy"]), "loss": float(results["loss"])}
+    return base.evaluate_classifier(model, data)
 
 
 main = base.main_for(__name__)
