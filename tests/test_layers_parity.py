@@ -48,13 +48,15 @@ def _projection(shape, seed):
     return np.sin(np.arange(size) * 0.7315 + seed).reshape(shape)
 
 
-def forward_and_grads(layer, x, initial_state=None, mask=None, seed=7):
+def forward_and_grads(layer, x, initial_state=None, mask=None, seed=7, training=None):
     """Outputs of `layer` and the gradients of a fixed projection of all outputs
     (loss = sum_i sum(out_i * P_i)) with respect to (trainable weights..., inputs,
     initial states...)."""
     backend = keras.config.backend()
     initial_state = list(initial_state) if initial_state is not None else []
     kwargs = {} if mask is None else {"mask": mask}
+    if training is not None:
+        kwargs["training"] = training
 
     def loss_of(outs):
         outs = keras.tree.flatten(outs)
@@ -105,7 +107,8 @@ def build_pair(kind, options, rng):
     return zoo_layer, keras_layer
 
 
-def check_parity(kind, mask=None, initial_state=False, input_projection="auto", **options):
+def check_parity(kind, mask=None, initial_state=False, input_projection="auto",
+                 gradient="auto", training=None, **options):
     rng = np.random.default_rng(0)
     options.setdefault("return_state", True)
     keras_options = options
@@ -124,6 +127,7 @@ def check_parity(kind, mask=None, initial_state=False, input_projection="auto", 
             keras_options = {**options, "unroll": True}
     zoo_layer, _ = build_pair(kind, options, rng)
     zoo_layer.input_projection = input_projection
+    zoo_layer.gradient = gradient
     _, keras_layer = build_pair(kind, keras_options, np.random.default_rng(0))
     x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
     states = None
@@ -131,8 +135,8 @@ def check_parity(kind, mask=None, initial_state=False, input_projection="auto", 
         states = [rng.normal(size=(BATCH, UNITS)).astype("float32")
                   for _ in range(numpy_reference.NUM_STATES[kind.split("_")[0]])]
     mask = make_mask(mask)
-    zoo_out, zoo_grads = forward_and_grads(zoo_layer, x, states, mask)
-    keras_out, keras_grads = forward_and_grads(keras_layer, x, states, mask)
+    zoo_out, zoo_grads = forward_and_grads(zoo_layer, x, states, mask, training=training)
+    keras_out, keras_grads = forward_and_grads(keras_layer, x, states, mask, training=training)
     assert len(zoo_out) == len(keras_out)
     for ours, theirs in zip(zoo_out, keras_out):
         assert ours.shape == theirs.shape

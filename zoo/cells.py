@@ -18,8 +18,11 @@ which the zoo RNN layer uses to run a whole sequence:
   before the loop (its choice on GPUs) or one step at a time inside it;
 - `recurrent_step(x_proj_t, states, recurrent_mask=None, weights=None)`: the
   rest of a step, with all gates in one recurrent matrix product; `weights`
-  is `recurrent_weights()`, read once before the loop (on TensorFlow a
-  variable read inside the loop is stored at every step for the gradient).
+  is `recurrent_weights()`, gathered once before the loop (on TensorFlow
+  `convert_to_tensor` keeps a whole variable a variable, read where it is
+  used; forcing one read before the loop measured no difference).
+  With `return_gates=True` it also returns the activated gates, which the
+  hand-written backward pass of `zoo.fused` reuses.
 
 `call` is exactly `recurrent_step(project_inputs(x_t), states)`, so every
 path shares one implementation of the equations.
@@ -291,12 +294,13 @@ class SimpleRNNCell(_ZooCell):
 
     _gates = 1
 
-    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None,
+                       return_gates=False):
         (recurrent_kernel,) = weights or self.recurrent_weights()
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         h = self.activation(projected + ops.matmul(h_in, recurrent_kernel))
-        return h, [h]
+        return (h, [h], ()) if return_gates else (h, [h])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -361,7 +365,8 @@ class GRUCell(_ZooCell):
             return kernel, (ops.convert_to_tensor(self.bias)[1] if self.use_bias else None)
         return tuple(ops.split(kernel, [2 * self.units], axis=-1))
 
-    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None,
+                       return_gates=False):
         weights = weights or self.recurrent_weights()
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
@@ -375,14 +380,16 @@ class GRUCell(_ZooCell):
             z = self.recurrent_activation(x_z + rec_z)
             r = self.recurrent_activation(x_r + rec_r)
             candidate = self.activation(x_h + r * rec_h)
+            gates = (z, r, candidate, rec_h)
         else:
             kernel_zr, kernel_h = weights
             rec_z, rec_r = ops.split(ops.matmul(h_in, kernel_zr), 2, axis=-1)
             z = self.recurrent_activation(x_z + rec_z)
             r = self.recurrent_activation(x_r + rec_r)
             candidate = self.activation(x_h + ops.matmul(r * h_in, kernel_h))
+            gates = (z, r, candidate)
         h = z * h_prev + (1.0 - z) * candidate
-        return h, [h]
+        return (h, [h], gates) if return_gates else (h, [h])
 
     def get_config(self):
         config = {
@@ -454,7 +461,8 @@ class LSTMCell(_ZooCell):
 
         return initializer
 
-    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None):
+    def recurrent_step(self, projected, states, recurrent_mask=None, weights=None,
+                       return_gates=False):
         (recurrent_kernel,) = weights or self.recurrent_weights()
         h_prev, c_prev = states[0], states[1]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
@@ -465,8 +473,9 @@ class LSTMCell(_ZooCell):
         candidate = self.activation(z_c)
         o = self.recurrent_activation(z_o)
         c = f * c_prev + i * candidate
-        h = o * self.activation(c)
-        return h, [h, c]
+        c_activated = self.activation(c)
+        h = o * c_activated
+        return (h, [h, c], (i, f, candidate, o, c_activated)) if return_gates else (h, [h, c])
 
     def get_config(self):
         config = {

@@ -21,7 +21,7 @@ Masking rules (the same as Keras's recurrent layers):
 import keras
 from keras import ops
 
-__all__ = ["time_loop", "PRIMITIVES"]
+__all__ = ["time_loop", "sequence_loop", "compiled_by_xla", "PRIMITIVES"]
 
 
 def _scan(body, init, xs, y_init, return_sequences):
@@ -37,28 +37,69 @@ def _tf_while_loop(body, init, xs, y_init, return_sequences):
     `keras.ops.scan` on TensorFlow sets no `maximum_iterations`, so XLA
     (`jit_compile=True`) cannot compile its gradient, and it routes the
     carry through TensorArrays; this loop keeps the carry in loop variables.
-    TensorFlow is imported only when the TensorFlow backend runs this.
     """
+    if return_sequences:
+        def collect(carry, x):
+            carry, y = body(carry, x)
+            return carry, (y,)
+
+        final, (ys,) = _tf_sequence_loop(collect, init, xs, [y_init])
+        return final, ys
+    final, _ = _tf_sequence_loop(lambda carry, x: (body(carry, x)[0], ()), init, xs, [])
+    return final, None
+
+
+def _tf_sequence_loop(body, init, xs, y_likes, reverse=False):
+    """`tf.while_loop` over TensorArrays: `body(carry, xs_t) -> (carry, ys_t)`,
+    `ys_t` a tuple shaped like `y_likes`. TensorFlow is imported only when the
+    TensorFlow backend runs this."""
     import tensorflow as tf
 
     steps = tf.shape(xs[0])[0]
     static_steps = xs[0].shape[0]
     inputs = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x)
               for x in xs]
-    outputs = (tf.TensorArray(y_init.dtype, size=steps, element_shape=y_init.shape),) \
-        if return_sequences else ()
+    outputs = tuple(tf.TensorArray(y.dtype, size=steps, element_shape=y.shape)
+                    for y in y_likes)
 
     def loop_body(t, carry, *collected):
-        new_carry, y = body(carry, tuple(array.read(t) for array in inputs))
-        if return_sequences:
-            collected = (collected[0].write(t, y),)
-        return (t + 1, tuple(new_carry)) + tuple(collected)
+        index = steps - 1 - t if reverse else t
+        new_carry, ys = body(carry, tuple(array.read(index) for array in inputs))
+        collected = tuple(array.write(index, y) for array, y in zip(collected, ys))
+        return (t + 1, tuple(new_carry)) + collected
 
     result = tf.while_loop(
         lambda t, *_: t < steps, loop_body, (tf.constant(0), tuple(init)) + outputs,
         maximum_iterations=static_steps if static_steps is not None else steps,
         parallel_iterations=32, swap_memory=True)
-    return result[1], (result[2].stack() if return_sequences else None)
+    return result[1], tuple(array.stack() for array in result[2:])
+
+
+def compiled_by_xla():
+    """Whether the computation being traced will be compiled by XLA: on JAX
+    always (every loop is `lax.scan` under `jax.jit` or compiled on its own),
+    on TensorFlow inside a `jit_compile=True` function. TensorFlow has no
+    public API for this; its private `control_flow_util` is what
+    `tf.function` itself consults (False if it ever moves)."""
+    backend = keras.config.backend()
+    if backend != "tensorflow":
+        return backend == "jax"
+    try:
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - a TensorFlow without the module
+        return False
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+def sequence_loop(body, init, xs, y_likes, reverse=False):
+    """Run `body(carry, xs_t) -> (carry, ys_t)` over the leading axis of the
+    tensors in `xs` (backwards when `reverse`), collecting every `ys_t` (a
+    tuple of tensors shaped like `y_likes`). Returns (final carry, ys tuple)."""
+    if keras.config.backend() == "tensorflow":
+        return _tf_sequence_loop(body, tuple(init), tuple(xs), list(y_likes), reverse)
+    final, ys = ops.scan(body, tuple(init), tuple(xs), reverse=reverse)
+    return final, tuple(ys)
 
 
 def _unrolled(body, init, xs, y_init, return_sequences):
