@@ -82,9 +82,16 @@ class BaseConfig:
 # Overrides
 # --------------------------------------------------------------------------
 
+# ``jit``'s type. Compared with ``==``, never ``is``: typing caches
+# subscriptions in a bounded LRU cache, so once enough other ``Union[...]``
+# (or ``Optional[...]``) have been made (importing keras_tuner or every recipe
+# does it), ``typing.Union[bool, str]`` is a new object, equal to the field's
+# annotation but not identical to it.
+_AUTO_OR_BOOL = typing.Union[bool, str]
+
 
 def _type_name(tp):
-    if tp is typing.Union[bool, str]:
+    if tp == _AUTO_OR_BOOL:
         return "'auto', true or false"
     return getattr(tp, "__name__", str(tp))
 
@@ -100,7 +107,7 @@ def _parse(key, raw, tp):
             if low in ("false", "0", "no", "off"):
                 return False
             raise ValueError
-        if tp is typing.Union[bool, str]:
+        if tp == _AUTO_OR_BOOL:
             if low == "auto":
                 return "auto"
             return _parse(key, raw, bool)

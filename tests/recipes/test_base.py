@@ -1,6 +1,7 @@
 """recipes/__init__ and recipes/base: the registry, configs and overrides."""
 
 import dataclasses
+import typing
 
 import pytest
 
@@ -40,6 +41,20 @@ def test_overrides_are_typed():
     assert config.model == {"name": "many_to_one", "cell": "lstm", "units": 16, "num_layers": 2}
     assert base.apply_overrides(config, ["jit=off"]).jit is False
     assert adding_problem.Config().model["units"] == 32  # defaults untouched
+
+
+def test_jit_overrides_parse_after_typing_has_evicted_the_fields_union():
+    # typing caches Union[...] in a bounded LRU; heavy imports (keras_tuner,
+    # every recipe) evict Union[bool, str], after which a fresh one is equal
+    # to the ``jit`` annotation but not the same object.
+    for i in range(300):
+        typing.Union[int, type(f"Filler{i}", (), {})]
+    assert typing.get_type_hints(base.BaseConfig)["jit"] is not typing.Union[bool, str]
+    config = adding_problem.Config()
+    assert base.apply_overrides(config, ["jit=auto"]).jit == "auto"
+    assert base.apply_overrides(config, ["jit=on"]).jit is True
+    with pytest.raises(ValueError, match="--set jit: expected 'auto', true or false"):
+        base.apply_overrides(config, ["jit=maybe"])
 
 
 @pytest.mark.parametrize("item, message", [
