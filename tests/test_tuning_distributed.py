@@ -128,5 +128,5 @@ def test_sweep_completes_when_a_worker_dies_mid_trial(tmp_path):
     summary = _summary(sweep)
     assert summary["num_trials"] == summary["completed"] == 4
     assert {r["trial_id"] for r in summary["trials"]} == {"0", "1", "2", "3"}
-    assert f"no heartbeat from tuner 'tuner1'" in chief_log
+    assert "no heartbeat from tuner 'tuner1'" in chief_log
     assert f"trial {victim_trial} goes back to the queue" in chief_log

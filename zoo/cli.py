@@ -156,8 +156,9 @@ def cmd_evaluate(args):
 
     test = base.evaluate_run(args.run_dir, data_dir=args.data_dir)
     print(json.dumps(test, indent=2, sort_keys=True))
-    print(f"[evaluate] {args.run_dir}: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float)
-                                                   else f"{k}={v}" for k, v in test.items()))
+    metrics = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in test.items())
+    print(f"[evaluate] {args.run_dir}: {metrics}")
 
 
 def cmd_export(args):

@@ -284,7 +284,8 @@ def translate(
 
     decoder, prefix = find_decoder(model, "source")
     if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"`beam_width` must be an integer >= 1. Received: beam_width={beam_width!r}")
+        raise ValueError(
+            f"`beam_width` must be an integer >= 1. Received: beam_width={beam_width!r}")
     encoded = prefix(np.asarray(source, dtype="int32"))
     if beam_width > 1:
         return _to_numpy(

@@ -353,7 +353,8 @@ def export_saved_model(
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict or None. Received: {type(metadata)}")
     if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"`beam_width` must be an integer >= 1. Received: beam_width={beam_width!r}")
+        raise ValueError(
+            f"`beam_width` must be an integer >= 1. Received: beam_width={beam_width!r}")
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"Export target exists: {path} (pass overwrite=True to replace it)")

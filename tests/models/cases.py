@@ -101,4 +101,3 @@ def compile_model(model, name, learning_rate=1e-3):
         run_eagerly=keras.config.backend() == "tensorflow",
     )
     return model
-

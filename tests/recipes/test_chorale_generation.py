@@ -41,4 +41,3 @@ def test_midi_round_trip(tmp_path):
     got = [(n.pitch.midi if n.isNote else 0, float(n.quarterLength)) for n in notes]
     assert got[:4] == [(60, 0.5), (62, 0.25), (0, 0.5), (64, 0.75)]
     assert all(pitch == 0 for pitch, _ in got[4:])  # the reader pads the bar with rests
-

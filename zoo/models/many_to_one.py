@@ -43,7 +43,8 @@ def build_sequence_model(
 
     # --- functional graph
     inputs, x = blocks.sequence_input(
-        vocab_size=vocab_size, embedding_dim=embedding_dim, input_dim=input_dim, mask_value=mask_value
+        vocab_size=vocab_size, embedding_dim=embedding_dim, input_dim=input_dim,
+        mask_value=mask_value
     )
     x = blocks.dense_block(x, input_block, dropout=dropout, prefix="input")
     x = blocks.recurrent_stack(
