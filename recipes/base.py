@@ -479,8 +479,8 @@ def _main(argv=None):
     exp.add_argument("path")
     exp.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps({"export": str(export_run(args.run_dir, args.path,
-                                                overwrite=args.overwrite))}))
+    exported = export_run(args.run_dir, args.path, overwrite=args.overwrite)
+    print(json.dumps({"export": str(exported)}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the test suite: the whole suite on the TensorFlow backend, then the
-# backend-neutral tests (marked `jax`) again on the JAX backend.
+# Run the test suite: flake8, the whole suite on the TensorFlow backend, then
+# the backend-neutral tests (marked `jax`) again on the JAX backend.
 #
 # The default suite leaves out tests marked `slow`; the TensorFlow run
 # includes them when ZOO_TEST_SLOW=1 is set, and always in CI (CI=true).
@@ -18,6 +18,8 @@ if [ "${ZOO_TEST_SLOW_JAX:-0}" = "1" ]; then
 else
     JAX_MARKERS="jax and not slow"
 fi
+echo "[test] flake8 (configuration in setup.cfg)"
+python -m flake8
 echo "[test] TensorFlow backend (markers: '${TF_MARKERS:-all}')"
 KERAS_BACKEND=tensorflow python -m pytest -n 2 -m "$TF_MARKERS" "$@"
 echo "[test] JAX backend (markers: '$JAX_MARKERS')"

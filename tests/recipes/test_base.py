@@ -48,7 +48,8 @@ def test_jit_overrides_parse_after_typing_has_evicted_the_fields_union():
     # every recipe) evict Union[bool, str], after which a fresh one is equal
     # to the ``jit`` annotation but not the same object.
     for i in range(300):
-        typing.Union[int, type(f"Filler{i}", (), {})]
+        filler = type(f"Filler{i}", (), {})
+        typing.Union[int, filler]
     assert typing.get_type_hints(base.BaseConfig)["jit"] is not typing.Union[bool, str]
     config = adding_problem.Config()
     assert base.apply_overrides(config, ["jit=auto"]).jit == "auto"
