@@ -53,6 +53,7 @@ TORCH_NAMES = {"simple": "RNN", "gru": "GRU", "lstm": "LSTM"}
 JIT_LABELS = {"tensorflow": {True: "xla", False: "graph"}, "jax": {True: "jit", False: "eager"}}
 REFERENCE = dict(batch=64, steps=100, features=64, units=256)
 QUICK = dict(batch=4, steps=5, features=3, units=8)
+LATENCY_BURST = 4  # calls per latency turn; the first, cold one is not counted
 
 
 def train_flops(cell, steps, features, units, batch=1):
@@ -130,7 +131,7 @@ class TorchContender:
     # zoo LSTM on TF graph 503-515 seq/s right after torch, 591-612 without
     # it), while OMP_WAIT_POLICY=PASSIVE slows PyTorch itself (741 -> 562).
     # So PyTorch keeps its default, and the benchmark waits this long, untimed,
-    # after each of its calls, until its workers sleep.
+    # after each of its calls, until its workers stop spinning.
     settle_s = 0.05
 
     def train_step(self, x, y):
@@ -219,7 +220,12 @@ def _timed(contender, fn, *args):
     t0 = time.perf_counter()
     fn(*args)
     elapsed = time.perf_counter() - t0
-    time.sleep(getattr(contender, "settle_s", 0.0))  # untimed; see TorchContender
+    # Untimed; see TorchContender. A busy wait, not a sleep: an idle core
+    # slows the next millisecond-long call down (measured: batch-1 latencies
+    # 1.3-1.9x higher after sleeping).
+    settle_until = time.perf_counter() + getattr(contender, "settle_s", 0.0)
+    while time.perf_counter() < settle_until:
+        pass
     return elapsed
 
 
@@ -249,12 +255,27 @@ def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=prin
     contenders = working
     train = {id(c): [] for c in contenders}
     infer = {id(c): [] for c in contenders}
-    for _ in range(repeats):  # round-robin: every contender once per round
-        for c in contenders:
+
+    # Round-robin, every contender once per round, each round starting one
+    # contender later: whoever runs first after another framework's turn
+    # (thread pools waking up, caches refilled) changes from round to round.
+    def rounds(count):
+        for r in range(count):
+            shift = r % len(contenders)
+            yield contenders[shift:] + contenders[:shift]
+
+    for order in rounds(repeats):
+        for c in order:
             train[id(c)].append(_timed(c, c.train_step, x, y))
-    for _ in range(max(repeats, 3 * repeats)):
-        for c in contenders:
-            infer[id(c)].append(_timed(c, c.infer, x1))
+    # Latency is timed warm: each turn is a burst of LATENCY_BURST calls whose
+    # first (cold) call is dropped. A batch-1 step reads every weight from
+    # cache, and the other contenders' weights evict them between turns
+    # (measured: every contender 1.3-1.9x slower when timed one call per turn).
+    for order in rounds(repeats):
+        for c in order:
+            burst = [_timed(None, c.infer, x1) for _ in range(LATENCY_BURST)]
+            infer[id(c)].extend(burst[1:])
+            _timed(c, lambda: None)  # settle after the burst, untimed
     rows = []
     for c in contenders:
         t_best, t_med = fastest_and_median(train[id(c)])
@@ -318,7 +339,8 @@ def report(result):
     out = [
         f"Training: batch {b}, {t} steps, {d} features, {h} units; fastest and median of "
         f"{result['repeats']} single SGD steps (round-robin). Latency: batch 1, "
-        f"{result['latency_steps']} steps, predict_on_batch / torch inference_mode.",
+        f"{result['latency_steps']} steps, predict_on_batch / torch inference_mode, "
+        f"warm (bursts of {LATENCY_BURST} calls, the first dropped).",
         "float32 matrix product: " + ", ".join(
             f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_rates"].items())
         + f" -> rate used {result['matmul_gflops']:.1f} GFLOP/s.",

@@ -119,7 +119,8 @@ PRIMITIVES = {
 
 
 def time_loop(step, inputs, initial_states, output_size, *, mask=None,
-              zero_output_for_mask=False, unroll=False, return_sequences=True):
+              zero_output_for_mask=False, unroll=False, return_sequences=True,
+              output_is_state=False):
     """Run `step` over the leading (time) axis of `inputs`.
 
     Args:
@@ -131,6 +132,9 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
         zero_output_for_mask: zeros instead of the previous output at masked steps.
         unroll: unroll the loop in Python (needs a static number of timesteps).
         return_sequences: also return the outputs of all steps.
+        output_is_state: the step's output is always its first new state (as
+            for zoo's cells); without a mask the last output is then read from
+            the final states instead of being carried through the loop.
 
     Returns:
         (last_output (batch, output_size),
@@ -143,7 +147,8 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
     repeat_output = mask is not None and not zero_output_for_mask
     # The carry holds the last output where a masked step repeats it, or where
     # the outputs are not collected.
-    carry_output = repeat_output or not return_sequences
+    last_is_state = output_is_state and mask is None
+    carry_output = repeat_output or (not return_sequences and not last_is_state)
     if mask is not None:
         xs = (inputs, ops.expand_dims(ops.cast(mask, "bool"), -1))
     else:
@@ -167,6 +172,6 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
     else:
         primitive = PRIMITIVES.get(keras.config.backend(), _scan)
     final, outputs = primitive(body, init, xs, zero_output, return_sequences)
-    last_output = final[0] if carry_output else outputs[-1]
+    last_output = final[0] if carry_output or last_is_state else outputs[-1]
     final_states = list(final[1:] if carry_output else final)
     return last_output, outputs, final_states

@@ -361,7 +361,8 @@ class RNN(keras.layers.Layer):
         result = time_loop(
             step, inputs, states, self._output_size(cell), mask=mask,
             zero_output_for_mask=self.zero_output_for_mask, unroll=self.unroll,
-            return_sequences=keep_sequence)
+            return_sequences=keep_sequence,
+            output_is_state=isinstance(cell, zoo_cells._ZooCell))
         if not isinstance(cell, zoo_cells._ZooCell):
             for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
                 if hasattr(cell, reset):
