@@ -169,7 +169,7 @@ def test_copy_task_is_learned_and_decoded_exactly():
     x, y = _copy_data(512, 4, rng)
     model = zoo.create_model("encoder_decoder", source_vocab_size=8, target_vocab_size=8,
                              units=32, embedding_dim=16, attention="luong", cell="gru",
-                             max_output_length=5)
+                             max_output_length=5, start_token=START, end_token=END)
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss=losses.SequenceLoss(ignore_class=0))
     model.fit(x, y, batch_size=64, epochs=12, verbose=0)
     test_x, test_y = _copy_data(32, 4, np.random.default_rng(1))

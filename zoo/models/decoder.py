@@ -37,7 +37,8 @@ class RecurrentDecoder(keras.layers.Layer):
             (``DeepTransitionCell``); empty: plain cells.
         output_block: sizes of ReLU Dense layers before the logits.
         start_token, end_token: ids that start / end a generated sequence
-            (`end_token` None: generation always runs `max_length` steps).
+            (default 2 and 3, the ids of `zoo.data.pipelines`; `end_token`
+            None: generation always runs `max_length` steps).
         max_length: default number of generated steps.
 
     Call arguments:
@@ -75,8 +76,8 @@ class RecurrentDecoder(keras.layers.Layer):
         dropout=0.0,
         transition_block=(),
         output_block=(),
-        start_token=1,
-        end_token=2,
+        start_token=2,
+        end_token=3,
         max_length=20,
         **kwargs,
     ):

@@ -43,8 +43,8 @@ def encoder_decoder(
     embedding_dim=32,
     attention=None,
     attention_units=None,
-    start_token=1,
-    end_token=2,
+    start_token=2,
+    end_token=3,
     max_output_length=20,
 ):
     """Encoder-decoder RNN (Tx != Ty), trained with teacher forcing.
@@ -78,7 +78,8 @@ def encoder_decoder(
             by step).
         embedding_dim: source and target embedding size.
         attention: ``None | "bahdanau" | "luong"``; attention_units its width.
-        start_token, end_token: target ids that start / end a sequence.
+        start_token, end_token: target ids that start / end a sequence (default 2 and 3,
+            the ids of `zoo.data.pipelines`).
         max_output_length: default decoding length.
 
     Example:

@@ -25,7 +25,7 @@ def one_to_many(
     input_dim=None,
     num_conditions=None,
     embedding_dim=32,
-    start_token=1,
+    start_token=2,
     end_token=None,
     max_length=32,
 ):
@@ -61,8 +61,8 @@ def one_to_many(
             ``many_to_one``).
         input_dim / num_conditions: float condition vector or condition id.
         embedding_dim: size of the token (and condition id) embeddings.
-        start_token, end_token: ids; with `end_token` None, generation always
-            runs `max_length` steps.
+        start_token, end_token: ids (default start 2, as in `zoo.data.pipelines`);
+            with `end_token` None, generation always runs `max_length` steps.
         max_length: default number of generated steps.
 
     Example:
