@@ -52,8 +52,9 @@ def _shape_str(shape):
 class RNN(keras.layers.Layer):
     """Runs a recurrent cell (or a stack of cells) over a sequence.
 
-    Works with the zoo cells (their weights read once per call, the input
-    projection hoisted out of the loop on GPU/TPU; see `input_projection`) and
+    Works with the zoo cells (their weights gathered once per call, the input
+    projection hoisted out of the loop on GPU/TPU, see `input_projection`; a
+    hand-written backward pass when training under XLA, see `gradient`) and
     with any cell that follows Keras's cell contract (`call(x_t, states)`,
     `state_size`, optional `output_size` and `get_initial_state`). Behaves like
     `keras.layers.RNN`.
