@@ -270,14 +270,14 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
     """
     import keras
 
-    from zoo import training
+    from zoo import placement, runs, training
 
     name = recipe_name(recipe)
     run_dir = run_dir or os.path.join(DEFAULT_RUNS, name)
     start = time.perf_counter()
-    if training.is_chief():  # fail before loading data if the folder holds another run
-        training.prepare_run_dir(run_dir, config, overwrite=overwrite)
-    training.configure(seed=config.seed, mixed_precision=config.mixed_precision)
+    if placement.is_chief():  # fail before loading data if the folder holds another run
+        runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     data = recipe.load_data(config, data_dir=data_dir)
     monitor, mode = getattr(recipe, "OBJECTIVE", ("val_loss", "min"))
     if data.validation is None and monitor.startswith("val_"):
@@ -293,11 +293,11 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         verbose=verbose,
     )
     test = recipe.evaluate(result.model, data, config) or {}
-    training.record_metrics(run_dir, "test", test)
+    runs.record_metrics(run_dir, "test", test)
     report = {}
     if hasattr(recipe, "report"):
         report = recipe.report(result.model, data, config, run_dir) or {}
-        training.record_metrics(run_dir, "report", report)
+        runs.record_metrics(run_dir, "report", report)
     summary = {
         "recipe": name,
         "status": result.status,
@@ -316,7 +316,7 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
             summary["export_error"] = f"{type(err).__name__}: {err}"
             print(f"[{name}] export to {path} failed: {summary['export_error']}", flush=True)
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
-    training.record_metrics(run_dir, "summary", summary)
+    runs.record_metrics(run_dir, "summary", summary)
     print(summary_line(summary), flush=True)
     return summary
 
@@ -347,15 +347,15 @@ def _fmt(value):
 
 def load_run(run_dir):
     """(recipe module, config) of a run folder."""
-    from zoo import training
+    from zoo import runs
 
     import recipes
 
-    info = training.read_json(os.path.join(run_dir, "recipe.json"))
+    info = runs.read_json(os.path.join(run_dir, "recipe.json"))
     if info is None:
         raise ValueError(f"Not a run folder (no recipe.json): {run_dir}")
     recipe = recipes.get_recipe(info["module"])
-    fields = training.read_json(os.path.join(run_dir, training.RUN_FILES["config"]))
+    fields = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]))
     known = {f.name for f in dataclasses.fields(recipe.Config)}
     config = recipe.Config(**{k: v for k, v in fields.items() if k in known})
     return recipe, config
@@ -365,14 +365,14 @@ def evaluate_run(run_dir, *, data_dir=None):
     """Evaluate a run folder's model on its recipe's test split again."""
     import keras
 
-    from zoo import training
+    from zoo import placement, runs
 
     recipe, config = load_run(run_dir)
-    training.configure(seed=config.seed)
+    placement.configure(seed=config.seed)
     data = recipe.load_data(config, data_dir=data_dir)
-    model = keras.models.load_model(os.path.join(run_dir, training.RUN_FILES["model"]))
+    model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
     test = recipe.evaluate(model, data, config) or {}
-    training.record_metrics(run_dir, "test", test)
+    runs.record_metrics(run_dir, "test", test)
     return test
 
 
@@ -385,7 +385,7 @@ def export_run(run_dir, path, *, model=None, overwrite=False):
     """
     import keras
 
-    from zoo import training
+    from zoo import runs
 
     if keras.backend.backend() != "tensorflow":
         env = dict(os.environ, KERAS_BACKEND="tensorflow")
@@ -397,15 +397,15 @@ def export_run(run_dir, path, *, model=None, overwrite=False):
     from zoo.export import export_saved_model
 
     if model is None:
-        model = keras.models.load_model(os.path.join(run_dir, training.RUN_FILES["model"]))
-    metrics = training.read_json(os.path.join(run_dir, training.RUN_FILES["metrics"]), {})
-    recipe = training.read_json(os.path.join(run_dir, "recipe.json"), {})
-    config = training.read_json(os.path.join(run_dir, training.RUN_FILES["config"]), {})
+        model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
+    metrics = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["metrics"]), {})
+    recipe = runs.read_json(os.path.join(run_dir, "recipe.json"), {})
+    config = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]), {})
     extras = {}
     for fname in sorted(os.listdir(run_dir)):
         stem = fname[:-5]
         if fname.endswith(".json") and stem not in ("config", "metrics", "recipe"):
-            extras[stem] = training.read_json(os.path.join(run_dir, fname))
+            extras[stem] = runs.read_json(os.path.join(run_dir, fname))
     metadata = {
         "recipe": recipe.get("name"),
         "config": config,

@@ -1,4 +1,4 @@
-"""Tests for zoo.training: run folder, resume, callbacks, strategies."""
+"""Tests for zoo.training: train (run folder, resume, strategies) and callbacks."""
 
 import json
 import os
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import training
+from zoo import runs, training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
@@ -89,13 +89,6 @@ def test_existing_run_is_resumed_never_overwritten(tmp_path):
     assert len(fresh.history["loss"]) == 1
 
 
-def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
-    (tmp_path / "history.csv").write_text(
-        "epoch,loss,val_loss\n0,3.0,3.5\n1,2.0,2.5\n1,1.5,2.2\n2,1.0,1.1\n")
-    assert training.read_history(str(tmp_path)) == {
-        "loss": [3.0, 1.5, 1.0], "val_loss": [3.5, 2.2, 1.1]}
-
-
 def test_resumable_early_stopping_counts_epochs_before_a_restart():
     model = _build()
     stop = training.ResumableEarlyStopping(
@@ -116,26 +109,6 @@ def test_resolve_mode():
         training.resolve_mode("loss", "best")
 
 
-def test_configure_seeds_and_precision():
-    try:
-        assert training.configure(seed=7, mixed_precision=True) == "mixed_bfloat16"
-        assert keras.config.dtype_policy().name == "mixed_bfloat16"
-        layer = keras.layers.Dense(2)
-        layer.build((None, 3))
-        assert layer.compute_dtype == "bfloat16" and layer.kernel.dtype == "float32"
-    finally:
-        assert training.configure(mixed_precision=False) == "float32"
-    training.configure(seed=7)
-    a = keras.layers.Dense(3, kernel_initializer="glorot_uniform")
-    a.build((None, 4))
-    training.configure(seed=7)
-    b = keras.layers.Dense(3, kernel_initializer="glorot_uniform")
-    b.build((None, 4))
-    np.testing.assert_array_equal(a.kernel.numpy(), b.kernel.numpy())
-    with pytest.raises(ValueError, match="Received: seed=-1"):
-        training.configure(seed=-1)
-
-
 def test_optimizer_clips_and_validates():
     opt = training.make_optimizer(types.SimpleNamespace(learning_rate=0.5, clipnorm=2.0))
     assert opt.clipnorm == 2.0
@@ -147,22 +120,16 @@ def test_optimizer_clips_and_validates():
         training.jit_compile(types.SimpleNamespace(jit="yes"))
 
 
-def test_choose_strategy_rejects_unknown_kind():
-    with pytest.raises(ValueError, match="Received: kind='tpu'"):
-        training.choose_strategy("tpu")
-    assert training.choose_strategy().num_replicas_in_sync == 1
-
-
 # -- subprocess tests ------------------------------------------------------
 
 CHILD = textwrap.dedent(
     """
     import json, os, signal, sys, types
     import numpy as np, tensorflow as tf, keras
-    from zoo import training
+    from zoo import placement, training
 
     run_dir, kill_at = sys.argv[1], int(sys.argv[2])
-    training.configure(seed=3)
+    placement.configure(seed=3)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 5, 3)).astype("float32")
     y = x.sum(axis=(1, 2))[:, None].astype("float32")
@@ -204,7 +171,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
     killed = _run_child(tmp_path, run, kill_at=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     # Two epochs finished and were backed up before the kill.
-    assert len(training.read_history(run)["loss"]) == 2
+    assert len(runs.read_history(run)["loss"]) == 2
     assert os.path.exists(os.path.join(run, "backup", "training_metadata.json"))
     assert not os.path.exists(os.path.join(run, "model.keras"))
 
@@ -218,8 +185,8 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
     ref = json.loads(straight.stdout.strip().splitlines()[-1])
     # Same epochs, same losses, same final weights (optimizer state included)
     # as a run that was never interrupted.
-    h_resumed = training.read_history(run)
-    h_straight = training.read_history(str(tmp_path / "straight"))
+    h_resumed = runs.read_history(run)
+    h_straight = runs.read_history(str(tmp_path / "straight"))
     assert len(h_resumed["loss"]) == 5
     np.testing.assert_allclose(h_resumed["loss"], h_straight["loss"], rtol=1e-4)
     for a, b in zip(out["weights"], ref["weights"]):
@@ -234,9 +201,9 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from zoo import training
-    assert training.choose_strategy("auto").num_replicas_in_sync == 1
-    strategy = training.choose_strategy("mirrored")
+    from zoo import placement, training
+    assert placement.choose_strategy("auto").num_replicas_in_sync == 1
+    strategy = placement.choose_strategy("mirrored")
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices((x, x.sum(1, keepdims=True))).batch(16)
     def build():
@@ -273,8 +240,8 @@ def test_multi_worker_on_two_local_processes(tmp_path):
         """
         import json, sys, types
         import numpy as np, tensorflow as tf
-        from zoo import training
-        strategy = training.choose_strategy()
+        from zoo import placement, training
+        strategy = placement.choose_strategy()
         import keras
         x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
         ds = tf.data.Dataset.from_tensor_slices((x, x.sum(1, keepdims=True))).batch(16)
@@ -286,7 +253,7 @@ def test_multi_worker_on_two_local_processes(tmp_path):
                            {"epochs": 2}, sys.argv[1], strategy=strategy, verbose=0,
                            tensorboard=False)
         mw = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        print(json.dumps({"multi_worker": mw, "chief": training.is_chief(),
+        print(json.dumps({"multi_worker": mw, "chief": placement.is_chief(),
                           "run_dir": r.run_dir,
                           "replicas": strategy.num_replicas_in_sync, "loss": r.history["loss"]}))
         """
@@ -314,19 +281,3 @@ def test_multi_worker_on_two_local_processes(tmp_path):
     # Both workers took the same synchronous steps.
     np.testing.assert_allclose(chief["loss"], worker["loss"], rtol=1e-5)
     assert json.load(open(os.path.join(run, "metrics.json")))["replicas"] == 2
-
-
-def test_chief_from_tf_config(monkeypatch):
-    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
-                                                "task": {"type": "worker", "index": 1}}))
-    assert not training.is_chief()
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
-                                                "task": {"type": "worker", "index": 0}}))
-    assert training.is_chief()
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "chief": ["h:3"]},
-                                                "task": {"type": "worker", "index": 0}}))
-    assert not training.is_chief()
-    monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
-        training.is_chief()

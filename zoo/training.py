@@ -1,45 +1,22 @@
-"""Training: device placement, precision, callbacks, and the run folder.
+"""Training: the optimizer, callbacks, and the training loop.
 
 One function trains every recipe: :func:`train`. Around it:
 
-- :func:`choose_strategy` picks where the model lives: one device; a
-  ``tf.distribute.MirroredStrategy`` across all local GPUs (or across the
-  logical CPUs when asked explicitly); a ``MultiWorkerMirroredStrategy`` when
-  ``TF_CONFIG`` describes a cluster. On the JAX backend it sets a
-  ``keras.distribution.DataParallel`` over the local devices when there are
-  several, and otherwise leaves the single device alone.
-- :func:`configure` seeds every random generator and switches mixed precision.
 - :func:`make_optimizer` builds the optimizer with gradient clipping.
 - :func:`make_callbacks` builds the callbacks: ``CSVLogger``,
   ``BackupAndRestore`` (a run killed, even with SIGKILL, resumes from its last
   finished epoch), ``ModelCheckpoint`` (best weights), ``EarlyStopping``,
   ``TerminateOnNaN`` and ``TensorBoard``.
 
-A run folder holds everything a run produced::
-
-    run_dir/
-      config.json          the configuration the run was started with
-      history.csv          one row per finished epoch (kept across restarts)
-      metrics.json         history, final metrics, wall time, status
-      learning_curve.png   train and validation curves per metric
-      model.keras          the trained model (best weights when monitored)
-      <artifact>.json      vocabularies and other recipe artifacts
-      checkpoints/         best weights so far
-      backup/              the resume state while the run is unfinished
-      logs/                TensorBoard logs
-
-A run folder that exists is resumed, never overwritten unless
-``overwrite=True``; resuming with a different configuration is an error
-(only ``epochs`` may grow, to train a finished run further).
+Where the model trains and in which dtype (strategies, the chief, seeds,
+mixed precision) is :mod:`zoo.placement`; everything a run writes goes into
+its run folder (layout, resume and overwrite rules: :mod:`zoo.runs`).
 
 This module is TensorFlow-aware (``tf.distribute``, ``tf.data`` options) but
 imports TensorFlow only where the TensorFlow backend or a dataset needs it.
 """
 
-import contextlib
-import csv
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -48,169 +25,21 @@ import time
 
 import keras
 
-RUN_FILES = {
-    "config": "config.json",
-    "history": "history.csv",
-    "metrics": "metrics.json",
-    "curve": "learning_curve.png",
-    "model": "model.keras",
-    "checkpoint": os.path.join("checkpoints", "best.weights.h5"),
-    "backup": "backup",
-    "logs": "logs",
-}
-
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+from zoo.placement import choose_strategy, is_chief
+from zoo.runs import (
+    RUN_FILES,
+    config_to_dict,
+    plot_learning_curves,
+    prepare_run_dir,
+    read_history,
+    read_json,
+    write_json,
+)
 
 
 # --------------------------------------------------------------------------
-# Placement and precision
+# Optimizer and compilation
 # --------------------------------------------------------------------------
-
-
-class _SingleProcessPlacement:
-    """Placement on the JAX backend (no ``tf.distribute`` there).
-
-    ``scope()`` is a no-op; data parallelism, when several local devices
-    exist, is set globally through ``keras.distribution``.
-    """
-
-    def __init__(self, num_replicas):
-        self.num_replicas_in_sync = num_replicas
-
-    def scope(self):
-        return contextlib.nullcontext()
-
-
-def _tf_config():
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return None
-    try:
-        cfg = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"TF_CONFIG is not valid JSON. Received: TF_CONFIG={raw!r}") from err
-    return cfg
-
-
-def _cluster_size(cfg):
-    if not cfg:
-        return 1
-    return sum(len(v) for v in cfg.get("cluster", {}).values())
-
-
-def is_chief():
-    """True unless ``TF_CONFIG`` names this process a non-chief worker.
-
-    The chief is the ``chief`` task, or worker 0 when no chief is listed.
-    Only the chief writes the run folder; other workers write to a scratch
-    folder (their saves are still needed for the collective operations).
-    """
-    cfg = _tf_config()
-    if not cfg or _cluster_size(cfg) <= 1:
-        return True
-    task = cfg.get("task", {})
-    kind, index = task.get("type"), task.get("index", 0)
-    if kind == "chief":
-        return True
-    return kind == "worker" and index == 0 and "chief" not in cfg.get("cluster", {})
-
-
-def choose_strategy(kind="auto"):
-    """Return the distribution strategy for this process.
-
-    Args:
-        kind: ``"auto"`` (multi-worker when ``TF_CONFIG`` lists more than one
-            task, mirrored when several GPUs are visible, else one device),
-            ``"one_device"``, ``"mirrored"`` (all local GPUs, or all logical
-            CPUs when there is no GPU) or ``"multi_worker"``.
-
-    Returns:
-        On the TensorFlow backend a ``tf.distribute.Strategy``; build and
-        compile the model inside its ``scope()``. On the JAX backend an object
-        with ``scope()`` and ``num_replicas_in_sync``; with several local
-        devices a ``keras.distribution.DataParallel`` is set globally
-        (multi-process JAX is not set up here: run one process per machine).
-    """
-    if kind not in STRATEGIES:
-        raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: kind={kind!r}")
-    if keras.backend.backend() == "jax":
-        return _jax_placement(kind)
-    if keras.backend.backend() != "tensorflow":
-        return _SingleProcessPlacement(1)
-    import tensorflow as tf
-
-    cfg = _tf_config()
-    if kind == "multi_worker" or (kind == "auto" and _cluster_size(cfg) > 1):
-        # Must come before anything initialises the TensorFlow runtime
-        # (listing devices included): collectives are set up at start-up.
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if kind == "mirrored":
-        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-        return tf.distribute.MirroredStrategy(devices)
-    if kind == "auto" and len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def _jax_placement(kind):
-    import jax
-
-    if kind == "multi_worker":
-        raise ValueError(
-            "strategy='multi_worker' needs the TensorFlow backend "
-            "(set KERAS_BACKEND=tensorflow). Received: KERAS_BACKEND=jax"
-        )
-    devices = jax.devices()
-    if kind == "one_device" or len(devices) == 1:
-        return _SingleProcessPlacement(1)
-    if kind == "mirrored" or (kind == "auto" and devices[0].platform != "cpu"):
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-        return _SingleProcessPlacement(len(devices))
-    return _SingleProcessPlacement(1)
-
-
-def configure(*, seed=None, mixed_precision=False, deterministic=False):
-    """Seed every generator and set the global dtype policy.
-
-    Call before building the model.
-
-    Args:
-        seed: int; seeds Python, NumPy and the backend
-            (``keras.utils.set_random_seed``). ``None`` leaves them alone.
-        mixed_precision: bool; ``"mixed_float16"`` when a GPU is visible,
-            ``"mixed_bfloat16"`` on CPU (float16 matmuls are slow there);
-            ``False`` restores ``"float32"``.
-        deterministic: bool; also make TensorFlow ops deterministic (slower).
-
-    Returns:
-        The dtype policy name now in force.
-    """
-    if seed is not None:
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int. Received: seed={seed!r}")
-        keras.utils.set_random_seed(seed)
-    policy = "float32"
-    if mixed_precision:
-        policy = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
-    keras.config.set_dtype_policy(policy)
-    if deterministic and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-    return policy
-
-
-def _has_gpu():
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return any(d.platform == "gpu" for d in jax.devices())
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    return False
 
 
 def make_optimizer(config):
@@ -232,132 +61,6 @@ def jit_compile(config):
     if value not in ("auto", True, False):
         raise ValueError(f"jit must be 'auto', True or False. Received: jit={value!r}")
     return value
-
-
-# --------------------------------------------------------------------------
-# The run folder
-# --------------------------------------------------------------------------
-
-
-def config_to_dict(config):
-    if dataclasses.is_dataclass(config):
-        return dataclasses.asdict(config)
-    if isinstance(config, dict):
-        return dict(config)
-    raise TypeError(f"config must be a dataclass or a dict. Received: {type(config).__name__}")
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=_json_default))
-
-
-def _json_default(obj):
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
-
-
-def write_json(path, obj):
-    """Write ``obj`` as JSON atomically (temporary file, then rename)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
-    os.replace(tmp, path)
-
-
-def read_json(path, default=None):
-    if not os.path.exists(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
-def prepare_run_dir(run_dir, config, *, overwrite=False):
-    """Create, resume or (with ``overwrite``) wipe a run folder.
-
-    Returns ``"new"`` or ``"resume"``. Resuming with a configuration that
-    differs from the saved one (other than a larger ``epochs``) raises a
-    ValueError naming the keys that differ.
-    """
-    cfg = _jsonable(config_to_dict(config))
-    path = os.path.join(run_dir, RUN_FILES["config"])
-    if os.path.isdir(run_dir) and overwrite:
-        shutil.rmtree(run_dir)
-    if not os.path.exists(path):
-        os.makedirs(run_dir, exist_ok=True)
-        write_json(path, cfg)
-        return "new"
-    saved = read_json(path)
-    diff = sorted(k for k in set(saved) | set(cfg) if k != "epochs" and saved.get(k) != cfg.get(k))
-    if diff:
-        details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {cfg.get(k)!r}" for k in diff)
-        raise ValueError(
-            f"The run folder {run_dir} holds a run with another configuration ({details}). "
-            "Use another run folder, or overwrite=True (--overwrite) to start again."
-        )
-    if cfg.get("epochs") != saved.get("epochs"):
-        write_json(path, cfg)
-    return "resume"
-
-
-def read_history(run_dir):
-    """The per-epoch history of a run, from its ``history.csv``.
-
-    Rows are keyed by epoch; when an epoch appears twice (a restart after a
-    kill between logging and backing up), the later row wins.
-
-    Returns:
-        dict metric name -> list of floats, one per finished epoch.
-    """
-    path = os.path.join(run_dir, RUN_FILES["history"])
-    if not os.path.exists(path):
-        return {}
-    rows = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("epoch") in (None, ""):
-                continue
-            rows[int(row["epoch"])] = row
-    history = {}
-    for epoch in sorted(rows):
-        for key, value in rows[epoch].items():
-            if key == "epoch" or key is None:
-                continue
-            missing = value in ("", None, "NA")
-            history.setdefault(key, []).append(math.nan if missing else float(value))
-    # CSVLogger adds val_* columns ("NA") even when there is no validation.
-    return {k: v for k, v in history.items() if not all(math.isnan(x) for x in v)}
-
-
-def plot_learning_curves(history, path, *, title=None):
-    """Draw train/validation curves, one panel per metric, into a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
-    if not names:
-        return None
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        epochs = range(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], "o-", label="train")
-        if "val_" + name in history:
-            ax.plot(epochs, history["val_" + name], "s-", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(name)
-        ax.legend()
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 # --------------------------------------------------------------------------
@@ -465,8 +168,8 @@ def make_callbacks(
             disables early stopping.
         tensorboard: write TensorBoard logs under ``run_dir/logs``.
         previous_history: history of epochs finished before a restart (as
-            returned by :func:`read_history`), so that the best checkpoint and
-            early stopping carry on where they were.
+            returned by :func:`zoo.runs.read_history`), so that the best
+            checkpoint and early stopping carry on where they were.
 
     Returns:
         A list of callbacks. ``CSVLogger`` comes before ``BackupAndRestore``:
@@ -613,7 +316,8 @@ def train(
         config: a dataclass or dict with ``epochs`` and optionally
             ``patience`` (early stopping).
         run_dir: the run folder; an existing one is resumed.
-        strategy: from :func:`choose_strategy`; chosen automatically if None.
+        strategy: from :func:`zoo.placement.choose_strategy`; chosen
+            automatically if None.
         overwrite: wipe an existing run folder first.
         monitor: metric for the best checkpoint and early stopping; defaults
             to ``"val_loss"`` (``"loss"`` without validation data).
@@ -720,12 +424,3 @@ def train(
         train_seconds=metrics["train_seconds"],
         status=status,
     )
-
-
-def record_metrics(run_dir, section, values):
-    """Merge ``values`` into ``metrics.json`` under ``section`` (e.g. "test")."""
-    path = os.path.join(run_dir, RUN_FILES["metrics"])
-    metrics = read_json(path, {}) or {}
-    metrics.setdefault(section, {}).update(_jsonable(values))
-    write_json(path, metrics)
-    return metrics
