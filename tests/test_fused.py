@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.test_layers_parity import BATCH, FEATURES, STEPS, check_parity
+from tests.test_layers_parity import BATCH, FEATURES, STEPS, check_parity, forward_and_grads
 from zoo import rnn as zoo_rnn
 
 pytestmark = pytest.mark.jax
@@ -57,8 +57,6 @@ def test_fused_gradient_through_a_deep_stack(fused_calls):
     layer.build(x.shape)
     reference.build(x.shape)
     reference.set_weights(layer.get_weights())
-    from tests.test_layers_parity import forward_and_grads
-
     ours, our_grads = forward_and_grads(layer, x, training=True)
     theirs, their_grads = forward_and_grads(reference, x, training=True)
     assert fused_calls == ["LSTMCell", "GRUCell"]

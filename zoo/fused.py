@@ -9,10 +9,10 @@ the transposed recurrent kernel per step) and collects the pre-activation
 gradients; the weight gradients are then one large matrix product over all
 timesteps, as fused CPU/GPU kernels compute them.
 
-Measured (benchmarks/README.md, "Hand-written backward pass"): faster than
-autodiff under XLA (JAX jit, TensorFlow `jit_compile=True`), slower on
-TensorFlow's graph loop, whose autodiff overlaps the per-step weight products
-with the recurrence. `RNN.gradient` picks it ("auto": on JAX).
+Measured (benchmarks/README.md and `benchmarks/prototypes/fused_backward.py`):
+faster than autodiff under XLA (JAX jit, TensorFlow `jit_compile=True`),
+slower on TensorFlow's graph loop, whose autodiff overlaps the per-step weight
+products with the recurrence. `RNN.gradient` picks it ("auto": under XLA).
 
 The derivatives are those of the cells' equations (zoo.cells) with the
 activations they support here: tanh for the candidate and sigmoid for the
@@ -51,16 +51,12 @@ def _gate_count(cell):
     return 4 if isinstance(cell, zoo_cells.GRUCell) else 0
 
 
-def _recurrent_weights(cell):
-    """The recurrent tensors of a step, none of them None (custom gradients
-    take tensors only): the kernel, and for GRU the recurrent bias (zeros
-    without `use_bias`)."""
-    kernel = ops.copy(cell.recurrent_kernel)
-    if isinstance(cell, zoo_cells.GRUCell):
-        bias = ops.convert_to_tensor(cell.bias)[1] if cell.use_bias else \
-            ops.zeros((3 * cell.units,), kernel.dtype)
-        return (kernel, bias)
-    return (kernel,)
+def _as_tensors(weights, kernel):
+    """The cell's weight tensors with each missing bias as zeros: custom
+    gradients take tensors only, and on TensorFlow `convert_to_tensor` leaves a
+    variable a variable, so each one is read here with `ops.copy`."""
+    return tuple(ops.zeros((kernel.shape[-1],), kernel.dtype) if w is None else ops.copy(w)
+                 for w in weights)
 
 
 def _backward_step(cell, d_states, gates, previous, kernel_t):
@@ -111,19 +107,18 @@ def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_seque
     """
     n_states, units = len(initial_states), cell.units
     batch, dtype = inputs.shape[1], initial_states[0].dtype
-    kernel = ops.copy(cell.kernel)
-    bias = ops.copy(cell._input_bias()) if cell.use_bias else \
-        ops.zeros((kernel.shape[-1],), kernel.dtype)
+    kernel, bias = _as_tensors(cell.input_weights(), cell.kernel)
+    recurrent = _as_tensors(cell.recurrent_weights(), cell.recurrent_kernel)
     n_gates = _gate_count(cell)
     separate = isinstance(cell, zoo_cells.GRUCell)
 
     @ops.custom_gradient
     def run(x, kernel, bias, *rest):
         init, weights = list(rest[:n_states]), tuple(rest[n_states:])
-        xs = ops.matmul(x, kernel) + bias if hoisted else x
+        xs = cell.project_inputs(x, (kernel, bias)) if hoisted else x
 
         def forward(states, x_t):
-            projected = x_t[0] if hoisted else ops.matmul(x_t[0], kernel) + bias
+            projected = x_t[0] if hoisted else cell.project_inputs(x_t[0], (kernel, bias))
             _, new_states, gates = cell.recurrent_step(
                 projected, list(states), None, weights, return_gates=True)
             return tuple(new_states), tuple(new_states) + tuple(gates)
@@ -164,5 +159,5 @@ def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_seque
 
         return (sequences[0], *final), grad
 
-    outputs, *final_states = run(inputs, kernel, bias, *initial_states, *_recurrent_weights(cell))
+    outputs, *final_states = run(inputs, kernel, bias, *initial_states, *recurrent)
     return final_states[0], (outputs if return_sequences else None), list(final_states)

@@ -146,7 +146,7 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
     zero_output = ops.zeros((ops.shape(states[0])[0], output_size), dtype=states[0].dtype)
     repeat_output = mask is not None and not zero_output_for_mask
     # The carry holds the last output where a masked step repeats it, or where
-    # the outputs are not collected.
+    # the outputs are not collected and the final states do not hold it.
     last_is_state = output_is_state and mask is None
     carry_output = repeat_output or (not return_sequences and not last_is_state)
     if mask is not None:
