@@ -67,11 +67,8 @@ def load(config, raw, *, source_key, target_key, source_level, target_level, max
 def build_model(config, data):
     from zoo import losses
 
-    model = base.create_model(config, data)
-    return base.compile_model(
-        model, config, loss=losses.SequenceLoss(ignore_class=0),
-        metrics=[losses.TokenAccuracy(ignore_class=0),
-                 losses.SequenceExactMatch(ignore_class=0)])
+    return base.build_sequence_model(
+        config, data, metrics=[losses.SequenceExactMatch(ignore_class=0)])
 
 
 def encode_sources(texts, data):

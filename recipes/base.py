@@ -228,6 +228,16 @@ def build_classifier(config, data):
         metrics=["accuracy"])
 
 
+def build_sequence_model(config, data, metrics=()):
+    """The model of a per-step (sequence) recipe, compiled with the zoo's
+    SequenceLoss and TokenAccuracy, padding (id 0) ignored; `metrics` are added."""
+    from zoo import losses
+
+    model = create_model(config, data)
+    return compile_model(model, config, loss=losses.SequenceLoss(ignore_class=0),
+                         metrics=[losses.TokenAccuracy(ignore_class=0), *metrics])
+
+
 def evaluate_classifier(model, data):
     """Test accuracy and loss of a model built by ``build_classifier``."""
     results = model.evaluate(data.test, verbose=0, return_dict=True)

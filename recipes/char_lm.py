@@ -81,11 +81,7 @@ def load_data(config, data_dir=None):
 
 
 def build_model(config, data):
-    from zoo import losses
-
-    model = base.create_model(config, data)
-    return base.compile_model(model, config, loss=losses.SequenceLoss(ignore_class=0),
-                              metrics=[losses.TokenAccuracy(ignore_class=0)])
+    return base.build_sequence_model(config, data)
 
 
 def evaluate(model, data, config):

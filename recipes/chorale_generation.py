@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from recipes import base
+from recipes._chorales import load_chorales
 
 NAME = "chorale_generation"
 STEP_QUARTERS = 0.25  # one step = a 16th note
@@ -54,16 +55,7 @@ OBJECTIVE = ("val_loss", "min")
 
 def _examples(config, split, data_dir):
     """(pieces of at most max_steps pitches, their key ids) of one split."""
-    import zoo.data
-
-    if config.max_chorales:
-        from zoo.data.builders.bach_chorales import BachChoralesConfig
-
-        ds = zoo.data.load("bach_chorales", split, data_dir=data_dir, config=BachChoralesConfig(
-            name=f"first_{config.max_chorales}", voices="soprano",
-            max_chorales=config.max_chorales))
-    else:
-        ds = zoo.data.load("bach_chorales/soprano", split, data_dir=data_dir)
+    ds = load_chorales("soprano", split, max_chorales=config.max_chorales, data_dir=data_dir)
     pieces, keys = [], []
     for ex in ds.as_numpy_iterator():
         melody = ex["soprano"]
@@ -115,11 +107,7 @@ def load_data(config, data_dir=None):
 
 
 def build_model(config, data):
-    from zoo import losses
-
-    model = base.create_model(config, data)
-    return base.compile_model(model, config, loss=losses.SequenceLoss(ignore_class=0),
-                              metrics=[losses.TokenAccuracy(ignore_class=0)])
+    return base.build_sequence_model(config, data)
 
 
 def evaluate(model, data, config):

@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from recipes import base
+from recipes._chorales import load_chorales
 
 NAME = "chorale_harmonization"
 
@@ -46,16 +47,8 @@ OBJECTIVE = ("val_token_accuracy", "max")
 def _pieces(config, split, data_dir):
     import tensorflow as tf
 
-    import zoo.data
-
-    if config.max_chorales:
-        from zoo.data.builders.bach_chorales import BachChoralesConfig
-
-        ds = zoo.data.load("bach_chorales", split, data_dir=data_dir, config=BachChoralesConfig(
-            name=f"four_voices_first_{config.max_chorales}", voices="four_voices",
-            max_chorales=config.max_chorales))
-    else:
-        ds = zoo.data.load("bach_chorales/four_voices", split, data_dir=data_dir)
+    ds = load_chorales("four_voices", split, max_chorales=config.max_chorales,
+                       data_dir=data_dir)
     soprano, bass = [], []
     for ex in ds.as_numpy_iterator():
         for start in range(0, len(ex["soprano"]), config.max_steps):
@@ -104,11 +97,7 @@ def load_data(config, data_dir=None):
 
 
 def build_model(config, data):
-    from zoo import losses
-
-    model = base.create_model(config, data)
-    return base.compile_model(model, config, loss=losses.SequenceLoss(ignore_class=0),
-                              metrics=[losses.TokenAccuracy(ignore_class=0)])
+    return base.build_sequence_model(config, data)
 
 
 def evaluate(model, data, config):
