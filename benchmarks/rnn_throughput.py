@@ -211,22 +211,24 @@ def matmul_rate(sizes=(512, 1024, 2048), repeats=5):
         }
         for name, fn in engines.items():
             fn()
-            best = min(_timed(None, fn) for _ in range(repeats))
+            best = min(_timed(fn) for _ in range(repeats))
             rates[name] = max(rates.get(name, 0.0), 2 * n**3 / best / 1e9)
     return rates
 
 
-def _timed(contender, fn, *args):
+def _timed(fn, *args):
     t0 = time.perf_counter()
     fn(*args)
-    elapsed = time.perf_counter() - t0
-    # Untimed; see TorchContender. A busy wait, not a sleep: an idle core
-    # slows the next millisecond-long call down (measured: batch-1 latencies
-    # 1.3-1.9x higher after sleeping).
+    return time.perf_counter() - t0
+
+
+def _settle(contender):
+    """Wait, untimed, for the contender's `settle_s` (see TorchContender). A
+    busy wait, not a sleep: an idle core slows the next millisecond-long call
+    down (measured: batch-1 latencies 1.3-1.9x higher after sleeping)."""
     settle_until = time.perf_counter() + getattr(contender, "settle_s", 0.0)
     while time.perf_counter() < settle_until:
         pass
-    return elapsed
 
 
 def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=print):
@@ -266,16 +268,17 @@ def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=prin
 
     for order in rounds(repeats):
         for c in order:
-            train[id(c)].append(_timed(c, c.train_step, x, y))
+            train[id(c)].append(_timed(c.train_step, x, y))
+            _settle(c)
     # Latency is timed warm: each turn is a burst of LATENCY_BURST calls whose
     # first (cold) call is dropped. A batch-1 step reads every weight from
     # cache, and the other contenders' weights evict them between turns
     # (measured: every contender 1.3-1.9x slower when timed one call per turn).
     for order in rounds(repeats):
         for c in order:
-            burst = [_timed(None, c.infer, x1) for _ in range(LATENCY_BURST)]
+            burst = [_timed(c.infer, x1) for _ in range(LATENCY_BURST)]
             infer[id(c)].extend(burst[1:])
-            _timed(c, lambda: None)  # settle after the burst, untimed
+            _settle(c)
     rows = []
     for c in contenders:
         t_best, t_med = fastest_and_median(train[id(c)])
