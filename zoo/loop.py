@@ -9,7 +9,8 @@ layers), or replaced by a Python-unrolled loop when `unroll=True`.
 A primitive is `primitive(body, init, xs, y_init, return_sequences) ->
 (final_carry, ys or None)` where `body(carry, x) -> (carry, y)`, `carry` is a
 tuple of tensors, `xs` a tuple of time-major tensors and `y_init` a zero
-tensor shaped like one `y`.
+tensor shaped like one `y`. Without `return_sequences`, `ys` is None, or,
+for a primitive with `keeps_last_output = True`, the last `y` as (1, ...).
 
 Masking rules (the same as Keras's recurrent layers):
 - at a masked step the states keep their previous values;
@@ -37,42 +38,54 @@ def _tf_while_loop(body, init, xs, y_init, return_sequences):
     `keras.ops.scan` on TensorFlow sets no `maximum_iterations`, so XLA
     (`jit_compile=True`) cannot compile its gradient, and it routes the
     carry through TensorArrays; this loop keeps the carry in loop variables.
+    Without `return_sequences` every step still writes its output, into a
+    one-element TensorArray (as Keras's loop does), and `ys` is that last
+    output, shape (1, ...): the gradient then enters each backward step
+    through the array, which TensorFlow's executor schedules steadily (read
+    from the final states instead, an LSTM's backward loop ran at either of
+    two speeds, 0.85-1.0x, fixed per process).
     """
-    if return_sequences:
-        def collect(carry, x):
-            carry, y = body(carry, x)
-            return carry, (y,)
-
-        final, (ys,) = _tf_sequence_loop(collect, init, xs, [y_init])
-        return final, ys
-    final, _ = _tf_sequence_loop(lambda carry, x: (body(carry, x)[0], ()), init, xs, [])
-    return final, None
+    final, (ys,) = _tf_sequence_loop(
+        lambda carry, x: _with_tuple_output(body(carry, x)), init, xs, [y_init],
+        keep_last_only=not return_sequences)
+    return final, ys
 
 
-def _tf_sequence_loop(body, init, xs, y_likes, reverse=False):
+_tf_while_loop.keeps_last_output = True
+
+
+def _with_tuple_output(result):
+    carry, y = result
+    return carry, (y,)
+
+
+def _tf_sequence_loop(body, init, xs, y_likes, reverse=False, keep_last_only=False):
     """`tf.while_loop` over TensorArrays: `body(carry, xs_t) -> (carry, ys_t)`,
-    `ys_t` a tuple shaped like `y_likes`. TensorFlow is imported only when the
-    TensorFlow backend runs this."""
+    `ys_t` a tuple shaped like `y_likes`; with `keep_last_only` each array
+    holds only the last step's `ys_t` (every step overwrites element 0).
+    TensorFlow is imported only when the TensorFlow backend runs this."""
     import tensorflow as tf
 
     steps = tf.shape(xs[0])[0]
     static_steps = xs[0].shape[0]
     inputs = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x)
               for x in xs]
-    outputs = tuple(tf.TensorArray(y.dtype, size=steps, element_shape=y.shape)
+    outputs = tuple(tf.TensorArray(y.dtype, size=1 if keep_last_only else steps,
+                                   element_shape=y.shape)
                     for y in y_likes)
 
-    def loop_body(t, carry, *collected):
+    def loop_body(t, collected, carry):
         index = steps - 1 - t if reverse else t
         new_carry, ys = body(carry, tuple(array.read(index) for array in inputs))
-        collected = tuple(array.write(index, y) for array, y in zip(collected, ys))
-        return (t + 1, tuple(new_carry)) + collected
+        out_index = 0 if keep_last_only else index
+        collected = tuple(array.write(out_index, y) for array, y in zip(collected, ys))
+        return t + 1, collected, tuple(new_carry)
 
-    result = tf.while_loop(
-        lambda t, *_: t < steps, loop_body, (tf.constant(0), tuple(init)) + outputs,
+    _, collected, final = tf.while_loop(
+        lambda t, *_: t < steps, loop_body, (tf.constant(0), outputs, tuple(init)),
         maximum_iterations=static_steps if static_steps is not None else steps,
         parallel_iterations=32, swap_memory=True)
-    return result[1], tuple(array.stack() for array in result[2:])
+    return final, tuple(array.stack() for array in collected)
 
 
 def compiled_by_xla():
@@ -145,10 +158,15 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
     n_states = len(states)
     zero_output = ops.zeros((ops.shape(states[0])[0], output_size), dtype=states[0].dtype)
     repeat_output = mask is not None and not zero_output_for_mask
+    if unroll:
+        primitive = _unrolled
+    else:
+        primitive = PRIMITIVES.get(keras.config.backend(), _scan)
     # The carry holds the last output where a masked step repeats it, or where
-    # the outputs are not collected and the final states do not hold it.
+    # neither the loop (see `_tf_while_loop`) nor the final states keep it.
     last_is_state = output_is_state and mask is None
-    carry_output = repeat_output or (not return_sequences and not last_is_state)
+    keeps_last = getattr(primitive, "keeps_last_output", False)
+    carry_output = repeat_output or not (return_sequences or last_is_state or keeps_last)
     if mask is not None:
         xs = (inputs, ops.expand_dims(ops.cast(mask, "bool"), -1))
     else:
@@ -167,11 +185,7 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
         return ((output,) if carry_output else ()) + tuple(new_states), output
 
     init = ((zero_output,) if carry_output else ()) + states
-    if unroll:
-        primitive = _unrolled
-    else:
-        primitive = PRIMITIVES.get(keras.config.backend(), _scan)
     final, outputs = primitive(body, init, xs, zero_output, return_sequences)
-    last_output = final[0] if carry_output or last_is_state else outputs[-1]
+    last_output = final[0] if outputs is None else outputs[-1]
     final_states = list(final[1:] if carry_output else final)
-    return last_output, outputs, final_states
+    return last_output, (outputs if return_sequences else None), final_states
