@@ -19,8 +19,9 @@ Contenders, per cell (SimpleRNN, GRU, LSTM):
 Every contender trains the same model, Input -> RNN(return_sequences=False) ->
 Dense(1), with MSE loss and plain SGD. Training throughput is sequences/s over
 single training steps after warm-up; latency is one forward pass at batch 1.
-Contenders alternate round-robin so that the machine's noise hits them alike;
-the table gives the fastest and the median step.
+Contenders alternate round-robin, in a new random order each round, so that
+the machine's noise and the previous contender's after-effects hit them
+alike; the table gives the fastest and the median step.
 
 The machine's float32 matrix-product rate (the fastest large square product,
 NumPy or the backend) is measured in the same process. Each row prints its
@@ -245,7 +246,9 @@ def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=prin
         try:
             for _ in range(warmup):
                 c.train_step(x, y)
+                _settle(c)
                 c.infer(x1)
+                _settle(c)
         except Exception as e:
             first = (str(e).strip().splitlines() or [""])[0][:200]
             notes.append(f"{c.family} {KERAS_NAMES[c.cell]} {c.backend} {c.requested} "
@@ -258,13 +261,18 @@ def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=prin
     train = {id(c): [] for c in contenders}
     infer = {id(c): [] for c in contenders}
 
-    # Round-robin, every contender once per round, each round starting one
-    # contender later: whoever runs first after another framework's turn
+    # Round-robin, every contender once per round, in a new (seeded) random
+    # order each round, so that who runs right after another framework's turn
     # (thread pools waking up, caches refilled) changes from round to round.
+    # Rotating one fixed order does not do that: it keeps each contender's
+    # predecessor (zoo's TF-graph LSTM, listed after the PyTorch rows of the
+    # GRU, followed PyTorch in every round and measured 0.91-0.96x Keras;
+    # listed first instead, Keras's layer took its place and its ratio).
+    order_rng = np.random.default_rng(0)
+
     def rounds(count):
-        for r in range(count):
-            shift = r % len(contenders)
-            yield contenders[shift:] + contenders[:shift]
+        for _ in range(count):
+            yield [contenders[i] for i in order_rng.permutation(len(contenders))]
 
     for order in rounds(repeats):
         for c in order:
@@ -341,7 +349,8 @@ def report(result):
     b, t, d, h = shape
     out = [
         f"Training: batch {b}, {t} steps, {d} features, {h} units; fastest and median of "
-        f"{result['repeats']} single SGD steps (round-robin). Latency: batch 1, "
+        f"{result['repeats']} single SGD steps (round-robin, a new random order each round). "
+        f"Latency: batch 1, "
         f"{result['latency_steps']} steps, predict_on_batch / torch inference_mode, "
         f"warm (bursts of {LATENCY_BURST} calls, the first dropped).",
         "float32 matrix product: " + ", ".join(

@@ -40,10 +40,12 @@ def _tf_while_loop(body, init, xs, y_init, return_sequences):
     carry through TensorArrays; this loop keeps the carry in loop variables.
     Without `return_sequences` every step still writes its output, into a
     one-element TensorArray (as Keras's loop does), and `ys` is that last
-    output, shape (1, ...): the gradient then enters each backward step
-    through the array, which TensorFlow's executor schedules steadily (read
-    from the final states instead, an LSTM's backward loop ran at either of
-    two speeds, 0.85-1.0x, fixed per process).
+    output, shape (1, ...). With that array and Keras's loop-variable order
+    (see `_tf_sequence_loop`) TensorFlow's executor settles on the fast
+    schedule for an LSTM's backward loop in nearly every process; without
+    them it kept a slower one in about half (0.85-0.9x; it learns which ops
+    to run inline from a graph's first runs: benchmarks/README.md, "TF
+    graph, LSTM").
     """
     final, (ys,) = _tf_sequence_loop(
         lambda carry, x: _with_tuple_output(body(carry, x)), init, xs, [y_init],
@@ -74,6 +76,7 @@ def _tf_sequence_loop(body, init, xs, y_likes, reverse=False, keep_last_only=Fal
                                    element_shape=y.shape)
                     for y in y_likes)
 
+    # Loop variables in Keras's order: counter, output arrays, then the carry.
     def loop_body(t, collected, carry):
         index = steps - 1 - t if reverse else t
         new_carry, ys = body(carry, tuple(array.read(index) for array in inputs))
