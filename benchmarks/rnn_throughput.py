@@ -240,8 +240,11 @@ def measure(contenders, shape, latency_steps, repeats, notes, warmup=2, log=prin
     x = rng.standard_normal((batch, steps, features)).astype("float32")
     y = rng.standard_normal((batch, 1)).astype("float32")
     x1 = rng.standard_normal((1, latency_steps, features)).astype("float32")
+    # PyTorch warms up last: TensorFlow's executor settles a graph's schedule
+    # during its first runs, and a TF-graph model warmed up right after
+    # PyTorch's turn kept a slower one for the whole process.
     working = []
-    for c in contenders:
+    for c in sorted(contenders, key=lambda c: isinstance(c, TorchContender)):
         t0 = time.perf_counter()
         try:
             for _ in range(warmup):
