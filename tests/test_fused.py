@@ -1,4 +1,4 @@
-"""The hand-written backward pass (zoo.fused): gradients equal Keras's
+"""The hand-written backward pass (zoo.layers.fused): gradients equal Keras's
 built-in layers' (autodiff) within 1e-5, and `RNN.gradient` picks it only
 where it is allowed and measured faster (under XLA)."""
 
@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from tests.test_layers_parity import BATCH, FEATURES, STEPS, check_parity, forward_and_grads
-from zoo import rnn as zoo_rnn
+from zoo.layers import rnn as zoo_rnn
 
 pytestmark = pytest.mark.jax
 

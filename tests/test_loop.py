@@ -1,4 +1,4 @@
-"""The time loop (`zoo.loop`): outputs, last output and masking rules against
+"""The time loop (`zoo.layers.loop`): outputs, last output and masking rules against
 a plain Python loop, on every primitive of the backend under test."""
 
 import keras
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from zoo import loop
+from zoo.layers import loop
 
 T, B, N = 5, 3, 4
 

@@ -22,7 +22,7 @@ which the zoo RNN layer uses to run a whole sequence:
   `convert_to_tensor` keeps a whole variable a variable, read where it is
   used; forcing one read before the loop measured no difference).
   With `return_gates=True` it also returns the activated gates, which the
-  hand-written backward pass of `zoo.fused` reuses.
+  hand-written backward pass of `zoo.layers.fused` reuses.
 
 `call` is exactly `recurrent_step(project_inputs(x_t), states)`, so every
 path shares one implementation of the equations.
@@ -31,32 +31,9 @@ path shares one implementation of the equations.
 import keras
 from keras import ops
 
+from zoo._checks import check_rate, check_units, get_activation
+
 __all__ = ["SimpleRNNCell", "GRUCell", "LSTMCell"]
-
-
-def _get_activation(name, value):
-    try:
-        return keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Unknown activation for `{name}`: expected a Keras activation name "
-            f"(e.g. 'tanh', 'sigmoid', 'relu'), a callable or None. Received: {name}={value!r}"
-        ) from error
-
-
-def _check_units(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-        raise ValueError(
-            f"`units` must be a positive integer. Received: units={units!r}"
-        )
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"`{name}` must be a float in [0, 1). Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 class _ZooCell(keras.layers.Layer):
@@ -86,10 +63,10 @@ class _ZooCell(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        _check_units(units)
-        activation_fn = _get_activation("activation", activation)
-        dropout = _check_rate("dropout", dropout)
-        recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        check_units(units)
+        activation_fn = get_activation("activation", activation)
+        dropout = check_rate("dropout", dropout)
+        recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         super().__init__(**kwargs)
         self.units = units
         self.activation = activation_fn
@@ -339,7 +316,7 @@ class GRUCell(_ZooCell):
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, reset_after=True, seed=None, **kwargs):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         kwargs.pop("implementation", None)  # Keras-only option, no effect here
         super().__init__(
             units, activation=activation, use_bias=use_bias,
@@ -432,7 +409,7 @@ class LSTMCell(_ZooCell):
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         kwargs.pop("implementation", None)  # Keras-only option, no effect here
         super().__init__(
             units, activation=activation, use_bias=use_bias,

@@ -25,6 +25,7 @@ import time
 
 import keras
 
+from zoo.metrics import direction
 from zoo.placement import choose_strategy, is_chief
 from zoo.runs import (
     RUN_FILES,
@@ -68,21 +69,9 @@ def jit_compile(config):
 # --------------------------------------------------------------------------
 
 
-_MAX_WORDS = ("acc", "auc", "precision", "recall", "match", "f1", "bleu")
-
-
 def resolve_mode(monitor, mode="auto"):
-    """``"min"`` or ``"max"``: whether a larger ``monitor`` value is better.
-
-    ``"auto"`` reads the name: accuracies, AUC, precision, recall, exact
-    matches, F1 and BLEU go up; losses and error rates go down.
-    """
-    if mode in ("min", "max"):
-        return mode
-    if mode != "auto":
-        raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-    name = monitor.lower()
-    return "max" if any(w in name for w in _MAX_WORDS) else "min"
+    """``"min"`` or ``"max"`` for ``monitor``: :func:`zoo.metrics.direction`."""
+    return direction(monitor, mode)
 
 
 def _better(a, b, mode):

@@ -7,68 +7,28 @@ no maths lives here. Shapes are ``(batch, timesteps, features)``.
 
 import keras
 
+from zoo._checks import (  # noqa: F401  (re-exported: the factories use blocks.check_*)
+    check_bool,
+    check_choice,
+    check_exactly_one,
+    check_int,
+    check_rate,
+    check_sizes,
+)
+
 CELLS = ("simple", "gru", "lstm")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 ATTENTIONS = (None, "bahdanau", "luong")
 
 
 # --------------------------------------------------------------------------- checks
-def check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
-    return value
-
-
-def check_int(name, value, minimum=1, allow_none=False):
-    if value is None and allow_none:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
-    return value
-
-
-def check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
-    return float(value)
-
-
-def check_sizes(name, value):
-    """A deep-block size list: a tuple/list of positive ints (may be empty)."""
-    if value is None:
-        return ()
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value,)
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        raise ValueError(
-            f"`{name}` must be a list of positive integers (layer sizes). "
-            f"Received: {name}={value!r}"
-        )
-    return tuple(value)
-
-
-def check_exactly_one(names_values):
-    """Exactly one of the given (name, value) pairs must be set (not None)."""
-    given = [n for n, v in names_values if v is not None]
-    names = " / ".join(f"`{n}`" for n, _ in names_values)
-    if len(given) != 1:
-        received = ", ".join(f"{n}={v!r}" for n, v in names_values)
-        raise ValueError(f"Pass exactly one of {names}. Received: {received}")
-    return given[0]
-
-
 def check_recurrent_args(*, cell, units, num_layers, merge_mode, dropout, bidirectional):
     check_choice("cell", cell, CELLS)
     check_int("units", units)
     check_int("num_layers", num_layers)
     check_choice("merge_mode", merge_mode, MERGE_MODES)
     check_rate("dropout", dropout)
-    if not isinstance(bidirectional, bool):
-        raise ValueError(f"`bidirectional` must be True or False. Received: {bidirectional!r}")
+    check_bool("bidirectional", bidirectional)
 
 
 def refuse_bidirectional(bidirectional, model_name, part="the model"):

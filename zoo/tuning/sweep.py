@@ -3,11 +3,11 @@
 import dataclasses
 import importlib
 import os
-import re
 
 import keras
 import keras_tuner
 
+from zoo import metrics
 from zoo.tuning import isolate, report, tuners
 from zoo.tuning.hypermodel import HyperModel, model_name, recipe_name
 
@@ -43,7 +43,7 @@ def resolve_objective(recipe, objective=None):
     objective = objective or getattr(recipe, "OBJECTIVE", None) or ("val_loss", "min")
     if isinstance(objective, str):
         name, _, direction = objective.partition(":")
-        direction = direction or ("max" if re.search(r"acc|auc|precision|recall", name) else "min")
+        direction = direction or metrics.direction(name)
         objective = (name, direction)
     name, direction = objective
     if direction not in ("min", "max"):

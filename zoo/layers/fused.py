@@ -9,7 +9,7 @@ the transposed recurrent kernel per step) and collects the pre-activation
 gradients; the weight gradients are then one large matrix product over all
 timesteps, as fused CPU/GPU kernels compute them.
 
-Measured (benchmarks/README.md and `benchmarks/prototypes/fused_backward.py`):
+Measured (benchmarks/README.md and `benchmarks/prototypes/fused_backward.py` at commit b0d5495):
 faster than autodiff under XLA (JAX jit, TensorFlow `jit_compile=True`),
 slower on TensorFlow's graph loop, whose autodiff overlaps the per-step weight
 products with the recurrence. `RNN.gradient` picks it ("auto": under XLA).
@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from zoo import cells as zoo_cells
-from zoo.loop import sequence_loop
+from zoo.layers.loop import sequence_loop
 
 __all__ = ["supports_fused_gradient", "fused_time_loop"]
 

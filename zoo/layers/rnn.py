@@ -3,7 +3,7 @@
 Shapes are (batch, timesteps, features) everywhere. For zoo cells the layer
 reads the weights once, then runs `cell.project_inputs` (for all timesteps
 before the loop, or inside it; see `RNN.input_projection`) and
-`cell.recurrent_step` in the shared time loop of `zoo.loop`; any other cell
+`cell.recurrent_step` in the shared time loop of `zoo.layers.loop`; any other cell
 that follows Keras's cell contract is stepped with its `call`. A stack of
 cells runs one cell at a time over the whole sequence, which gives the same
 results as stepping the stack (masked steps never reach a state).
@@ -15,8 +15,8 @@ import keras
 from keras import ops
 
 from zoo import cells as zoo_cells
-from zoo.fused import fused_time_loop, supports_fused_gradient
-from zoo.loop import compiled_by_xla, time_loop
+from zoo.layers.fused import fused_time_loop, supports_fused_gradient
+from zoo.layers.loop import compiled_by_xla, time_loop
 
 __all__ = ["RNN"]
 
@@ -102,7 +102,7 @@ class RNN(keras.layers.Layer):
     input_projection = "auto"
 
     # How zoo cells are differentiated while training: "fused" (the
-    # hand-written backward pass of `zoo.fused`, where the cell and options
+    # hand-written backward pass of `zoo.layers.fused`, where the cell and options
     # allow it: tanh/sigmoid activations, GRU with reset_after=True, no mask,
     # no recurrent dropout, no unroll), "autodiff" (the backend differentiates
     # the loop), or "auto": fused where XLA compiles the step (JAX, and

@@ -14,7 +14,7 @@ output (zeros with `zero_output_for_mask=True`, and before the first unmasked st
 import keras
 
 from zoo import cells as zoo_cells
-from zoo.rnn import RNN
+from zoo.layers.rnn import RNN
 
 __all__ = ["RNN", "SimpleRNN", "GRU", "LSTM"]
 
