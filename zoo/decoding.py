@@ -23,6 +23,7 @@ so a given seed gives the same tokens on every backend and inside an exported
 SavedModel, where the seed is an input tensor.
 """
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -220,6 +221,42 @@ def beam_search(
 
 
 # --------------------------------------------------------------------------- public API
+def is_decoder(layer):
+    """Whether `layer` is a step decoder: a layer whose first input is
+    ``target_in`` and that has ``generate(prefix_outputs, ...)`` and
+    ``beam_search(prefix_outputs, ...)`` methods over its other inputs (as
+    ``zoo.models.RecurrentDecoder``). Checked by behaviour, so this module
+    needs no model code."""
+    return all(callable(getattr(layer, method, None)) for method in ("generate", "beam_search"))
+
+
+def find_decoder(model, input_name):
+    """Return ``(decoder_layer, prefix_model)`` for a generative zoo model.
+
+    ``prefix_model`` maps the model's `input_name` input (``"condition"`` or
+    ``"source"``) to the decoder's inputs after ``target_in`` (initial states,
+    and memory and source with attention); it shares the model's layers.
+    """
+    decoders = [layer for layer in model.layers if is_decoder(layer)]
+    names = [t.name for t in model.inputs]
+    if len(decoders) != 1 or input_name not in names:
+        raise ValueError(
+            f"Expected a generative zoo model with a RecurrentDecoder and an input "
+            f"named {input_name!r}. Received: model {model.name!r} with inputs {names}"
+        )
+    decoder = decoders[0]
+    cache = getattr(model, "_zoo_prefix_cache", None)
+    if cache is None or cache[0] is not decoder:
+        prefix = keras.Model(
+            model.inputs[names.index(input_name)],
+            list(decoder.input[1:]),
+            name=f"{model.name}_prefix",
+        )
+        cache = (decoder, prefix)
+        object.__setattr__(model, "_zoo_prefix_cache", cache)
+    return cache
+
+
 def _to_numpy(pair):
     return tuple(np.asarray(ops.convert_to_numpy(x)) for x in pair)
 
@@ -241,8 +278,6 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
         ``(tokens, scores)`` NumPy arrays: ``(batch, max_length)`` int32
         (0 after `end_token`) and ``(batch,)`` log-probabilities.
     """
-    from zoo.models.decoder import find_decoder
-
     decoder, prefix = find_decoder(model, "condition")
     return _to_numpy(
         decoder.generate(
@@ -280,8 +315,6 @@ def translate(
     Returns:
         ``(tokens, scores)`` as in ``generate``.
     """
-    from zoo.models.decoder import find_decoder
-
     decoder, prefix = find_decoder(model, "source")
     if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
         raise ValueError(

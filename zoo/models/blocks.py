@@ -7,6 +7,7 @@ no maths lives here. Shapes are ``(batch, timesteps, features)``.
 
 import keras
 
+from zoo import cells, layers
 from zoo._checks import (  # noqa: F401  (re-exported: the factories use blocks.check_*)
     check_bool,
     check_choice,
@@ -15,6 +16,7 @@ from zoo._checks import (  # noqa: F401  (re-exported: the factories use blocks.
     check_rate,
     check_sizes,
 )
+from zoo.models.transition import DeepTransitionCell
 
 CELLS = ("simple", "gru", "lstm")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -43,13 +45,9 @@ def refuse_bidirectional(bidirectional, model_name, part="the model"):
 def make_cell(cell, units, name=None, transition_block=()):
     """A zoo cell of kind `cell` ("simple" | "gru" | "lstm"), wrapped in a
     ``DeepTransitionCell`` when `transition_block` is not empty."""
-    from zoo import cells
-
     cls = {"simple": cells.SimpleRNNCell, "gru": cells.GRUCell, "lstm": cells.LSTMCell}[cell]
     if not transition_block:
         return cls(units, name=name)
-    from zoo.models.transition import DeepTransitionCell
-
     return DeepTransitionCell(cls(units), transition_block, name=name)
 
 
@@ -57,8 +55,6 @@ def make_rnn(cell, units, *, return_sequences, return_state=False, transition_bl
              name=None):
     """A zoo recurrent layer: ``SimpleRNN`` / ``GRU`` / ``LSTM``, or ``RNN`` over
     a ``DeepTransitionCell`` when `transition_block` is not empty."""
-    from zoo import layers
-
     if transition_block:
         return layers.RNN(
             make_cell(cell, units, transition_block=transition_block),

@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from zoo import decoding
+from zoo.decoding import find_decoder  # noqa: F401  (kept importable from here)
 from zoo.models import blocks
 from zoo.models.attention import make_attention
 
@@ -316,30 +317,3 @@ class RecurrentDecoder(keras.layers.Layer):
             max_length=self.max_length,
         )
         return config
-
-
-def find_decoder(model, input_name):
-    """Return ``(decoder_layer, prefix_model)`` for a generative zoo model.
-
-    ``prefix_model`` maps the model's `input_name` input (``"condition"`` or
-    ``"source"``) to the decoder's inputs after ``target_in`` (initial states,
-    and memory and source with attention); it shares the model's layers.
-    """
-    decoders = [layer for layer in model.layers if isinstance(layer, RecurrentDecoder)]
-    names = [t.name for t in model.inputs]
-    if len(decoders) != 1 or input_name not in names:
-        raise ValueError(
-            f"Expected a generative zoo model with a RecurrentDecoder and an input "
-            f"named {input_name!r}. Received: model {model.name!r} with inputs {names}"
-        )
-    decoder = decoders[0]
-    cache = getattr(model, "_zoo_prefix_cache", None)
-    if cache is None or cache[0] is not decoder:
-        prefix = keras.Model(
-            model.inputs[names.index(input_name)],
-            list(decoder.input[1:]),
-            name=f"{model.name}_prefix",
-        )
-        cache = (decoder, prefix)
-        object.__setattr__(model, "_zoo_prefix_cache", cache)
-    return cache

@@ -2,7 +2,7 @@
 
 import keras
 
-from zoo.models import blocks
+from zoo._checks import check_sizes
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -46,7 +46,7 @@ class DeepTransitionCell(keras.layers.Layer):
                 f"`cell` must be a recurrent cell with `units` and `state_size`. Received: {cell!r}"
             )
         self.cell = cell
-        self.transition_block = blocks.check_sizes("transition_block", transition_block)
+        self.transition_block = check_sizes("transition_block", transition_block)
         self.units = cell.units
         self.state_size = cell.state_size
         self.output_size = cell.units
