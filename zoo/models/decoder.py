@@ -1,7 +1,8 @@
 """The recurrent decoder shared by ``one_to_many`` and ``encoder_decoder``.
 
 One step function serves training and inference: with teacher forcing the
-layer scans it over the given previous tokens (``keras.ops.scan``); at
+layer runs it over the given previous tokens with the zoo's one time loop
+(``zoo.layers.loop.sequence_loop``); at
 inference ``zoo.decoding`` loops it inside the graph, feeding each chosen
 token back as the next input (y_hat<t-1> -> x<t>). The step calls the zoo
 cells directly (``cell(x_t, states) -> (h_t, new_states)``).
@@ -12,6 +13,7 @@ from keras import ops
 
 from zoo import decoding
 from zoo.decoding import find_decoder  # noqa: F401  (kept importable from here)
+from zoo.layers.loop import sequence_loop
 from zoo.models import blocks
 from zoo.models.attention import make_attention
 
@@ -230,15 +232,14 @@ class RecurrentDecoder(keras.layers.Layer):
         memory_dim = context[1].shape[-1] if context else 0
         init_feature = ops.repeat(init_feature, self._feature_dim(memory_dim), axis=1)
 
-        def scan_fn(carry, x_t):
-            feature, new_states = self.step(x_t, carry[1:], context, training=training)
-            carry = (feature,) + new_states
-            return carry, carry
+        def body(states, xs_t):
+            feature, new_states = self.step(xs_t[0], states, context, training=training)
+            return new_states, (feature,)
 
-        _, ys = ops.scan(
-            scan_fn, (init_feature,) + states, ops.transpose(embedded, (1, 0, 2))
+        _, (features,) = sequence_loop(
+            body, states, (ops.transpose(embedded, (1, 0, 2)),), (init_feature,)
         )
-        features = ops.transpose(ys[0], (1, 0, 2))
+        features = ops.transpose(features, (1, 0, 2))
         features = self.feature_dropout(features, training=training)
         return self.project(features)
 
