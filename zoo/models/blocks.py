@@ -1,5 +1,6 @@
-"""Shared building blocks of the model factories: argument checks, input and
-output blocks, and the (bidirectional, deep, residual) recurrent stack.
+"""Shared building blocks of the model factories: input and output blocks,
+and the (bidirectional, deep, residual) recurrent stack. The arguments are
+checked before they get here (``zoo.models._builder``).
 
 Everything here wires ``zoo.layers`` / ``zoo.cells`` and public Keras layers;
 no maths lives here. Shapes are ``(batch, timesteps, features)``.
@@ -8,37 +9,11 @@ no maths lives here. Shapes are ``(batch, timesteps, features)``.
 import keras
 
 from zoo import cells, layers
-from zoo._checks import (  # noqa: F401  (re-exported: the factories use blocks.check_*)
-    check_bool,
-    check_choice,
-    check_exactly_one,
-    check_int,
-    check_rate,
-    check_sizes,
-)
 from zoo.models.transition import DeepTransitionCell
 
 CELLS = ("simple", "gru", "lstm")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 ATTENTIONS = (None, "bahdanau", "luong")
-
-
-# --------------------------------------------------------------------------- checks
-def check_recurrent_args(*, cell, units, num_layers, merge_mode, dropout, bidirectional):
-    check_choice("cell", cell, CELLS)
-    check_int("units", units)
-    check_int("num_layers", num_layers)
-    check_choice("merge_mode", merge_mode, MERGE_MODES)
-    check_rate("dropout", dropout)
-    check_bool("bidirectional", bidirectional)
-
-
-def refuse_bidirectional(bidirectional, model_name, part="the model"):
-    if bidirectional:
-        raise ValueError(
-            f"`bidirectional=True` is not possible for {model_name}: {part} generates "
-            "step by step and cannot read the future. Received: bidirectional=True"
-        )
 
 
 # --------------------------------------------------------------------------- layers
@@ -88,16 +63,12 @@ def sequence_input(*, vocab_size, embedding_dim, input_dim, mask_value):
     ``(batch, timesteps, input_dim)`` floats masked where every feature equals
     `mask_value` (no masking when `mask_value` is None).
     """
-    check_exactly_one([("vocab_size", vocab_size), ("input_dim", input_dim)])
     if vocab_size is not None:
-        check_int("vocab_size", vocab_size, minimum=2)
-        check_int("embedding_dim", embedding_dim)
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(
             inputs
         )
         return inputs, x
-    check_int("input_dim", input_dim)
     inputs = keras.Input(shape=(None, input_dim), dtype="float32", name="features")
     x = inputs
     if mask_value is not None:
@@ -107,11 +78,8 @@ def sequence_input(*, vocab_size, embedding_dim, input_dim, mask_value):
 
 def output_head(x, *, num_classes, output_dim, prefix="output"):
     """Final projection: `num_classes` logits or `output_dim` linear values."""
-    which = check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
-    if which == "num_classes":
-        check_int("num_classes", num_classes, minimum=2)
+    if num_classes is not None:
         return keras.layers.Dense(num_classes, name=f"{prefix}_logits")(x)
-    check_int("output_dim", output_dim)
     return keras.layers.Dense(output_dim, name=f"{prefix}_values")(x)
 
 
@@ -175,3 +143,16 @@ def recurrent_stack(
     if return_state:
         return x, states
     return x
+
+
+def stack_and_head(x, *, dropout, output_block, num_classes, output_dim, **stack):
+    """The top of the one-to-one, many-to-one and many-to-many graphs: the
+    recurrent stack over ``x`` (batch, timesteps, features; `stack` are the
+    ``recurrent_stack`` arguments), dropout, the output block and the head:
+    ``(batch, [timesteps,] num_classes | output_dim)``; the mask of ``x``
+    flows through."""
+    x = recurrent_stack(x, dropout=dropout, **stack)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="top_dropout")(x)
+    x = dense_block(x, output_block, dropout=dropout, prefix="output")
+    return output_head(x, num_classes=num_classes, output_dim=output_dim)

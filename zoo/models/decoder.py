@@ -13,6 +13,7 @@ from keras import ops
 
 from zoo import decoding
 from zoo.decoding import find_decoder  # noqa: F401  (kept importable from here)
+from zoo._checks import check_choice, check_int, check_rate, check_sizes
 from zoo.layers.loop import sequence_loop
 from zoo.models import blocks
 from zoo.models.attention import make_attention
@@ -85,16 +86,16 @@ class RecurrentDecoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        blocks.check_choice("cell", cell, blocks.CELLS)
-        blocks.check_int("units", units)
-        blocks.check_int("num_layers", num_layers)
-        blocks.check_int("vocab_size", vocab_size, minimum=2)
-        blocks.check_int("embedding_dim", embedding_dim)
-        blocks.check_choice("attention", attention, blocks.ATTENTIONS)
-        blocks.check_int("attention_units", attention_units, allow_none=True)
-        blocks.check_int("start_token", start_token, minimum=0)
-        blocks.check_int("end_token", end_token, minimum=0, allow_none=True)
-        blocks.check_int("max_length", max_length)
+        check_choice("cell", cell, blocks.CELLS)
+        check_int("units", units)
+        check_int("num_layers", num_layers)
+        check_int("vocab_size", vocab_size, minimum=2)
+        check_int("embedding_dim", embedding_dim)
+        check_choice("attention", attention, blocks.ATTENTIONS)
+        check_int("attention_units", attention_units, allow_none=True)
+        check_int("start_token", start_token, minimum=0)
+        check_int("end_token", end_token, minimum=0, allow_none=True)
+        check_int("max_length", max_length)
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -103,9 +104,9 @@ class RecurrentDecoder(keras.layers.Layer):
         self.attention = attention
         self.attention_units = attention_units
         self.residual = bool(residual)
-        self.dropout = blocks.check_rate("dropout", dropout)
-        self.transition_block = blocks.check_sizes("transition_block", transition_block)
-        self.output_block = blocks.check_sizes("output_block", output_block)
+        self.dropout = check_rate("dropout", dropout)
+        self.transition_block = check_sizes("transition_block", transition_block)
+        self.output_block = check_sizes("output_block", output_block)
         self.start_token = start_token
         self.end_token = end_token
         self.max_length = max_length

@@ -4,8 +4,16 @@ the target (machine translation), with optional Bahdanau or Luong attention."""
 import keras
 
 from zoo.models import blocks
+from zoo.models._builder import build
 from zoo.models.decoder import RecurrentDecoder
-from zoo.models.registry import register_model
+from zoo.models.registry import Example, register_model
+
+EXAMPLE = Example(
+    kwargs={"source_vocab_size": 12, "target_vocab_size": 9, "embedding_dim": 6,
+            "attention": "luong", "max_output_length": 6},
+    inputs={"source": ("tokens", 12), "target_in": ("target_in", 9)},
+    output=("steps", 9),
+)
 
 
 def _bridge(layer_states, cell, units, layer_index):
@@ -24,7 +32,7 @@ def _bridge(layer_states, cell, units, layer_index):
     return out
 
 
-@register_model
+@register_model(example=EXAMPLE)
 def encoder_decoder(
     *,
     source_vocab_size=None,
@@ -90,42 +98,19 @@ def encoder_decoder(
         >>> tokens, scores = zoo.decoding.translate(model, np.ones((2, 11), "int32"),
         ...                                         beam_width=4)
     """
-    blocks.refuse_bidirectional(decoder_bidirectional, "encoder_decoder", part="the decoder")
-    blocks.check_recurrent_args(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        merge_mode=merge_mode,
-        dropout=dropout,
-        bidirectional=bidirectional,
-    )
-    blocks.check_int("source_vocab_size", source_vocab_size, minimum=2)
-    blocks.check_int("target_vocab_size", target_vocab_size, minimum=2)
-    blocks.check_int("embedding_dim", embedding_dim)
-    blocks.check_choice("attention", attention, blocks.ATTENTIONS)
-    input_block = blocks.check_sizes("input_block", input_block)
-    transition_block = blocks.check_sizes("transition_block", transition_block)
+    return build("encoder_decoder", _graph, locals(),
+                 step_by_step=("decoder_bidirectional", "the decoder"))
 
-    # --- layers
-    decoder = RecurrentDecoder(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        vocab_size=target_vocab_size,
-        embedding_dim=embedding_dim,
-        attention=attention,
-        attention_units=attention_units,
-        residual=residual,
-        dropout=dropout,
-        transition_block=transition_block,
-        output_block=output_block,
-        start_token=start_token,
-        end_token=end_token,
-        max_length=max_output_length,
-        name="decoder",
-    )
 
-    # --- functional graph
+# --- functional graph
+def _graph(*, source_vocab_size, target_vocab_size, cell, units, num_layers, bidirectional,
+           merge_mode, dropout, residual, input_block, transition_block, embedding_dim,
+           attention, max_output_length, **decoder_arguments):
+    decoder = RecurrentDecoder(cell=cell, units=units, num_layers=num_layers,
+                               vocab_size=target_vocab_size, embedding_dim=embedding_dim,
+                               attention=attention, residual=residual, dropout=dropout,
+                               transition_block=transition_block, max_length=max_output_length,
+                               name="decoder", **decoder_arguments)
     source = keras.Input(shape=(None,), dtype="int32", name="source")
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
     x = keras.layers.Embedding(
@@ -153,6 +138,4 @@ def encoder_decoder(
     if attention:
         decoder_inputs += [memory, source]
     logits = decoder(decoder_inputs)
-    return keras.Model(
-        {"source": source, "target_in": target_in}, logits, name="encoder_decoder"
-    )
+    return {"source": source, "target_in": target_in}, logits

@@ -1,10 +1,18 @@
 """many-to-many with Tx = Ty: a label (or value) for every step (tagging, frame-wise speech)."""
 
-from zoo.models.many_to_one import build_sequence_model
-from zoo.models.registry import register_model
+from zoo.models._builder import HEADS, INPUTS, build
+from zoo.models.many_to_one import sequence_graph
+from zoo.models.registry import Example, register_model
+
+EXAMPLE = Example(kwargs={"input_dim": 3, "mask_value": 0.0, "num_classes": 4},
+                  inputs={"features": ("features", 3)}, output=("steps", 4))
 
 
-@register_model
+def _graph(**arguments):
+    return sequence_graph(return_sequences=True, **arguments)
+
+
+@register_model(example=EXAMPLE)
 def many_to_many(
     *,
     cell="lstm",
@@ -45,4 +53,4 @@ def many_to_many(
         ...                          bidirectional=True, num_layers=2)
         >>> model({"features": np.zeros((2, 7, 3))}).shape   # (2, 7, 5)
     """
-    return build_sequence_model(many_to_many=True, name="many_to_many", **locals())
+    return build("many_to_many", _graph, locals(), one_of=(INPUTS, HEADS))

@@ -1,72 +1,30 @@
 """many-to-one: a sequence in, one label or value out (sentiment, speech command)."""
 
-import keras
-
 from zoo.models import blocks
-from zoo.models.registry import register_model
+from zoo.models._builder import HEADS, INPUTS, build
+from zoo.models.registry import Example, register_model
+
+EXAMPLE = Example(kwargs={"vocab_size": 20, "embedding_dim": 6, "num_classes": 3},
+                  inputs={"tokens": ("tokens", 20)}, output=(3,))
 
 
-def build_sequence_model(
-    *,
-    many_to_many,
-    cell,
-    units,
-    num_layers,
-    bidirectional,
-    merge_mode,
-    dropout,
-    residual,
-    input_block,
-    transition_block,
-    output_block,
-    vocab_size,
-    embedding_dim,
-    input_dim,
-    mask_value,
-    num_classes,
-    output_dim,
-    name,
-):
-    """Shared builder of the many-to-one and many-to-many (Tx = Ty) models."""
-    blocks.check_recurrent_args(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        merge_mode=merge_mode,
-        dropout=dropout,
-        bidirectional=bidirectional,
-    )
-    input_block = blocks.check_sizes("input_block", input_block)
-    transition_block = blocks.check_sizes("transition_block", transition_block)
-    output_block = blocks.check_sizes("output_block", output_block)
-    blocks.check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
-
-    # --- functional graph
+def sequence_graph(*, vocab_size, embedding_dim, input_dim, mask_value, input_block, dropout,
+                   **arguments):
+    """The functional graph of the many-to-one and many-to-many (Tx = Ty)
+    models: masked sequence input, input block, recurrent stack, head."""
     inputs, x = blocks.sequence_input(
         vocab_size=vocab_size, embedding_dim=embedding_dim, input_dim=input_dim,
         mask_value=mask_value
     )
     x = blocks.dense_block(x, input_block, dropout=dropout, prefix="input")
-    x = blocks.recurrent_stack(
-        x,
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        merge_mode=merge_mode,
-        dropout=dropout,
-        residual=residual,
-        return_sequences=many_to_many,
-        transition_block=transition_block,
-    )
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="top_dropout")(x)
-    x = blocks.dense_block(x, output_block, dropout=dropout, prefix="output")
-    outputs = blocks.output_head(x, num_classes=num_classes, output_dim=output_dim)
-    return keras.Model({inputs.name: inputs}, outputs, name=name)
+    return {inputs.name: inputs}, blocks.stack_and_head(x, dropout=dropout, **arguments)
 
 
-@register_model
+def _graph(**arguments):
+    return sequence_graph(return_sequences=False, **arguments)
+
+
+@register_model(example=EXAMPLE)
 def many_to_one(
     *,
     cell="lstm",
@@ -119,4 +77,4 @@ def many_to_one(
         >>> model = zoo.create_model("many_to_one", vocab_size=100, num_classes=2)
         >>> model({"tokens": np.array([[5, 7, 9, 0]])}).shape   # (1, 2)
     """
-    return build_sequence_model(many_to_many=False, name="many_to_one", **locals())
+    return build("many_to_one", _graph, locals(), one_of=(INPUTS, HEADS))

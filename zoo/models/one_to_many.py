@@ -5,11 +5,19 @@ token y_hat<t-1> is fed back as x<t> inside the graph (``zoo.decoding.generate``
 import keras
 
 from zoo.models import blocks
+from zoo.models._builder import CONDITIONS, build
 from zoo.models.decoder import RecurrentDecoder
-from zoo.models.registry import register_model
+from zoo.models.registry import Example, register_model
+
+EXAMPLE = Example(
+    kwargs={"input_dim": 3, "vocab_size": 9, "embedding_dim": 6, "end_token": 2, "max_length": 6},
+    inputs={"condition": ("vector", 3), "target_in": ("target_in", 9)},
+    output=("steps", 9),
+    bidirectional=False,
+)
 
 
-@register_model
+@register_model(example=EXAMPLE)
 def one_to_many(
     *,
     vocab_size=None,
@@ -71,44 +79,20 @@ def one_to_many(
         ...        "target_in": np.ones((2, 9), "int32")}).shape   # (2, 9, 30)
         >>> tokens, scores = zoo.decoding.generate(model, np.zeros((2, 4)), max_length=9)
     """
-    blocks.refuse_bidirectional(bidirectional, "one_to_many")
-    blocks.check_recurrent_args(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        merge_mode="concat",
-        dropout=dropout,
-        bidirectional=bidirectional,
-    )
-    blocks.check_int("vocab_size", vocab_size, minimum=2)
-    input_block = blocks.check_sizes("input_block", input_block)
-    transition_block = blocks.check_sizes("transition_block", transition_block)
-    which = blocks.check_exactly_one([("input_dim", input_dim), ("num_conditions", num_conditions)])
+    return build("one_to_many", _graph, locals(), one_of=(CONDITIONS,),
+                 step_by_step=("bidirectional", "the model"))
 
-    # --- layers
-    decoder = RecurrentDecoder(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        residual=residual,
-        dropout=dropout,
-        transition_block=transition_block,
-        output_block=output_block,
-        start_token=start_token,
-        end_token=end_token,
-        max_length=max_length,
-        name="decoder",
-    )
 
-    # --- functional graph
-    if which == "input_dim":
-        blocks.check_int("input_dim", input_dim)
+# --- functional graph
+def _graph(*, cell, units, num_layers, dropout, input_block, input_dim, num_conditions,
+           embedding_dim, **decoder_arguments):
+    decoder = RecurrentDecoder(cell=cell, units=units, num_layers=num_layers,
+                               embedding_dim=embedding_dim, dropout=dropout, name="decoder",
+                               **decoder_arguments)
+    if input_dim is not None:
         condition = keras.Input(shape=(input_dim,), dtype="float32", name="condition")
         x = condition
     else:
-        blocks.check_int("num_conditions", num_conditions)
         condition = keras.Input(shape=(), dtype="int32", name="condition")
         x = keras.layers.Embedding(num_conditions, embedding_dim, name="condition_embedding")(
             condition
@@ -120,5 +104,4 @@ def one_to_many(
         for i in range(num_layers)
         for j in range(blocks.num_states(cell))
     ]
-    logits = decoder([target_in, *states])
-    return keras.Model({"condition": condition, "target_in": target_in}, logits, name="one_to_many")
+    return {"condition": condition, "target_in": target_in}, decoder([target_in, *states])

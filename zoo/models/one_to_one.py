@@ -4,10 +4,14 @@ as a recurrent network over one time step."""
 import keras
 
 from zoo.models import blocks
-from zoo.models.registry import register_model
+from zoo.models._builder import HEADS, INPUTS, build
+from zoo.models.registry import Example, register_model
+
+EXAMPLE = Example(kwargs={"input_dim": 3, "num_classes": 3}, inputs={"features": ("vector", 3)},
+                  output=(3,))
 
 
-@register_model
+@register_model(example=EXAMPLE)
 def one_to_one(
     *,
     cell="lstm",
@@ -44,46 +48,18 @@ def one_to_one(
         >>> model = zoo.create_model("one_to_one", input_dim=4, num_classes=3)
         >>> model({"features": np.zeros((8, 4))}).shape   # (8, 3)
     """
-    blocks.check_recurrent_args(
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        merge_mode=merge_mode,
-        dropout=dropout,
-        bidirectional=bidirectional,
-    )
-    input_block = blocks.check_sizes("input_block", input_block)
-    transition_block = blocks.check_sizes("transition_block", transition_block)
-    output_block = blocks.check_sizes("output_block", output_block)
-    which = blocks.check_exactly_one([("vocab_size", vocab_size), ("input_dim", input_dim)])
-    blocks.check_exactly_one([("num_classes", num_classes), ("output_dim", output_dim)])
+    return build("one_to_one", _graph, locals(), one_of=(INPUTS, HEADS))
 
-    # --- functional graph
-    if which == "vocab_size":
-        blocks.check_int("vocab_size", vocab_size, minimum=2)
-        blocks.check_int("embedding_dim", embedding_dim)
+
+# --- functional graph
+def _graph(*, vocab_size, embedding_dim, input_dim, input_block, dropout, **arguments):
+    if vocab_size is not None:
         inputs = keras.Input(shape=(), dtype="int32", name="tokens")
         x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     else:
-        blocks.check_int("input_dim", input_dim)
         inputs = keras.Input(shape=(input_dim,), dtype="float32", name="features")
         x = inputs
     x = blocks.dense_block(x, input_block, dropout=dropout, prefix="input")
     x = keras.layers.Reshape((1, x.shape[-1]), name="one_step")(x)
-    x = blocks.recurrent_stack(
-        x,
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        merge_mode=merge_mode,
-        dropout=dropout,
-        residual=residual,
-        return_sequences=False,
-        transition_block=transition_block,
-    )
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="top_dropout")(x)
-    x = blocks.dense_block(x, output_block, dropout=dropout, prefix="output")
-    outputs = blocks.output_head(x, num_classes=num_classes, output_dim=output_dim)
-    return keras.Model({inputs.name: inputs}, outputs, name="one_to_one")
+    return {inputs.name: inputs}, blocks.stack_and_head(x, dropout=dropout,
+                                                        return_sequences=False, **arguments)
