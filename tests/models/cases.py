@@ -1,43 +1,69 @@
-"""Small fixed batches and losses for every registered model (shared by the model tests)."""
+"""Small fixed batches and losses for every registered model (shared by the model tests).
 
+Everything here is derived from the registry: each registered model carries
+an ``Example`` (``zoo.models.registry``) with small arguments, the kinds of
+its inputs and its output shape; a model registered without one fails the
+tests (``example(name)``).
+"""
+
+import inspect
 import itertools
 
 import keras
 import numpy as np
+import pytest
 
+import zoo
 from zoo import losses
+from zoo.models import registry
 
 CELLS = ("simple", "gru", "lstm")
 VARIANTS = ("plain", "bidirectional", "deep")
 SMALL = {"units": 8}
+START, END = 1, 2  # the start and end ids of the example batches
 
-# Base kwargs of each factory for the tests.
-BASE = {
-    "one_to_one": {"input_dim": 3, "num_classes": 3},
-    "many_to_one": {"vocab_size": 20, "embedding_dim": 6, "num_classes": 3},
-    "many_to_many": {"input_dim": 3, "mask_value": 0.0, "num_classes": 4},
-    "one_to_many": {"input_dim": 3, "vocab_size": 9, "embedding_dim": 6, "end_token": 2,
-                    "max_length": 6},
-    "encoder_decoder": {"source_vocab_size": 12, "target_vocab_size": 9, "embedding_dim": 6,
-                        "attention": "luong", "max_output_length": 6},
-}
-GENERATIVE = ("one_to_many", "encoder_decoder")
+
+def names():
+    """Every registered model: the tests are parametrized over this."""
+    return zoo.list_models()
+
+
+def example(name):
+    found = registry.get_model_example(name)
+    if found is None:
+        pytest.fail(
+            f"Model {name!r} is registered without an example: pass "
+            "example=zoo.models.registry.Example(...) to register_model, so that it is tested."
+        )
+    return found
+
+
+def _parameters(name):
+    return inspect.signature(registry.get_model_factory(name)).parameters
+
+
+def is_generative(name):
+    """Whether the model generates (it reads the previous tokens)."""
+    return "target_in" in example(name).inputs
 
 
 def variant_kwargs(name, cell, variant):
-    kwargs = dict(BASE[name], cell=cell, **SMALL)
+    kwargs = dict(example(name).kwargs, cell=cell, **SMALL)
+    params = _parameters(name)
     if variant == "bidirectional":
         kwargs["bidirectional"] = True
     elif variant == "deep":
-        kwargs.update(num_layers=2, residual=True, input_block=(8,), transition_block=(8,),
-                      output_block=(8,))
-        if name == "encoder_decoder":
-            kwargs["attention"] = "bahdanau"
+        deep = dict(num_layers=2, residual=True, input_block=(8,), transition_block=(8,),
+                    output_block=(8,))
+        kwargs.update({k: v for k, v in deep.items() if k in params})
+        if kwargs.get("attention"):  # the deep variant also tries the other attention
+            kwargs["attention"] = "bahdanau" if kwargs["attention"] == "luong" else "luong"
     return kwargs
 
 
 # The combinations that also run under KERAS_BACKEND=jax (every factory, cell and
-# variant appears at least once; the full matrix runs on TensorFlow).
+# variant appears at least once; the full matrix runs on TensorFlow). A model
+# not named here runs its first combination under JAX.
 JAX_COMBOS = {
     ("one_to_one", "simple", "bidirectional"),
     ("many_to_one", "gru", "deep"),
@@ -48,48 +74,81 @@ JAX_COMBOS = {
 }
 
 
+def variants(name):
+    """The variants the model `name` allows."""
+    found = registry.get_model_example(name)  # a missing example fails in the tests, not here
+    bidirectional = "bidirectional" in _parameters(name) and (found is None or found.bidirectional)
+    return tuple(v for v in VARIANTS if v != "bidirectional" or bidirectional)
+
+
 def combos():
     """Every (model, cell, variant) the factories allow."""
-    out = []
-    for name, cell, variant in itertools.product(BASE, CELLS, VARIANTS):
-        if variant == "bidirectional" and name == "one_to_many":
-            continue
-        out.append((name, cell, variant))
-    return out
+    return [(name, cell, variant) for name in names()
+            for cell, variant in itertools.product(CELLS, variants(name))]
+
+
+def in_jax_subset(combo):
+    if any(c[0] == combo[0] for c in JAX_COMBOS):
+        return combo in JAX_COMBOS
+    return combo == next(c for c in combos() if c[0] == combo[0])
+
+
+def output_shape(name, batch_size=4, steps=6):
+    """The expected output shape of `name` on ``batch(name, batch_size, steps)``."""
+    sizes = {"steps": steps}
+    return (batch_size,) + tuple(sizes.get(d, d) for d in example(name).output)
+
+
+def _lengths(batch_size, steps):
+    return np.array([steps, steps - 1, steps - 3, 2][:batch_size] + [steps] * (batch_size - 4))
+
+
+def _input(kind, size, rng, valid):
+    batch_size, steps = valid.shape
+    if kind == "vector":
+        return rng.normal(size=(batch_size, size)).astype("float32")
+    if kind == "ids":
+        return rng.integers(0, size, size=(batch_size,)).astype("int32")
+    if kind == "tokens":
+        return np.where(valid, rng.integers(1, size, size=(batch_size, steps)), 0).astype("int32")
+    if kind == "features":
+        features = rng.uniform(0.5, 1.5, size=(batch_size, steps, size))
+        return np.where(valid[..., None], features, 0.0).astype("float32")
+    raise AssertionError(kind)
+
+
+def _target(size, rng, valid):
+    """A target sequence (ids in [3, size), END last, 0-padded) and its
+    teacher-forcing input (START, then the target shifted right)."""
+    batch_size, _ = valid.shape
+    target = np.where(valid, rng.integers(3, size, size=valid.shape), 0).astype("int32")
+    target[np.arange(batch_size), valid.sum(1) - 1] = END
+    target_in = np.concatenate([np.full((batch_size, 1), START, "int32"), target[:, :-1]], 1)
+    return target, np.where(valid, target_in, 0).astype("int32")
 
 
 def batch(name, batch_size=4, steps=6, seed=0):
     """(inputs dict, targets) for `name`, with padding where the model masks."""
     rng = np.random.default_rng(seed)
-    lengths = np.array([steps, steps - 1, steps - 3, 2][:batch_size] + [steps] * (batch_size - 4))
-    valid = np.arange(steps)[None, :] < lengths[:, None]
-    if name == "one_to_one":
-        return ({"features": rng.normal(size=(batch_size, 3)).astype("float32")},
-                rng.integers(0, 3, size=(batch_size,)))
-    if name == "many_to_one":
-        tokens = np.where(valid, rng.integers(1, 20, size=(batch_size, steps)), 0)
-        return {"tokens": tokens.astype("int32")}, rng.integers(0, 3, size=(batch_size,))
-    if name == "many_to_many":
-        features = rng.uniform(0.5, 1.5, size=(batch_size, steps, 3)).astype("float32")
-        features = np.where(valid[..., None], features, 0.0).astype("float32")
-        return {"features": features}, rng.integers(0, 4, size=(batch_size, steps))
-    target = np.where(valid, rng.integers(3, 9, size=(batch_size, steps)), 0).astype("int32")
-    target[np.arange(batch_size), lengths - 1] = 2  # end token
-    target_in = np.concatenate([np.ones((batch_size, 1), "int32"), target[:, :-1]], axis=1)
-    target_in = np.where(valid, target_in, 0).astype("int32")
-    if name == "one_to_many":
-        return ({"condition": rng.normal(size=(batch_size, 3)).astype("float32"),
-                 "target_in": target_in}, target)
-    source = np.where(valid, rng.integers(1, 12, size=(batch_size, steps)), 0).astype("int32")
-    return {"source": source, "target_in": target_in}, target
+    valid = np.arange(steps)[None, :] < _lengths(batch_size, steps)[:, None]
+    inputs, target = {}, None
+    for input_name, (kind, size) in example(name).inputs.items():
+        if kind == "target_in":
+            target, inputs[input_name] = _target(size, rng, valid)
+        else:
+            inputs[input_name] = _input(kind, size, rng, valid)
+    if target is None:
+        shape = output_shape(name, batch_size, steps)
+        target = rng.integers(0, shape[-1], size=shape[:-1])
+    return inputs, target
 
 
 def loss_for(name):
-    if name in ("one_to_one", "many_to_one"):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    if name == "many_to_many":
-        return losses.SequenceLoss()
-    return losses.SequenceLoss(ignore_class=0)
+    if is_generative(name):
+        return losses.SequenceLoss(ignore_class=0)
+    if "steps" in example(name).output:
+        return losses.SequenceLoss()  # padding: the Keras mask of the prediction
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def compile_model(model, name, learning_rate=1e-3):

@@ -1,4 +1,5 @@
-"""One test over every registered model x cell x {plain, bidirectional, deep}:
+"""One test over every registered model (``zoo.list_models()``, each with its
+registry example) x cell x {plain, bidirectional, deep}:
 build, one training step lowers the loss, predict, .keras round trip, and
 SavedModel export round trip (one export per factory in the default suite)."""
 
@@ -11,7 +12,10 @@ import pytest
 import zoo
 from tests.models import cases
 from zoo import decoding
+from zoo.models import registry
 
+FIVE = ["encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one"]
+# Written out for the five built-in models, to check their registry examples.
 EXPECTED_SHAPES = {
     "one_to_one": (4, 3),
     "many_to_one": (4, 3),
@@ -21,22 +25,42 @@ EXPECTED_SHAPES = {
 }
 
 
-def test_every_factory_is_registered_and_tested():
-    assert set(zoo.list_models()) >= set(cases.BASE)
-    assert sorted(cases.BASE) == sorted(
-        ["one_to_one", "one_to_many", "many_to_one", "many_to_many", "encoder_decoder"]
-    )
+def test_the_five_types_are_registered_and_their_examples_are_right():
+    assert set(zoo.list_models()) >= set(FIVE)
+    assert {name: cases.output_shape(name) for name in FIVE} == EXPECTED_SHAPES
+    generative = [name for name in FIVE if cases.is_generative(name)]
+    assert generative == ["encoder_decoder", "one_to_many"]
+    assert {name for name, _, variant in cases.combos() if variant == "bidirectional"} >= {
+        "one_to_one", "many_to_one", "many_to_many", "encoder_decoder"}
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("name", cases.names())
+def test_every_registered_model_carries_an_example(name):
+    example = cases.example(name)  # fails for a model registered without one
+    assert isinstance(example, registry.Example)
+    x, _ = cases.batch(name)
+    model = zoo.create_model(name, **example.kwargs)
+    assert sorted(t.name for t in model.inputs) == sorted(example.inputs) == sorted(x)
+
+
+def test_a_model_registered_without_an_example_is_caught(monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "no_example", lambda **kwargs: None)
+    assert "no_example" in cases.names()
+    with pytest.raises(pytest.fail.Exception, match="without an example"):
+        cases.example("no_example")
 
 
 def _decode(model, name, x):
-    if name == "one_to_many":
-        return decoding.generate(model, x["condition"], max_length=5)
-    return decoding.translate(model, x["source"], max_output_length=5)
+    if "source" in x:
+        return decoding.translate(model, x["source"], max_output_length=5)
+    (condition,) = [k for k in x if k != "target_in"]
+    return decoding.generate(model, x[condition], max_length=5)
 
 
 def _matrix_params():
     return [
-        pytest.param(*combo, marks=[pytest.mark.jax] if combo in cases.JAX_COMBOS else [],
+        pytest.param(*combo, marks=[pytest.mark.jax] if cases.in_jax_subset(combo) else [],
                      id="-".join(combo))
         for combo in cases.combos()
     ]
@@ -57,14 +81,14 @@ def test_build_train_predict_keras_round_trip(name, cell, variant, tmp_path):
     assert after < before, (before, after)
 
     pred = model.predict(x, batch_size=4, verbose=0)
-    assert pred.shape == EXPECTED_SHAPES[name]
+    assert pred.shape == cases.output_shape(name)
     assert np.all(np.isfinite(pred))
 
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
     np.testing.assert_allclose(loaded.predict(x, batch_size=4, verbose=0), pred, atol=1e-6)
-    if name in cases.GENERATIVE:
+    if cases.is_generative(name):
         tokens, scores = _decode(model, name, x)
         tokens2, scores2 = _decode(loaded, name, x)
         np.testing.assert_array_equal(tokens, tokens2)
@@ -81,10 +105,16 @@ _DEFAULT_EXPORTS = {
 }
 
 
+def _default_export(combo):
+    if any(c[0] == combo[0] for c in _DEFAULT_EXPORTS):
+        return combo in _DEFAULT_EXPORTS
+    return combo == next(c for c in cases.combos() if c[0] == combo[0])
+
+
 def _export_params():
     params = []
     for combo in cases.combos():
-        marks = [] if combo in _DEFAULT_EXPORTS else [pytest.mark.slow]
+        marks = [] if _default_export(combo) else [pytest.mark.slow]
         params.append(pytest.param(*combo, marks=marks, id="-".join(combo)))
     return params
 

@@ -10,10 +10,12 @@ FIVE = ["encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to
 
 @pytest.fixture
 def scratch_registry():
-    saved = dict(registry._REGISTRY)
+    saved, examples = dict(registry._REGISTRY), dict(registry._EXAMPLES)
     yield
     registry._REGISTRY.clear()
     registry._REGISTRY.update(saved)
+    registry._EXAMPLES.clear()
+    registry._EXAMPLES.update(examples)
 
 
 def test_list_models_lists_the_five_types_sorted():
@@ -70,3 +72,28 @@ def test_registering_a_variant(scratch_registry):
     assert "tiny_classifier" in zoo.list_models()
     model = zoo.create_model("tiny_classifier", units=3)
     assert model.zoo_spec == {"name": "tiny_classifier", "kwargs": {"units": 3}}
+
+
+def test_a_variant_carries_its_example(scratch_registry):
+    example = registry.Example(kwargs={"units": 3}, inputs={"tokens": ("tokens", 10)},
+                               output=(2,))
+
+    @registry.register_model(example=example)
+    def tiny_tagger(*, units=4):
+        """A tiny many-to-one classifier."""
+        return zoo.create_model("many_to_one", units=units, vocab_size=10, num_classes=2)
+
+    assert registry.get_model_example("tiny_tagger") is example
+    assert registry.get_model_example("many_to_one").inputs == {"tokens": ("tokens", 20)}
+    with pytest.raises(ValueError, match="Unknown model name"):
+        registry.get_model_example("nothing")
+
+
+def test_bad_examples_are_refused(scratch_registry):
+    with pytest.raises(ValueError, match=r"Received: tokens=\('words', 10\)"):
+        registry.Example(kwargs={}, inputs={"tokens": ("words", 10)}, output=(2,))
+    with pytest.raises(ValueError, match="example"):
+
+        @registry.register_model(example={"kwargs": {}})
+        def untyped(*, units=1):
+            """Example as a plain dict."""
