@@ -142,3 +142,109 @@ def test_training_with_the_loss_and_metrics():
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["token_accuracy"][-1] == 1.0
     assert history.history["sequence_exact_match"][-1] == 1.0
+
+
+def _masked_logits(tokens, classes=4, seed=0):
+    """Logits (batch, steps, classes) carrying the Keras mask ``tokens != 0``."""
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(20, 5, mask_zero=True)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(classes)(x))
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(size=w.shape) for w in model.get_weights()])
+    return model(tokens)
+
+
+def _numpy_token_accuracy(y_true, scores, weights):
+    correct = (scores.argmax(-1) == y_true).astype("float64")
+    return (correct * weights).sum() / weights.sum()
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("sample_weight", [None, "sequence", "step"])
+def test_token_accuracy_matches_numpy_with_padding_masks_and_weights(sample_weight):
+    rng = np.random.default_rng(2)
+    tokens = np.array([[3, 4, 5, 6, 0], [7, 8, 0, 0, 0], [9, 1, 2, 3, 4]], "int32")
+    y_pred = _masked_logits(tokens)
+    scores = keras.ops.convert_to_numpy(y_pred)
+    y_true = rng.integers(1, 4, size=tokens.shape)
+    y_true[2, 3:] = 0  # padding labels inside an unmasked row
+    y_true[0, 4] = 2   # a label under the mask: never counts
+    weights = ((tokens != 0) & (y_true != 0)).astype("float64")
+    sw = None
+    if sample_weight == "sequence":
+        sw = np.array([0.5, 2.0, 1.0])
+        weights = weights * sw[:, None]
+    elif sample_weight == "step":
+        sw = rng.uniform(0.0, 2.0, size=tokens.shape)
+        weights = weights * sw
+    metric = losses.TokenAccuracy(ignore_class=0)
+    metric.update_state(y_true, y_pred, sample_weight=sw)
+    expected = _numpy_token_accuracy(y_true, scores, weights)
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-6)
+    # Accumulates over batches like the NumPy mean over both.
+    metric.update_state(y_true[:1], scores[:1])
+    w0 = (y_true[:1] != 0).astype("float64")
+    total = expected * weights.sum() + (_numpy_token_accuracy(y_true[:1], scores[:1], w0)
+                                        * w0.sum())
+    assert float(metric.result()) == pytest.approx(total / (weights.sum() + w0.sum()), rel=1e-6)
+
+
+@pytest.mark.jax
+def test_token_accuracy_is_keras_sparse_categorical_accuracy_without_padding():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 5, size=(4, 6))
+    scores = rng.normal(size=(4, 6, 5)).astype("float32")
+    ours, theirs = losses.TokenAccuracy(), keras.metrics.SparseCategoricalAccuracy()
+    ours.update_state(y_true, scores)
+    theirs.update_state(y_true, scores)
+    assert isinstance(ours, keras.metrics.SparseCategoricalAccuracy)
+    assert float(ours.result()) == pytest.approx(float(theirs.result()))
+    assert ours.get_config() == {"name": "token_accuracy", "dtype": "float32",
+                                 "ignore_class": None}
+
+
+@pytest.mark.jax
+def test_masked_prediction_in_loss_and_exact_match():
+    tokens = np.array([[3, 4, 0, 0], [5, 6, 7, 0]], "int32")
+    y_pred = _masked_logits(tokens, classes=6)
+    logits = keras.ops.convert_to_numpy(y_pred).astype("float64")
+    y_true = np.array([[1, 2, 5, 5], [3, 3, 3, 5]], "int32")
+    valid = (tokens != 0).astype("float64")
+    got = float(losses.SequenceLoss()(y_true, y_pred))
+    np.testing.assert_allclose(got, _reference(y_true, logits, valid).mean(), rtol=1e-5)
+    # Exact match: a row matches when every unmasked step is right.
+    y_true = np.where(tokens != 0, logits.argmax(-1), 5)
+    y_true[1, 1] = (y_true[1, 1] + 1) % 6
+    exact = losses.SequenceExactMatch()
+    exact.update_state(y_true, y_pred)
+    assert float(exact.result()) == pytest.approx(0.5)
+
+
+@pytest.mark.jax
+def test_exact_match_sample_weight_marks_padding_only():
+    y_true = np.array([[2, 1, 1], [1, 1, 1]])
+    scores = np.eye(3, dtype="float32")[np.array([[2, 1, 2], [1, 1, 1]])]
+    exact = losses.SequenceExactMatch()
+    exact.update_state(y_true, scores, sample_weight=np.array([[1, 1, 0], [3, 3, 3]], "float32"))
+    assert float(exact.result()) == pytest.approx(1.0)  # the wrong step is weighted 0
+    exact.reset_state()
+    exact.update_state(y_true, scores, sample_weight=np.array([0.0, 2.0]))
+    assert float(exact.result()) == pytest.approx(1.0)  # the first row does not count
+
+
+@pytest.mark.jax
+def test_the_mask_counts_inside_compiled_evaluation():
+    # Under `model.evaluate` the JAX backend keeps the mask beside the tensor,
+    # not on it: read through public Keras, the mask still counts.
+    tokens = np.array([[3, 4, 0, 0], [5, 6, 7, 8]], "int32")
+    y_true = np.array([[1, 2, 5, 5], [0, 1, 2, 3]], "int32")
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(20, 5, mask_zero=True)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(6)(x))
+    model.compile(loss=losses.SequenceLoss(), metrics=[losses.TokenAccuracy()])
+    logits = keras.ops.convert_to_numpy(model(tokens)).astype("float64")
+    valid = (tokens != 0).astype("float64")
+    loss, accuracy = model.evaluate(tokens, y_true, batch_size=2, verbose=0)
+    np.testing.assert_allclose(loss, _reference(y_true, logits, valid).mean(), rtol=1e-5)
+    correct = logits.argmax(-1) == y_true
+    assert accuracy == pytest.approx((correct * valid).sum() / valid.sum())

@@ -5,8 +5,9 @@ The total loss of one sequence is the sum over its steps of the per-step loss,
 padding when
 
 - its label equals ``ignore_class`` (e.g. ``0``, the padding token id), or
-- the prediction carries a Keras mask (``y_pred._keras_mask``, propagated from
-  an ``Embedding(mask_zero=True)`` or a ``Masking`` layer) that is False there,
+- the prediction carries a Keras mask (propagated from an
+  ``Embedding(mask_zero=True)`` or a ``Masking`` layer) that is False there
+  (read through public Keras: ``zoo._masking``),
 - or its ``sample_weight`` is zero (a ``(batch,)`` or ``(batch, steps)`` weight
   multiplies the per-step losses).
 
@@ -27,22 +28,22 @@ logits (or probabilities with ``from_logits=False``) or
 import keras
 from keras import ops
 
+from zoo._masking import mask_weights
+
 _KINDS = ("sparse_categorical_crossentropy", "mean_squared_error")
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
 
 
-def _keras_mask(x):
-    return getattr(x, "_keras_mask", None)
+def _step_weights(y_true, ignore_class, sample_weight, steps_shape, mask=None):
+    """Return float32 weights of shape `steps_shape` (batch, steps): 0 on padding.
 
-
-def _step_weights(y_true, y_pred, ignore_class, sample_weight, mask, steps_shape):
-    """Return float32 weights of shape `steps_shape` (batch, steps): 0 on padding."""
+    `mask` is the prediction's mask as weights (``zoo._masking.mask_weights``)."""
     weights = ops.ones(steps_shape, dtype="float32")
     if ignore_class is not None:
         labels = y_true if len(y_true.shape) == 2 else y_true[..., 0]
         weights = weights * ops.cast(ops.not_equal(labels, ignore_class), "float32")
     if mask is not None:
-        weights = weights * ops.cast(mask, "float32")
+        weights = weights * mask
     if sample_weight is not None:
         sw = ops.cast(ops.convert_to_tensor(sample_weight), "float32")
         if len(sw.shape) == 1:
@@ -103,6 +104,7 @@ class SequenceLoss(keras.losses.Loss):
         self.kind = kind
         self.from_logits = from_logits
         self.ignore_class = ignore_class
+        self._reduce = _Reduction(reduction=reduction, name=name)
 
     def per_step(self, y_true, y_pred):
         """The unmasked per-step losses, shape ``(batch, steps)``."""
@@ -120,19 +122,13 @@ class SequenceLoss(keras.losses.Loss):
         return ops.sum(ops.square(y_pred - y_true), axis=-1)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        mask = _keras_mask(y_pred)
+        mask = mask_weights(y_pred)
         y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
         losses = self.per_step(y_true, y_pred)
-        weights = _step_weights(
-            y_true, y_pred, self.ignore_class, sample_weight, mask, ops.shape(losses)
-        )
+        weights = _step_weights(y_true, self.ignore_class, sample_weight, ops.shape(losses), mask)
         per_sequence = ops.sum(losses * weights, axis=1)
-        if self.reduction == "sum_over_batch_size":
-            return ops.mean(per_sequence)
-        if self.reduction == "sum":
-            return ops.sum(per_sequence)
-        return per_sequence
+        return self._reduce(per_sequence, per_sequence)
 
     def call(self, y_true, y_pred):
         return ops.sum(self.per_step(y_true, y_pred), axis=1)
@@ -145,101 +141,122 @@ class SequenceLoss(keras.losses.Loss):
         return config
 
 
-class _MaskedMean(keras.metrics.Metric):
-    """Shared state for the mask-aware metrics: a weighted total and a count."""
+class _Reduction(keras.losses.Loss):
+    """Keras's own reduction of the per-sequence losses: the mean over the
+    batch (scaled as Keras scales its losses under a ``tf.distribute``
+    strategy with several replicas), the sum, or none."""
 
-    def __init__(self, ignore_class=None, name=None, dtype=None):
+    def call(self, y_true, y_pred):
+        return y_pred
+
+
+def _sequence_weights(y_true, y_pred, ignore_class, sample_weight):
+    """`sample_weight` with `ignore_class` folded in, per step ``(batch, steps)``
+    when `y_pred` is a sequence ``(batch, steps, classes)``; None if neither."""
+    if ignore_class is None and sample_weight is None:
+        return None
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_pred.shape) != 3:
+        weights = ops.ones(ops.shape(y_true)[:1], "float32")
+        if ignore_class is not None:
+            labels = ops.reshape(y_true, (-1,))
+            weights = ops.cast(ops.not_equal(labels, ignore_class), "float32")
+        if sample_weight is not None:
+            weights = weights * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        return weights
+    return _step_weights(y_true, ignore_class, sample_weight, ops.shape(y_pred)[:2])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TokenAccuracy(keras.metrics.SparseCategoricalAccuracy):
+    """Accuracy per valid token: ``keras.metrics.SparseCategoricalAccuracy``
+    with padding left out.
+
+    Padding (labels equal to `ignore_class`, steps masked out by the Keras mask
+    of `y_pred`, or zero `sample_weight`) is left out of both the count of
+    correct tokens and the count of tokens; other sample weights weigh the
+    steps (a ``(batch,)`` weight weighs every step of its sequence). Keras
+    applies the mask; this class folds `ignore_class` into the weights.
+
+    Args:
+        ignore_class: label id marking padding, or None.
+        name: metric name (default ``"token_accuracy"``).
+        dtype: the metric's dtype.
+
+    Call arguments (``update_state``):
+        y_true: ``(batch, steps)`` int labels (or ``(batch, steps, 1)``).
+        y_pred: ``(batch, steps, num_classes)`` scores.
+        sample_weight: optional ``(batch,)`` or ``(batch, steps)``.
+
+    Returns:
+        ``result()``: the fraction of correct valid tokens (0 with none).
+
+    Example:
+        >>> m = TokenAccuracy(ignore_class=0)
+        >>> m.update_state([[2, 1, 0]], np.eye(3)[[[2, 2, 1]]])   # (1, 3) labels, (1, 3, 3)
+        >>> float(m.result())                                    # 1 of 2 valid tokens
+        0.5
+    """
+
+    def __init__(self, ignore_class=None, name="token_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.ignore_class = ignore_class
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
-    def result(self):
-        return ops.divide_no_nan(self.total, self.count)
-
-    def reset_state(self):
-        self.total.assign(0.0)
-        self.count.assign(0.0)
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        weights = _sequence_weights(y_true, y_pred, self.ignore_class, sample_weight)
+        return super().update_state(y_true, y_pred, sample_weight=weights)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "ignore_class": self.ignore_class}
+        return {**super().get_config(), "ignore_class": self.ignore_class}
 
-    def _correct_and_weights(self, y_true, y_pred, sample_weight):
-        mask = _keras_mask(y_pred)
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SequenceExactMatch(keras.metrics.Mean):
+    """Fraction of sequences whose every valid token is predicted exactly.
+
+    A sequence counts as matched when all its non-padding steps are correct
+    (padding as in ``TokenAccuracy``: `ignore_class` labels, steps masked by
+    the Keras mask of `y_pred`, zero `sample_weight`); a sequence with no
+    valid step does not count at all. `sample_weight` only marks padding
+    (zero): its other values do not weigh the sequences. Keras has no
+    sequence-level metric of this kind; the mean is ``keras.metrics.Mean``.
+
+    Args:
+        ignore_class: label id marking padding, or None.
+        name: metric name (default ``"sequence_exact_match"``).
+        dtype: the metric's dtype.
+
+    Call arguments (``update_state``): as ``TokenAccuracy``.
+
+    Returns:
+        ``result()``: matched sequences / sequences with a valid step (0 with none).
+
+    Example:
+        >>> m = SequenceExactMatch(ignore_class=0)
+        >>> m.update_state([[2, 1, 0], [1, 1, 1]],                 # (2, 3) labels
+        ...                np.eye(3)[[[2, 1, 2], [1, 2, 1]]])      # (2, 3, 3) scores
+        >>> float(m.result())                                       # the first row only
+        0.5
+    """
+
+    def __init__(self, ignore_class=None, name="sequence_exact_match", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.ignore_class = ignore_class
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = mask_weights(y_pred)
         y_true = ops.cast(ops.convert_to_tensor(y_true), "int32")
         y_pred = ops.convert_to_tensor(y_pred)
         if len(y_true.shape) == len(y_pred.shape):
             y_true = ops.squeeze(y_true, -1)
         predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         correct = ops.cast(ops.equal(predicted, y_true), "float32")
-        weights = _step_weights(
-            y_true, y_pred, self.ignore_class, sample_weight, mask, ops.shape(correct)
-        )
-        return correct, weights
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class TokenAccuracy(_MaskedMean):
-    """Accuracy per valid token: argmax predictions equal to the labels.
-
-    Padding (labels equal to `ignore_class`, steps masked out by the Keras mask
-    of `y_pred`, or zero `sample_weight`) is left out of both the count of
-    correct tokens and the count of tokens.
-
-    Args:
-        ignore_class: label id marking padding, or None.
-        name: metric name (default ``"token_accuracy"``).
-
-    Call arguments (``update_state``):
-        y_true: ``(batch, steps)`` int labels.
-        y_pred: ``(batch, steps, num_classes)`` scores.
-        sample_weight: optional ``(batch,)`` or ``(batch, steps)``.
-
-    Example:
-        >>> m = TokenAccuracy(ignore_class=0)
-        >>> m.update_state([[2, 1, 0]], np.eye(3)[[[2, 2, 1]]])   # 1 of 2 valid
-        >>> float(m.result())
-        0.5
-    """
-
-    def __init__(self, ignore_class=None, name="token_accuracy", dtype=None):
-        super().__init__(ignore_class=ignore_class, name=name, dtype=dtype)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        correct, weights = self._correct_and_weights(y_true, y_pred, sample_weight)
-        self.total.assign_add(ops.cast(ops.sum(correct * weights), self.dtype))
-        self.count.assign_add(ops.cast(ops.sum(weights), self.dtype))
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class SequenceExactMatch(_MaskedMean):
-    """Fraction of sequences whose every valid token is predicted exactly.
-
-    A sequence counts as matched when all its non-padding steps are correct
-    (padding as in ``TokenAccuracy``); a sequence with no valid step does not
-    count at all.
-
-    Args:
-        ignore_class: label id marking padding, or None.
-        name: metric name (default ``"sequence_exact_match"``).
-
-    Call arguments (``update_state``): as ``TokenAccuracy``.
-
-    Example:
-        >>> m = SequenceExactMatch(ignore_class=0)
-        >>> m.update_state([[2, 1, 0], [1, 1, 1]], np.eye(3)[[[2, 1, 2], [1, 2, 1]]])
-        >>> float(m.result())
-        0.5
-    """
-
-    def __init__(self, ignore_class=None, name="sequence_exact_match", dtype=None):
-        super().__init__(ignore_class=ignore_class, name=name, dtype=dtype)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        correct, weights = self._correct_and_weights(y_true, y_pred, sample_weight)
+        weights = _step_weights(y_true, self.ignore_class, sample_weight, ops.shape(correct), mask)
         valid = ops.cast(ops.greater(weights, 0.0), "float32")
         errors = ops.sum((1.0 - correct) * valid, axis=1)
         has_steps = ops.cast(ops.greater(ops.sum(valid, axis=1), 0.0), "float32")
         matched = ops.cast(ops.equal(errors, 0.0), "float32") * has_steps
-        self.total.assign_add(ops.cast(ops.sum(matched), self.dtype))
-        self.count.assign_add(ops.cast(ops.sum(has_steps), self.dtype))
+        return super().update_state(matched, sample_weight=has_steps)
+
+    def get_config(self):
+        return {**super().get_config(), "ignore_class": self.ignore_class}
