@@ -76,8 +76,9 @@ def test_mean_squared_error_kind():
     np.testing.assert_allclose(float(loss(y_true, y_pred, sample_weight=w)), 5.0, rtol=1e-6)
 
 
+@pytest.mark.jax
 def test_keras_mask_of_the_prediction_is_used():
-    # The TensorFlow backend keeps the Keras mask on the output tensor.
+    # TensorFlow keeps the Keras mask on the output tensor, JAX beside it.
     inputs = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(10, 6, mask_zero=True)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(6)(x))
