@@ -1,24 +1,11 @@
-"""Shared parts of the recipes over standard TFDS sets (sentiment, translation, ner,
-char_lm): wrapping ``zoo.data.standard.Splits`` into a ``recipes.base.Data``.
+"""Shared part of the recipes over standard TFDS sets (sentiment, translation, ner,
+char_lm). ``zoo.data.standard`` returns a ``zoo.recipe.Data`` with the tokenizers'
+``vocabulary`` artifact already, so a recipe only adds what is its own.
 
 These sets need internet (or files in the TFDS data folder) on first use;
 without them ``zoo.data.load`` fails within seconds with a clear message.
 Their tests run under ``tfds.testing.mock_data``.
 """
-
-from recipes import base
-
-
-def to_data(splits, vocabulary=None):
-    """``base.Data`` from a ``zoo.data.standard.Splits``."""
-    extras = dict(splits.extras)
-    extras["vocabularies"] = splits.vocabularies
-    artifacts = ()
-    if vocabulary is not None:
-        extras["vocabulary"] = vocabulary
-        artifacts = ("vocabulary",)
-    return base.Data(train=splits.train, validation=splits.validation, test=splits.test,
-                     model_kwargs=dict(splits.model_kwargs), extras=extras, artifacts=artifacts)
 
 
 def vocab_dir(config):

@@ -256,6 +256,8 @@ def next_version(root):
 
 
 def _artifacts(data):
+    if isinstance(data.artifacts, dict):  # zoo.recipe.Data: name -> JSON object
+        return dict(data.artifacts)
     return {name: data.extras[name] for name in data.artifacts if name in data.extras}
 
 

@@ -65,18 +65,17 @@ def _as_generation(ds):
 def load_data(config, data_dir=None):
     from zoo.data import pipelines, standard
 
-    splits = standard.tiny_shakespeare(data_dir=data_dir, batch_size=config.batch_size,
-                                       seq_length=config.seq_length,
-                                       vocab_dir=_standard.vocab_dir(config), seed=config.seed)
-    vocab = splits.vocabularies["tokens"]
-    splits.train, splits.validation, splits.test = (
-        _as_generation(splits.train), _as_generation(splits.validation),
-        _as_generation(splits.test))
-    data = _standard.to_data(splits, {"output": vocab.get_vocabulary(), "split": "chars",
-                                      "start": pipelines.START, "end": pipelines.END})
+    data = standard.tiny_shakespeare(data_dir=data_dir, batch_size=config.batch_size,
+                                     seq_length=config.seq_length,
+                                     vocab_dir=_standard.vocab_dir(config), seed=config.seed)
+    data.train, data.validation, data.test = (
+        _as_generation(data.train), _as_generation(data.validation), _as_generation(data.test))
+    # The model's input is a constant condition: only its output is text.
+    tokenizer = data.extras["tokenizers"]["output"]
+    data.extras["tokenizers"] = {"output": tokenizer}
+    data.artifacts["vocabulary"] = {"output": tokenizer.get_config()}
     data.model_kwargs.update(input_dim=1, start_token=pipelines.START_ID, end_token=None,
                              max_length=config.sample_length)
-    data.extras["vocab"] = vocab
     return data
 
 
@@ -98,7 +97,7 @@ def report(model, data, config, run_dir):
     tokens, _ = zoo.decoding.generate(model, np.zeros((1, 1), "float32"),
                                       max_length=config.sample_length,
                                       temperature=config.temperature, seed=config.seed)
-    text = data.extras["vocab"].decode(tokens[0])
+    text = data.extras["tokenizers"]["output"].decode(tokens[0])
     path = os.path.join(run_dir, "sample.txt")
     with open(path, "w", encoding="utf-8") as f:
         f.write(text + "\n")

@@ -81,28 +81,27 @@ def _dataset(pieces, keys):
 def load_data(config, data_dir=None):
     from zoo.data import pipelines
     from zoo.data.builders.bach_chorales import KEYS
+    from zoo.data.text import Tokenizer
+    from zoo.recipe import Data
 
     splits = {s: _dataset(*_examples(config, s, data_dir)) for s in ("train", "validation", "test")}
     as_text = {s: ds.map(lambda ex: {"soprano": pipelines.int_tokens(ex["soprano"]),
                                      "key": ex["key"]}) for s, ds in splits.items()}
-    vocab = pipelines.Vocabulary.fit(as_text["train"].map(lambda ex: ex["soprano"]),
-                                     level="tokens")
+    tokenizer = Tokenizer.adapt(as_text["train"].map(lambda ex: ex["soprano"]), level="tokens")
 
     def batches(split):
         return pipelines.conditioned_generation(
-            as_text[split], vocab, sequence_key="soprano", condition_key="key",
+            as_text[split], tokenizer, sequence_key="soprano", condition_key="key",
             batch_size=config.batch_size, training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
-        model_kwargs={"vocab_size": vocab.size, "num_conditions": len(KEYS),
+        model_kwargs={"vocab_size": tokenizer.size, "num_conditions": len(KEYS),
                       "start_token": pipelines.START_ID, "end_token": pipelines.END_ID,
                       "max_length": config.sample_steps},
-        extras={"vocab": vocab, "keys": list(KEYS),
-                "vocabulary": {"output": vocab.get_vocabulary(), "split": "tokens",
-                               "start": pipelines.START, "end": pipelines.END,
-                               "condition_classes": list(KEYS)}},
-        artifacts=("vocabulary",),
+        artifacts={"vocabulary": {"output": tokenizer.get_config(),
+                                  "condition_classes": list(KEYS)}},
+        extras={"tokenizers": {"output": tokenizer}, "keys": list(KEYS)},
     )
 
 
@@ -121,20 +120,10 @@ def evaluate(model, data, config):
 # --------------------------------------------------------------------------
 
 
-def tokens_to_pitches(ids, vocab):
-    """MIDI pitches (0 = rest) of generated ids, stopping at the end token."""
-    from zoo.data import pipelines
-
-    words = vocab.get_vocabulary()
-    pitches = []
-    for i in np.asarray(ids).tolist():
-        if i == pipelines.END_ID:
-            break
-        if i in (pipelines.PAD_ID, pipelines.START_ID):
-            continue
-        word = words[i] if 0 <= i < len(words) else ""
-        pitches.append(int(word) if word.isdigit() else 0)
-    return pitches
+def tokens_to_pitches(ids, tokenizer):
+    """MIDI pitches (0 = rest) of generated ids, stopping at the end token; an
+    unknown id is a rest."""
+    return [int(word) if word.isdigit() else 0 for word in tokenizer.decode(ids).split()]
 
 
 def write_midi(pitches, path, *, tempo=80):
@@ -196,7 +185,7 @@ def report(model, data, config, run_dir):
         top_k=config.top_k, seed=config.seed)
     melodies, titles, files = [], [], []
     for i, (row, key) in enumerate(zip(tokens, keys)):
-        pitches = tokens_to_pitches(row, data.extras["vocab"])
+        pitches = tokens_to_pitches(row, data.extras["tokenizers"]["output"])
         files.append(write_midi(pitches, os.path.join(folder, f"chorale_{i + 1}.mid")))
         melodies.append(pitches)
         titles.append(f"sample {i + 1}: {data.extras['keys'][key]}, {len(pitches)} steps")

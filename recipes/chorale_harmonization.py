@@ -70,29 +70,28 @@ def _pieces(config, split, data_dir):
 
 def load_data(config, data_dir=None):
     from zoo.data import pipelines
+    from zoo.data.text import Tokenizer
+    from zoo.recipe import Data
 
     raw = {s: _pieces(config, s, data_dir) for s in ("train", "validation", "test")}
-    soprano_vocab = pipelines.Vocabulary.fit(raw["train"][0].map(lambda ex: ex["soprano"]),
-                                             level="tokens")
-    bass_vocab = pipelines.Vocabulary.fit(raw["train"][0].map(lambda ex: ex["bass"]),
-                                          level="tokens")
+    soprano = Tokenizer.adapt(raw["train"][0].map(lambda ex: ex["soprano"]), level="tokens")
+    bass = Tokenizer.adapt(raw["train"][0].map(lambda ex: ex["bass"]), level="tokens")
     train_bass = np.concatenate(raw["train"][1])
     test_bass = np.concatenate(raw["test"][1])
     common = np.bincount(train_bass).argmax()
 
     def batches(split):
-        return pipelines.aligned_tokens(raw[split][0], soprano_vocab, bass_vocab,
+        return pipelines.aligned_tokens(raw[split][0], soprano, bass,
                                         input_key="soprano", target_key="bass",
                                         batch_size=config.batch_size,
                                         training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
-        model_kwargs={"vocab_size": soprano_vocab.size, "num_classes": bass_vocab.size},
+        model_kwargs={"vocab_size": soprano.size, "num_classes": bass.size},
+        artifacts={"vocabulary": {"input": soprano.get_config(), "output": bass.get_config()}},
         extras={"baseline_accuracy": float(np.mean(test_bass == common)),
-                "vocabulary": {"input": soprano_vocab.get_vocabulary(),
-                               "classes": bass_vocab.get_vocabulary(), "split": "words"}},
-        artifacts=("vocabulary",),
+                "tokenizers": {"input": soprano, "output": bass}},
     )
 
 

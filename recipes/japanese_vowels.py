@@ -43,33 +43,25 @@ OBJECTIVE = ("val_accuracy", "max")
 
 def load_data(config, data_dir=None):
     import zoo.data
-    from zoo.data import pipelines
+    from zoo.data import normalization, pipelines
+    from zoo.recipe import Data
 
     raw = {s: zoo.data.load("japanese_vowels", s, data_dir=data_dir)
            for s in ("train", "validation", "test")}
-    normalizer = pipelines.Normalizer.fit(raw["train"].map(lambda ex: ex["features"]))
-
-    import tensorflow as tf
-
-    def to_max_frames(inputs, labels):
-        x = inputs["features"]
-        x = tf.pad(x, [[0, 0], [0, MAX_FRAMES - tf.shape(x)[1]], [0, 0]],
-                   constant_values=PAD_VALUE)
-        return {"features": tf.ensure_shape(x, [None, MAX_FRAMES, 12])}, labels
+    normalizer = normalization.adapt_normalization(raw["train"].map(lambda ex: ex["features"]))
 
     def batches(split):
-        ds = pipelines.sequence_classification(
+        # One padded_batch to MAX_FRAMES steps: every batch has one traced shape.
+        return pipelines.sequence_classification(
             raw[split], features_key="features", label_key="speaker", normalizer=normalizer,
-            pad_value=PAD_VALUE, batch_size=config.batch_size, training=split == "train",
-            seed=config.seed)
-        return ds.map(to_max_frames)
+            pad_value=PAD_VALUE, max_steps=MAX_FRAMES, batch_size=config.batch_size,
+            training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 12, "mask_value": PAD_VALUE, "num_classes": 9},
-        extras={"normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-                "vocabulary": {"classes": [f"speaker {i + 1}" for i in range(9)]}},
-        artifacts=("normalizer", "vocabulary"),
+        artifacts={"normalizer": normalization.normalization_config(normalizer),
+                   "vocabulary": {"classes": [f"speaker {i + 1}" for i in range(9)]}},
     )
 
 

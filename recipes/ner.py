@@ -47,12 +47,10 @@ OBJECTIVE = ("val_token_accuracy", "max")
 def load_data(config, data_dir=None):
     from zoo.data import standard
 
-    splits = standard.conll2003(data_dir=data_dir, batch_size=config.batch_size,
-                                max_tokens=config.max_tokens,
-                                vocab_dir=_standard.vocab_dir(config), seed=config.seed)
-    vocab = splits.vocabularies["tokens"]
-    return _standard.to_data(splits, {"input": vocab.get_vocabulary(), "split": "words",
-                                      "lowercase": True, "classes": splits.extras["tag_names"]})
+    # The vocabulary artifact holds the tokenizer ("input") and the tag names ("classes").
+    return standard.conll2003(data_dir=data_dir, batch_size=config.batch_size,
+                              max_tokens=config.max_tokens,
+                              vocab_dir=_standard.vocab_dir(config), seed=config.seed)
 
 
 def build_model(config, data):

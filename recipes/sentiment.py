@@ -47,12 +47,11 @@ OBJECTIVE = ("val_accuracy", "max")
 def load_data(config, data_dir=None):
     from zoo.data import standard
 
-    splits = standard.imdb_reviews(
+    data = standard.imdb_reviews(
         data_dir=data_dir, batch_size=config.batch_size, max_tokens=config.max_tokens,
         max_length=config.max_length, vocab_dir=_standard.vocab_dir(config), seed=config.seed)
-    vocab = splits.vocabularies["tokens"]
-    return _standard.to_data(splits, {"input": vocab.get_vocabulary(), "split": "words",
-                                      "lowercase": True, "classes": ["negative", "positive"]})
+    data.artifacts["vocabulary"]["classes"] = ["negative", "positive"]
+    return data
 
 
 def build_model(config, data):

@@ -39,6 +39,7 @@ OBJECTIVE = ("val_accuracy", "max")
 def load_data(config, data_dir=None):
     import zoo.data
     from zoo.data import pipelines
+    from zoo.recipe import Data
 
     def batches(split):
         ds = zoo.data.load("sequential_digits", split, data_dir=data_dir)
@@ -46,11 +47,10 @@ def load_data(config, data_dir=None):
             ds, features_key="features", label_key="label", batch_size=config.batch_size,
             training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 8, "num_classes": 10},
-        extras={"vocabulary": {"classes": [str(d) for d in range(10)]}},
-        artifacts=("vocabulary",),
+        artifacts={"vocabulary": {"classes": [str(d) for d in range(10)]}},
     )
 
 

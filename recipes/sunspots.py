@@ -41,11 +41,12 @@ OBJECTIVE = ("val_loss", "min")
 
 def load_data(config, data_dir=None):
     import zoo.data
-    from zoo.data import pipelines
+    from zoo.data import normalization, pipelines
+    from zoo.recipe import Data
 
     raw = {s: zoo.data.load("sunspots/next_value", s, data_dir=data_dir)
            for s in ("train", "validation", "test")}
-    normalizer = pipelines.Normalizer.fit(raw["train"].map(lambda ex: ex["target"]))
+    normalizer = normalization.adapt_normalization(raw["train"].map(lambda ex: ex["target"]))
 
     def batches(split):
         ds = pipelines.regression(raw[split], input_key="window", target_key="target",
@@ -54,12 +55,11 @@ def load_data(config, data_dir=None):
         return ds.map(lambda x, y: (x, y[:, None]))
 
     test = [(ex["window"][:, 0], float(ex["target"])) for ex in raw["test"].as_numpy_iterator()]
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 1, "output_dim": 1},
-        extras={"normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-                "test_windows": test},
-        artifacts=("normalizer",),
+        artifacts={"normalizer": normalization.normalization_config(normalizer)},
+        extras={"test_windows": test},
     )
 
 
@@ -69,12 +69,16 @@ def build_model(config, data):
 
 
 def evaluate(model, data, config):
-    norm = data.extras["normalizer"]
-    mean, std = float(norm["mean"][0]), float(norm["std"][0])
+    from zoo.data import normalization
+
+    stats = data.artifacts["normalizer"]
     windows = np.stack([w for w, _ in data.extras["test_windows"]])
     targets = np.array([t for _, t in data.extras["test_windows"]])
-    scaled = ((windows - mean) / std)[..., None].astype("float32")
-    predicted = model.predict({"features": scaled}, verbose=0)[:, 0] * std + mean
+    scaled = normalization.normalization_from_config(stats)(windows[..., None].astype("float32"))
+    # Back to sunspot numbers (original units) with the inverted layer.
+    denormalize = normalization.normalization_from_config(stats, invert=True)
+    predicted = np.asarray(denormalize(model.predict({"features": np.asarray(scaled)},
+                                                     verbose=0)))[:, 0]
     return {"mae": float(np.mean(np.abs(predicted - targets))),
             "persistence_mae": float(np.mean(np.abs(windows[:, -1] - targets))),
             "test_years": len(targets)}

@@ -44,24 +44,17 @@ OBJECTIVE = ("val_loss", "min")
 
 
 def load_data(config, data_dir=None):
-    from zoo.data import pipelines, standard
+    from zoo.data import load, standard
 
-    splits = standard.ted_hrlr_translate(
+    data = standard.ted_hrlr_translate(
         data_dir=data_dir, batch_size=config.batch_size, max_tokens=config.max_tokens,
         max_length=config.max_length, vocab_dir=_standard.vocab_dir(config), seed=config.seed)
-    source, target = splits.vocabularies["source"], splits.vocabularies["target"]
-    data = _standard.to_data(splits, {
-        "input": source.get_vocabulary(), "output": target.get_vocabulary(), "split": "words",
-        "lowercase": True, "unknown": pipelines.OOV, "start": pipelines.START,
-        "end": pipelines.END})
-    from zoo.data import load
 
     raw = load("ted_hrlr_translate/pt_to_en", f"test[:{config.decode_examples}]",
                data_dir=data_dir)
     pairs = [(ex["pt"].decode("utf-8"), ex["en"].decode("utf-8"))
              for ex in raw.take(config.decode_examples).as_numpy_iterator()]
-    data.extras.update(source_vocab=source, target_vocab=target, test_pairs=pairs,
-                       max_source_length=config.max_length)
+    data.extras.update(test_pairs=pairs, max_source_length=config.max_length)
     return data
 
 
@@ -73,7 +66,7 @@ def evaluate(model, data, config):
     teacher = model.evaluate(data.test, verbose=0, return_dict=True)
     pairs = data.extras["test_pairs"]
     predictions = _seq2seq.decode(model, data, [s for s, _ in pairs])
-    target = data.extras["target_vocab"]
+    target = data.extras["tokenizers"]["output"]
     exact = sum(p == target.decode(target.encode(t)).split()
                 for p, (_, t) in zip(predictions, pairs))
     return {"teacher_forced_token_accuracy": float(teacher["token_accuracy"]),

@@ -187,30 +187,23 @@ def _vocabulary(info):
     return artifacts.get("vocabulary") or {}
 
 
-def _encode(texts, vocab):
-    tokens = vocab.get("input")
-    if not tokens:
+def _tokenizer(vocab, role):
+    """The training tokenizer of `role` ("input" / "output"), rebuilt from the export's
+    vocabulary artifact (None when the export has none)."""
+    from zoo.data import text
+
+    return text.from_artifact(vocab, role)
+
+
+def _encode(texts, tokenizer):
+    """Ids (n, steps), 0-padded, of `texts`: exactly what the training pipeline fed."""
+    if tokenizer is None:
         raise ValueError("--text needs an export with an input vocabulary; use --inputs instead.")
-    index = {t: i for i, t in enumerate(tokens)}
-    unknown = index.get(vocab.get("unknown", "<unk>"), 1)
-    pieces = [list(t) if vocab.get("split", "chars") == "chars" else t.split() for t in texts]
-    length = max(len(p) for p in pieces)
-    return [[index.get(t, unknown) for t in p] + [0] * (length - len(p)) for p in pieces]
+    return tokenizer.encode_batch(texts).tolist()
 
 
-def _decode(ids, vocab):
-    tokens = vocab.get("output")
-    if not tokens:
-        return None
-    sep = "" if vocab.get("split", "chars") == "chars" else " "
-    words = []
-    for i in ids:
-        word = tokens[i] if 0 <= i < len(tokens) else "?"
-        if word in (vocab.get("end", "<end>"),):
-            break
-        if i != 0 and word not in (vocab.get("start", "<start>"),):
-            words.append(word)
-    return sep.join(words)
+def _decode(ids, tokenizer):
+    return None if tokenizer is None else tokenizer.decode(ids)
 
 
 def _signature_inputs(fn):
@@ -245,13 +238,14 @@ def cmd_generate(args):
                          f"Received signatures: {sorted(loaded.signatures)}")
     given = json.loads(args.inputs) if args.inputs else {}
     if args.text:
-        given["source"] = _encode(args.text, vocab)
+        given["source"] = _encode(args.text, _tokenizer(vocab, "input"))
     batch = len(given["source"]) if "source" in given else args.num
     given.update(max_length=args.max_length, temperature=args.temperature, top_k=args.top_k,
                  seed=args.seed)
     out = _call_signature(loaded.signatures[name], given, batch)
+    output = _tokenizer(vocab, "output")
     for row in out["tokens"].tolist():
-        text = _decode(row, vocab)
+        text = _decode(row, output)
         print(text if text is not None else " ".join(map(str, row)))
     print(f"[generate] {len(out['tokens'])} sequence(s) of up to {args.max_length} steps "
           f"from {args.saved_model} ({name})")
@@ -268,7 +262,7 @@ def cmd_predict(args):
     given = json.loads(args.inputs) if args.inputs else {}
     if args.text:
         names = list(_signature_inputs(fn))
-        given[names[0]] = _encode(args.text, vocab)
+        given[names[0]] = _encode(args.text, _tokenizer(vocab, "input"))
     if not given:
         raise ValueError("predict needs --inputs JSON or --text.")
     out = _call_signature(fn, given, len(next(iter(given.values()))))

@@ -1,4 +1,4 @@
-"""Pipelines: vocabularies from train only, padding id 0 masked, bucketing, teacher
+"""Pipelines: tokenizers from train only, padding id 0 masked, bucketing, teacher
 forcing, normalisation from train, sliding windows, and bad input."""
 
 import json
@@ -11,7 +11,8 @@ import tensorflow_datasets as tfds
 
 import zoo.data
 from zoo.data import builders, pipelines
-from zoo.data.pipelines import END_ID, OOV_ID, PAD_ID, START_ID, Vocabulary
+from zoo.data.normalization import normalization_config, normalization_from_config
+from zoo.data.text import END_ID, OOV_ID, PAD_ID, START_ID, Tokenizer
 
 
 def _texts(*texts):
@@ -34,7 +35,7 @@ def reviews(tmp_path, data_dir):
 
 def test_vocabulary_from_train_never_sees_test(reviews):
     train, test = reviews
-    vocab = Vocabulary.fit(train.map(lambda ex: ex["text"]), level="word", lowercase=True)
+    vocab = Tokenizer.adapt(train.map(lambda ex: ex["text"]), level="word", lowercase=True)
     assert "zebra" not in vocab.tokens
     assert vocab.tokens[:3] == ["film", "a", "bad"]  # by count, ties alphabetically
     assert vocab.get_vocabulary()[:4] == ["", "[UNK]", "[START]", "[END]"]
@@ -49,7 +50,7 @@ def test_vocabulary_from_train_never_sees_test(reviews):
 
 def test_padding_id_zero_is_masked(reviews):
     train, _ = reviews
-    vocab = Vocabulary.fit(train.map(lambda ex: ex["text"]), level="word", lowercase=True)
+    vocab = Tokenizer.adapt(train.map(lambda ex: ex["text"]), level="word", lowercase=True)
     labels = keras.layers.StringLookup(vocabulary=["neg", "pos"], num_oov_indices=0)
     ds = train.map(lambda ex: {"text": ex["text"], "label": labels(ex["label"])})
     inputs, y = next(iter(pipelines.text_classification(ds, vocab, batch_size=4)))
@@ -66,13 +67,13 @@ def test_padding_id_zero_is_masked(reviews):
 def test_vocabulary_options_and_round_trip(tmp_path):
     texts = _texts("to be\nor not", "to be")
     # Counts: o 4, ' ' 3, t 3, b 2, e 2, n 1, r 1, '\n' 1; ties alphabetically.
-    vocab = Vocabulary.fit(texts, level="char", max_tokens=8)
+    vocab = Tokenizer.adapt(texts, level="char", max_tokens=8)
     assert vocab.size == 8 and vocab.tokens == ["o", " ", "t", "b"]
-    assert Vocabulary.fit(texts, level="char", min_count=3).tokens == ["o", " ", "t"]
-    full = Vocabulary.fit(texts, level="char")
+    assert Tokenizer.adapt(texts, level="char", min_count=3).tokens == ["o", " ", "t"]
+    full = Tokenizer.adapt(texts, level="char")
     assert "\n" in full.tokens
     full.save(tmp_path / "v.json")
-    again = Vocabulary.load(tmp_path / "v.json")
+    again = Tokenizer.load(tmp_path / "v.json")
     assert json.loads((tmp_path / "v.json").read_text())["level"] == "char"
     assert again.get_vocabulary() == full.get_vocabulary()
     ids = again.encode(tf.constant("or be"), start=True, end=True).numpy()
@@ -106,8 +107,8 @@ def test_bucketing_groups_similar_lengths():
 def test_seq2seq_and_generation_teacher_forcing(data_dir):
     config = builders.HumanDatesConfig(name="p", sizes=(40, 5, 5))
     train = zoo.data.load("human_dates", "train", data_dir=data_dir, config=config)
-    src = Vocabulary.fit(train.map(lambda ex: ex["text"]), level="char")
-    tgt = Vocabulary.fit(train.map(lambda ex: ex["iso"]), level="char")
+    src = Tokenizer.adapt(train.map(lambda ex: ex["text"]), level="char")
+    tgt = Tokenizer.adapt(train.map(lambda ex: ex["iso"]), level="char")
     assert set(tgt.tokens) <= set("0123456789-")
     batches = pipelines.seq2seq(train, src, tgt, source_key="text", target_key="iso", batch_size=8)
     raw = {ex["text"].decode(): ex["iso"].decode() for ex in tfds.as_numpy(train)}
@@ -125,7 +126,7 @@ def test_conditioned_generation_on_chorales(data_dir):
     config = builders.BachChoralesConfig(name="p", max_chorales=4)
     ds = zoo.data.load("bach_chorales", "train", data_dir=data_dir, config=config)
     ds = ds.map(lambda ex: {**ex, "soprano": pipelines.int_tokens(ex["soprano"])})
-    vocab = Vocabulary.fit(ds.map(lambda ex: ex["soprano"]), level="tokens")
+    vocab = Tokenizer.adapt(ds.map(lambda ex: ex["soprano"]), level="tokens")
     assert all(t.isdigit() for t in vocab.tokens)
     batches = pipelines.conditioned_generation(
         ds, vocab, sequence_key="soprano", condition_key="key", num_conditions=24, batch_size=4
@@ -144,12 +145,14 @@ def test_conditioned_generation_on_chorales(data_dir):
 def test_normaliser_uses_train_statistics_only(data_dir):
     train = zoo.data.load("japanese_vowels", "train", data_dir=data_dir)
     test = zoo.data.load("japanese_vowels", "test", data_dir=data_dir)
-    norm = pipelines.Normalizer.fit(train.map(lambda ex: ex["features"]))
+    norm = pipelines.adapt_normalization(train.map(lambda ex: ex["features"]))
+    stats = normalization_config(norm)
+    mean, std = np.array(stats["mean"]), np.sqrt(stats["variance"])
     frames = np.concatenate([ex["features"] for ex in tfds.as_numpy(train)])
-    np.testing.assert_allclose(norm.mean, frames.mean(0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(norm.std, frames.std(0), rtol=1e-5)
+    np.testing.assert_allclose(mean, frames.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std, frames.std(0), rtol=1e-5)
     test_frames = np.concatenate([ex["features"] for ex in tfds.as_numpy(test)])
-    assert not np.allclose(norm.mean, test_frames.mean(0), atol=1e-3)
+    assert not np.allclose(mean, test_frames.mean(0), atol=1e-3)
     batches = pipelines.sequence_classification(
         train, label_key="speaker", normalizer=norm, batch_size=300, pad_value=0.0
     )
@@ -178,26 +181,33 @@ def test_window_series_matches_numpy():
 
 def test_sunspots_regression_normalised_with_train_statistics(data_dir):
     yearly = zoo.data.load("sunspots/yearly", "train", data_dir=data_dir)
-    norm = pipelines.Normalizer.fit(yearly.map(lambda ex: ex["sunspots"]))
+    norm = pipelines.adapt_normalization(yearly.map(lambda ex: ex["sunspots"]))
     values = np.array([ex["sunspots"] for ex in tfds.as_numpy(yearly)])
-    np.testing.assert_allclose(norm.mean, [values.mean()], rtol=1e-5)
+    stats = normalization_config(norm)
+    np.testing.assert_allclose(stats["mean"], [values.mean()], rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(stats["variance"]), [values.std()], rtol=1e-5)
     ds = zoo.data.load("sunspots/next_value", "test", data_dir=data_dir)
     inputs, y = next(iter(pipelines.regression(ds, normalizer=norm, batch_size=50)))
     raw = [ex for ex in tfds.as_numpy(ds)]
     assert inputs["features"].shape == (40, 24, 1) and y.shape == (40,)
-    np.testing.assert_allclose(norm.inverse(y.numpy()), [ex["target"] for ex in raw], rtol=1e-4)
+    denorm = normalization_from_config(stats, invert=True)
+    restored = np.asarray(denorm(y.numpy()[:, None]))[:, 0]
+    np.testing.assert_allclose(restored, [ex["target"] for ex in raw], rtol=1e-4)
+    np.testing.assert_allclose(
+        y.numpy(), ([ex["target"] for ex in raw] - values.mean()) / values.std(), rtol=1e-4
+    )
 
 
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="Received: level='letters'"):
-        Vocabulary(["a"], level="letters")
+        Tokenizer(["a"], level="letters")
     with pytest.raises(ValueError, match=r"special tokens \['\[UNK\]'\]"):
-        Vocabulary(["a", "[UNK]"])
+        Tokenizer(["a", "[UNK]"])
     with pytest.raises(ValueError, match="Received: batch_size=0"):
         pipelines.batch(_texts("a"), batch_size=0)
     with pytest.raises(ValueError, match="Received: kind='both'"):
         pipelines.window_series(np.arange(10.0), 3, kind="both")
     with pytest.raises(ValueError, match="Received: 5 steps, window=5"):
         pipelines.window_series(np.arange(5.0), 5)
-    with pytest.raises(ValueError, match="std must be positive"):
-        pipelines.Normalizer([0.0], [0.0])
+    with pytest.raises(ValueError, match="variance must be positive"):
+        normalization_from_config({"mean": [0.0], "variance": [0.0]})

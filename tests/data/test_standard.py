@@ -1,6 +1,7 @@
 """The standard TFDS sets: their real pipeline code on `tfds.testing.mock_data`, and a
 fast, clear failure when a set is not on disk and cannot be downloaded."""
 
+import json
 import time
 
 import keras
@@ -11,6 +12,8 @@ import tensorflow_datasets as tfds
 
 import zoo.data
 from zoo.data import pipelines, standard
+from zoo.data.text import Tokenizer
+from zoo.recipe import Data
 
 
 def _check_padded(ids):
@@ -26,10 +29,13 @@ def _check_padded(ids):
 def test_imdb_reviews_batches():
     with tfds.testing.mock_data(num_examples=20):
         splits = standard.imdb_reviews(batch_size=4, max_length=6, bucket_boundaries=(3,))
-    assert splits.model_kwargs == {
-        "vocab_size": splits.vocabularies["tokens"].size,
-        "num_classes": 2,
-    }
+    tokenizer = splits.extras["tokenizers"]["input"]
+    assert splits.model_kwargs == {"vocab_size": tokenizer.size, "num_classes": 2}
+    # The artifact rebuilds the same tokenizer: word level, lower-cased, cut at 6 words.
+    assert set(splits.artifacts) == {"vocabulary"}
+    again = Tokenizer.from_config(json.loads(json.dumps(splits.artifacts["vocabulary"]["input"])))
+    assert (again.level, again.lowercase, again.max_length) == ("word", True, 6)
+    assert again.get_vocabulary() == tokenizer.get_vocabulary()
     n = 0
     for inputs, labels in splits.train:
         assert list(inputs) == ["tokens"] and inputs["tokens"].dtype == tf.int32
@@ -46,6 +52,11 @@ def test_imdb_reviews_batches():
 def test_ted_hrlr_translate_teacher_forcing():
     with tfds.testing.mock_data(num_examples=12):
         splits = standard.ted_hrlr_translate(batch_size=4, bucket_boundaries=None)
+    assert isinstance(splits, Data)
+    vocabulary = splits.artifacts["vocabulary"]
+    for role, size in (("input", "source_vocab_size"), ("output", "target_vocab_size")):
+        assert len(vocabulary[role]["vocabulary"]) == splits.model_kwargs[size]
+        assert splits.extras["tokenizers"][role].get_config() == vocabulary[role]
     assert splits.model_kwargs["start_token"] == pipelines.START_ID
     assert splits.model_kwargs["end_token"] == pipelines.END_ID
     inputs, target_out = next(iter(splits.test))
@@ -93,7 +104,8 @@ def test_conll2003_tags_shifted_and_padded():
         raw = [ex for ex in tfds.as_numpy(zoo.data.load("conll2003", "train"))]
     assert splits.model_kwargs["num_classes"] == 10  # 9 tags + padding
     assert splits.extras["tag_names"][:2] == ["<pad>", "O"]
-    vocab = splits.vocabularies["tokens"]
+    assert splits.artifacts["vocabulary"]["classes"] == splits.extras["tag_names"]
+    vocab = splits.extras["tokenizers"]["input"]
     assert "berlin" in vocab.tokens  # lower-cased
     batches = list(splits.train)
     seen = 0
@@ -125,7 +137,7 @@ def test_conll2003_length_mismatch_is_caught():
 def test_tiny_shakespeare_next_character():
     with tfds.testing.mock_data(num_examples=6):
         splits = standard.tiny_shakespeare(batch_size=2, seq_length=8)
-    vocab = splits.vocabularies["tokens"]
+    vocab = splits.extras["tokenizers"]["output"]
     assert vocab.level == "char" and splits.model_kwargs == {"vocab_size": vocab.size}
     batches = list(splits.test)
     assert batches

@@ -17,7 +17,7 @@ def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert "generate" in info["signatures"]
     vocab = info["metadata"]["artifacts"]["vocabulary"]
-    assert vocab["output"][:4] == ["", "[UNK]", "[START]", "[END]"]
+    assert vocab["output"]["vocabulary"][:4] == ["", "[UNK]", "[START]", "[END]"]
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
     # `zoo generate` samples from the export and decodes with its vocabulary.

@@ -8,9 +8,14 @@ After that, `tfds.load("bach_chorales/soprano")` works like any TFDS set.
 - `load(name, split, *, data_dir=None, ...)`: one entry point over those builders and
   the standard TFDS sets imdb_reviews, ted_hrlr_translate, conll2003, tiny_shakespeare.
 - `list_datasets()`: the names `load` accepts.
-- `zoo.data.pipelines`: from a split to model-ready batches (vocabularies, padding
-  with 0 = masked, bucketing, teacher forcing, windows, normalisation).
-- `zoo.data.standard`: the pipelines of the standard TFDS sets.
+- `zoo.data.text`: the one tokenizer (`Tokenizer`, on `keras.layers.StringLookup`):
+  ids 0 = padding, 1 = "[UNK]", 2 = "[START]", 3 = "[END]"; used by the pipelines,
+  recorded in runs and exports, and rebuilt by the `zoo` command.
+- `zoo.data.normalization`: `keras.layers.Normalization` adapted on a training split,
+  stored as a {"mean", "variance"} artifact.
+- `zoo.data.pipelines`: from a split to model-ready batches (padding with 0 = masked,
+  bucketing, teacher forcing, windows, normalisation).
+- `zoo.data.standard`: the pipelines of the standard TFDS sets (`zoo.recipe.Data`).
 """
 
 import importlib
@@ -31,12 +36,14 @@ __all__ = [
     "get_builder",
     "DatasetNotAvailableError",
     "STANDARD_DATASETS",
+    "normalization",
     "pipelines",
     "standard",
+    "text",
 ]
 
 
 def __getattr__(name):
-    if name in ("pipelines", "standard"):
+    if name in ("normalization", "pipelines", "standard", "text"):
         return importlib.import_module(f"zoo.data.{name}")
     raise AttributeError(f"module 'zoo.data' has no attribute {name!r}")

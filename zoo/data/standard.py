@@ -2,41 +2,40 @@
 conll2003 and tiny_shakespeare.
 
 Each function loads the splits with `zoo.data.load` (so a set that is not on disk
-fails within seconds with a message saying how to provide it), builds the
-vocabularies on the training split only (saved under `vocab_dir` when given, and
-reloaded from there on a resumed run), and returns a `Splits` of batched
-`tf.data.Dataset`s in the conventions of `zoo.data.pipelines`.
+fails within seconds with a message saying how to provide it), adapts the
+tokenizers (`zoo.data.text.Tokenizer`) on the training split only (saved under
+`vocab_dir` when given, and reloaded from there on a resumed run), and returns a
+`zoo.recipe.Data` of batched `tf.data.Dataset`s in the conventions of
+`zoo.data.pipelines`, with
+
+- `artifacts["vocabulary"]`: `{"input": Tokenizer.get_config(), "output": ...,
+  "classes": [...]}` (the roles the model has), the JSON a run folder and an
+  export keep so that the `zoo` command encodes text exactly as training did;
+- `extras["tokenizers"]`: the same roles as `Tokenizer` objects.
 """
 
-import dataclasses
 import os
 
 from zoo.data import pipelines
 from zoo.data.loading import load
+from zoo.data.text import Tokenizer, fit_or_load
+from zoo.recipe import Data
 
 
-@dataclasses.dataclass
-class Splits:
-    """Batched train/validation/test datasets with what the model needs to know.
-
-    Attributes:
-        train, validation, test: `tf.data.Dataset`s of (inputs dict, targets).
-        vocabularies: name -> `pipelines.Vocabulary` (e.g. "tokens", "source", "target").
-        model_kwargs: `zoo.create_model` keyword arguments the data decides
-            (vocab_size, num_classes, source/target_vocab_size, start/end tokens).
-        extras: anything else worth keeping (label names, ...).
-    """
-
-    train: object
-    validation: object
-    test: object
-    vocabularies: dict
-    model_kwargs: dict
-    extras: dict = dataclasses.field(default_factory=dict)
+def _tokenizer(vocab_dir, name, fit, max_length=None):
+    """`fit()` or the tokenizer kept under `vocab_dir`, cutting texts to `max_length`."""
+    path = None if vocab_dir is None else os.path.join(vocab_dir, f"{name}.json")
+    tokenizer = fit_or_load(path, fit)
+    if tokenizer.max_length != max_length:
+        tokenizer = Tokenizer.from_config({**tokenizer.get_config(), "max_length": max_length})
+    return tokenizer
 
 
-def _vocab_path(vocab_dir, name):
-    return None if vocab_dir is None else os.path.join(vocab_dir, f"{name}.json")
+def _data(train, validation, test, model_kwargs, tokenizers, **artifact):
+    vocabulary = {role: tok.get_config() for role, tok in tokenizers.items()}
+    return Data(train=train, validation=validation, test=test, model_kwargs=model_kwargs,
+                artifacts={"vocabulary": {**vocabulary, **artifact}},
+                extras={"tokenizers": dict(tokenizers)})
 
 
 def _check_percent(validation_percent):
@@ -67,30 +66,31 @@ def imdb_reviews(
     train = load("imdb_reviews", f"train[:{cut}%]", data_dir=data_dir)
     validation = load("imdb_reviews", f"train[{cut}%:]", data_dir=data_dir)
     test = load("imdb_reviews", "test", data_dir=data_dir)
-    vocab = pipelines.fit_or_load(
-        _vocab_path(vocab_dir, "imdb_reviews_tokens"),
-        lambda: pipelines.Vocabulary.fit(
+    tokenizer = _tokenizer(
+        vocab_dir,
+        "imdb_reviews_tokens",
+        lambda: Tokenizer.adapt(
             train.map(lambda ex: ex["text"]), level="word", lowercase=True, max_tokens=max_tokens
         ),
+        max_length=max_length,
     )
 
     def make(ds, training):
         return pipelines.text_classification(
             ds,
-            vocab,
-            max_length=max_length,
+            tokenizer,
             batch_size=batch_size,
             training=training,
             seed=seed,
             bucket_boundaries=bucket_boundaries,
         )
 
-    return Splits(
+    return _data(
         make(train, True),
         make(validation, False),
         make(test, False),
-        {"tokens": vocab},
-        {"vocab_size": vocab.size, "num_classes": 2},
+        {"vocab_size": tokenizer.size, "num_classes": 2},
+        {"input": tokenizer},
     )
 
 
@@ -108,23 +108,25 @@ def ted_hrlr_translate(
     ({"source": (batch, Tx), "target_in": (batch, Ty)}, target_out (batch, Ty))."""
     name = "ted_hrlr_translate/pt_to_en"
     splits = {s: load(name, s, data_dir=data_dir) for s in ("train", "validation", "test")}
-    vocabs = {}
-    for role, lang in (("source", "pt"), ("target", "en")):
-        vocabs[role] = pipelines.fit_or_load(
-            _vocab_path(vocab_dir, f"ted_hrlr_translate_{role}"),
-            lambda lang=lang: pipelines.Vocabulary.fit(
+    tokenizers = {}
+    for role, name, lang in (("input", "source", "pt"), ("output", "target", "en")):
+        tokenizers[role] = _tokenizer(
+            vocab_dir,
+            f"ted_hrlr_translate_{name}",
+            lambda lang=lang: Tokenizer.adapt(
                 splits["train"].map(lambda ex: ex[lang]),
                 level="word",
                 lowercase=True,
                 max_tokens=max_tokens,
             ),
+            max_length=max_length,
         )
 
     def make(ds, training):
         return pipelines.seq2seq(
             ds,
-            vocabs["source"],
-            vocabs["target"],
+            tokenizers["input"],
+            tokenizers["output"],
             source_key="pt",
             target_key="en",
             max_source_length=max_length,
@@ -135,18 +137,18 @@ def ted_hrlr_translate(
             bucket_boundaries=bucket_boundaries,
         )
 
-    return Splits(
+    return _data(
         make(splits["train"], True),
         make(splits["validation"], False),
         make(splits["test"], False),
-        vocabs,
         {
-            "source_vocab_size": vocabs["source"].size,
-            "target_vocab_size": vocabs["target"].size,
+            "source_vocab_size": tokenizers["input"].size,
+            "target_vocab_size": tokenizers["output"].size,
             "start_token": pipelines.START_ID,
             "end_token": pipelines.END_ID,
             "max_output_length": max_length + 1,
         },
+        tokenizers,
     )
 
 
@@ -167,21 +169,22 @@ def conll2003(
     train, info = load("conll2003", "train", data_dir=data_dir, with_info=True)
     validation = load("conll2003", "dev", data_dir=data_dir)
     test = load("conll2003", "test", data_dir=data_dir)
-    vocab = pipelines.fit_or_load(
-        _vocab_path(vocab_dir, "conll2003_tokens"),
-        lambda: pipelines.Vocabulary.fit(
+    tokenizer = _tokenizer(
+        vocab_dir,
+        "conll2003_tokens",
+        lambda: Tokenizer.adapt(
             train.map(lambda ex: ex["tokens"]),
             level="tokens",
             lowercase=True,
             max_tokens=max_tokens,
         ),
     )
-    names = info.features[tags].feature.names
+    names = ["<pad>"] + list(info.features[tags].feature.names)
 
     def make(ds, training):
         return pipelines.tagging(
             ds,
-            vocab,
+            tokenizer,
             tags_key=tags,
             batch_size=batch_size,
             training=training,
@@ -189,14 +192,16 @@ def conll2003(
             bucket_boundaries=bucket_boundaries,
         )
 
-    return Splits(
+    data = _data(
         make(train, True),
         make(validation, False),
         make(test, False),
-        {"tokens": vocab},
-        {"vocab_size": vocab.size, "num_classes": len(names) + 1},
-        {"tag_names": ["<pad>"] + list(names)},
+        {"vocab_size": tokenizer.size, "num_classes": len(names)},
+        {"input": tokenizer},
+        classes=names,
     )
+    data.extras["tag_names"] = names
+    return data
 
 
 def tiny_shakespeare(*, data_dir=None, batch_size=64, seq_length=100, vocab_dir=None, seed=0):
@@ -205,20 +210,22 @@ def tiny_shakespeare(*, data_dir=None, batch_size=64, seq_length=100, vocab_dir=
     splits = {
         s: load("tiny_shakespeare", s, data_dir=data_dir) for s in ("train", "validation", "test")
     }
-    vocab = pipelines.fit_or_load(
-        _vocab_path(vocab_dir, "tiny_shakespeare_chars"),
-        lambda: pipelines.Vocabulary.fit(splits["train"].map(lambda ex: ex["text"]), level="char"),
+    tokenizer = _tokenizer(
+        vocab_dir,
+        "tiny_shakespeare_chars",
+        lambda: Tokenizer.adapt(splits["train"].map(lambda ex: ex["text"]), level="char"),
     )
 
     def make(ds, training):
         return pipelines.language_model(
-            ds, vocab, seq_length=seq_length, batch_size=batch_size, training=training, seed=seed
+            ds, tokenizer, seq_length=seq_length, batch_size=batch_size, training=training,
+            seed=seed,
         )
 
-    return Splits(
+    return _data(
         make(splits["train"], True),
         make(splits["validation"], False),
         make(splits["test"], False),
-        {"tokens": vocab},
-        {"vocab_size": vocab.size},
+        {"vocab_size": tokenizer.size},
+        {"input": tokenizer, "output": tokenizer},
     )

@@ -14,7 +14,7 @@ Configs:
 - `sequence`: many-to-many; `window` (24, 1) and `targets` (24, 1), the window shifted
   one year ahead (a prediction at every step).
 Values are raw; normalise with statistics from the train split only
-(`zoo.data.pipelines.fit_normalizer`).
+(`zoo.data.normalization.adapt_normalization`).
 """
 
 import dataclasses
