@@ -52,11 +52,22 @@ def _spec(batch, width, dtype):
 
 # ------------------------------------------------------------------ the loop
 def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_sequences=True):
-    """Run a zoo cell over time-major `inputs` (timesteps, batch, features)
-    with the hand-written backward pass (no mask, no recurrent dropout).
+    """Run a cell over time-major `inputs` (timesteps, batch, features) with
+    the cell's hand-written backward pass (no mask, no recurrent dropout).
 
-    `hoisted`: project all timesteps before the loop instead of per step.
-    Returns (last_output, outputs or None, final_states) like `time_loop`.
+    Args:
+        cell: a `RecurrentCell` whose `supports_fused_gradient()` is True; the
+            driver uses only its protocol (`input_weights`, `project_inputs`,
+            `recurrent_weights`, `recurrent_step(return_gates=True)`,
+            `fused_gate_count`, `fused_separate_recurrent_gradient`,
+            `backward_step`, `recurrent_weight_gradients`).
+        inputs: (timesteps, batch, features), time-major.
+        initial_states: list of (batch, units) tensors.
+        hoisted: project all timesteps before the loop instead of per step.
+        return_sequences: also return the outputs (timesteps, batch, units).
+
+    Returns:
+        (last_output, outputs or None, final_states), like `loop.time_loop`.
     """
     n_states, units = len(initial_states), cell.units
     batch, dtype = inputs.shape[1], initial_states[0].dtype
