@@ -1,4 +1,5 @@
-"""An independent NumPy implementation of the recurrent equations (test reference).
+"""The one independent NumPy implementation of the recurrent equations (the
+test reference of the layers, cells and model correctness tests).
 
 Written from the equations, not from the layer code: one Python loop over
 time, float64 by default, with Keras's masking rules (a masked step keeps the
@@ -107,3 +108,11 @@ def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
         previous = out
     output = np.stack(outputs, axis=1) if return_sequences else outputs[-1]
     return output, states
+
+
+def run_sequence(kind, weights, x, **step_kwargs):
+    """One unbatched sequence x (timesteps, features) from the zero state:
+    the outputs (timesteps, units), float64. GRU uses `reset_after=True`
+    unless `reset_after=False` is passed. (The model correctness tests use it.)"""
+    output, _ = run(kind, np.asarray(x)[None], weights, return_sequences=True, **step_kwargs)
+    return output[0]

@@ -34,6 +34,34 @@ def test_import_zoo_under_jax_does_not_import_tensorflow():
     assert out.split() == ["False", "many_to_one"]
 
 
+def test_layers_cells_and_models_under_jax_load_no_tensorflow():
+    """`import zoo` (and its layer, cell and model packages, and the
+    diagnostics) under JAX loads no TensorFlow, nor does running a layer with
+    either gradient or the gradient-flow diagnostics."""
+    out = run_python(
+        """
+        import sys
+        import numpy as np
+        import zoo
+        import zoo.cells
+        import zoo.diagnostics
+        import zoo.layers
+        import zoo.models
+        loaded = "tensorflow" in sys.modules
+        x = np.ones((2, 4, 3), "float32")
+        for gradient in ("fused", "autodiff"):
+            zoo.layers.GRU(3, gradient=gradient)(x, training=True)
+        import keras
+        model = keras.Sequential([keras.Input((4, 3)), zoo.layers.SimpleRNN(2),
+                                  keras.layers.Dense(1)])
+        flow = zoo.diagnostics.gradient_flow(model, x, np.ones((2, 1), "float32"), loss="mse")
+        print(loaded, "tensorflow" in sys.modules, flow.shape)
+        """,
+        env={"KERAS_BACKEND": "jax"},
+    )
+    assert out.split() == ["False", "False", "(1,", "4)"]
+
+
 def test_saved_encoder_decoder_loads_after_plain_import(tmp_path):
     model = zoo.create_model(
         "encoder_decoder", source_vocab_size=12, target_vocab_size=9, units=8, attention="luong"

@@ -10,8 +10,9 @@ gated cells keep it up. :func:`plot_gradient_flow` draws several such
 curves in one figure.
 
 How it works: the model's layers are run one by one, and each recurrent
-layer's cells are stepped by hand with ``keras.ops``, adding a zero probe
-``e<t>`` to the hidden state after every step. The loss is unchanged, and
+layer's cells are stepped in the zoo's one time loop
+(``zoo.layers.loop.sequence_loop``), adding a zero probe ``e<t>`` to the
+hidden state after every step. The loss is unchanged, and
 ``dL/de<t> = dL/da<t>``. Gradients with respect to the probes are taken
 with the backend's own autodiff (``tf.GradientTape`` on TensorFlow,
 ``jax.grad`` on JAX): this is the only backend-specific code here.
@@ -27,6 +28,8 @@ Time steps are counted in processing order (reversed for ``go_backwards``).
 import keras
 import numpy as np
 from keras import ops
+
+from zoo.layers.loop import sequence_loop
 
 __all__ = ["gradient_flow", "recurrent_layer_names", "plot_gradient_flow"]
 
@@ -82,22 +85,33 @@ def _initial_states(cell, batch, dtype):
 
 
 def _run_recurrent(layer, x, probes):
-    """Step ``layer``'s cells over ``x`` adding ``probes[j][t]`` to a<t> of cell j."""
+    """Step ``layer``'s cells over ``x`` adding ``probes[j][t]`` to a<t> of cell j.
+
+    Runs in the shared time loop (``zoo.layers.loop.sequence_loop``) over the
+    time-major sequence, in processing order; the probes are (timesteps,
+    batch, units) and are read as loop inputs, one slice per step.
+    """
     cells = _cells(layer)
-    batch, steps = x.shape[0], x.shape[1]
+    batch = x.shape[0]
     states = [_initial_states(c, batch, x.dtype) for c in cells]
-    order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
-    outputs = []
-    for t, index in enumerate(order):
-        inputs = x[:, index]
+    counts = [len(s) for s in states]
+    sequence = ops.transpose(x, (1, 0) + tuple(range(2, len(x.shape))))  # time-major
+    if layer.go_backwards:
+        sequence = ops.flip(sequence, 0)
+
+    def step(carry, inputs):
+        h, step_probes, new_carry, position = inputs[0], inputs[1:], [], 0
         for j, cell in enumerate(cells):
-            out, new = cell(inputs, states[j], training=False)
-            new = _as_list(new)
-            h = out + probes[j][t]
-            states[j] = [h] + new[1:]
-            inputs = h
-        outputs.append(inputs)
-    return ops.stack(outputs, axis=1) if layer.return_sequences else outputs[-1]
+            out, new = cell(h, list(carry[position:position + counts[j]]), training=False)
+            h = out + step_probes[j]
+            new_carry += [h] + _as_list(new)[1:]
+            position += counts[j]
+        return tuple(new_carry), (h,)
+
+    output_like = keras.KerasTensor(tuple(probes[-1].shape[1:]), dtype=probes[-1].dtype)
+    _, (outputs,) = sequence_loop(
+        step, [s for per_cell in states for s in per_cell], (sequence, *probes), [output_like])
+    return ops.transpose(outputs, (1, 0, 2)) if layer.return_sequences else outputs[-1]
 
 
 def _probe_shapes(layers, x):

@@ -12,43 +12,30 @@ timesteps, as fused CPU/GPU kernels compute them.
 Measured (benchmarks/README.md and `benchmarks/prototypes/fused_backward.py` at commit b0d5495):
 faster than autodiff under XLA (JAX jit, TensorFlow `jit_compile=True`),
 slower on TensorFlow's graph loop, whose autodiff overlaps the per-step weight
-products with the recurrence. `RNN.gradient` picks it ("auto": under XLA).
+products with the recurrence. `RNN(gradient=...)` picks it ("auto": under XLA).
 
-The derivatives are those of the cells' equations (zoo.cells) with the
-activations they support here: tanh for the candidate and sigmoid for the
-gates, GRU with `reset_after=True`. Everything else uses autodiff.
+This module is the driver only and knows no cell type: each cell owns its
+derivatives (`backward_step`, `recurrent_weight_gradients`) and says whether
+they apply to its options (`supports_fused_gradient()`: for the zoo cells,
+tanh for the candidate and sigmoid for the gates, GRU with
+`reset_after=True`), as the protocol of `zoo.layers.base_cell.RecurrentCell`
+describes. Everything else uses autodiff.
 """
 
 import keras
 from keras import ops
 
-from zoo import cells as zoo_cells
 from zoo.layers.loop import sequence_loop
 
 __all__ = ["supports_fused_gradient", "fused_time_loop"]
 
 
-def _is(activation, name):
-    return activation is getattr(keras.activations, name)
-
-
 def supports_fused_gradient(cell):
-    """Whether `cell` has a hand-written backward step here."""
-    if isinstance(cell, zoo_cells.SimpleRNNCell):
-        return _is(cell.activation, "tanh")
-    if isinstance(cell, (zoo_cells.LSTMCell, zoo_cells.GRUCell)):
-        if isinstance(cell, zoo_cells.GRUCell) and not cell.reset_after:
-            return False
-        return _is(cell.activation, "tanh") and _is(cell.recurrent_activation, "sigmoid")
-    return False
-
-
-# ------------------------------------------------------- per-cell derivatives
-def _gate_count(cell):
-    """How many (batch, units) tensors `recurrent_step(return_gates=True)` returns."""
-    if isinstance(cell, zoo_cells.LSTMCell):
-        return 5
-    return 4 if isinstance(cell, zoo_cells.GRUCell) else 0
+    """Whether `cell` (with its options) has a hand-written backward step:
+    it answers itself through `supports_fused_gradient()` (see
+    `zoo.layers.base_cell.RecurrentCell`); any other cell has none."""
+    ask = getattr(cell, "supports_fused_gradient", None)
+    return bool(ask()) if callable(ask) else False
 
 
 def _as_tensors(weights, kernel):
@@ -59,58 +46,35 @@ def _as_tensors(weights, kernel):
                  for w in weights)
 
 
-def _backward_step(cell, d_states, gates, previous, kernel_t):
-    """Gradients of one step: (d_projected, d_recurrent, d_previous_states).
-
-    `gates` are what the forward step stored (SimpleRNN: its output h);
-    `previous` the states before the step. `d_recurrent` is the gradient of
-    the recurrent pre-activation h⟨t−1⟩·U (+ b); it is `d_projected` itself
-    except for GRU, whose reset gate multiplies the recurrent part only.
-    """
-    if isinstance(cell, zoo_cells.SimpleRNNCell):
-        (h_grad,), (h,) = d_states, gates
-        d_pre = h_grad * (1.0 - h * h)
-        return d_pre, d_pre, [ops.matmul(d_pre, kernel_t)]
-    if isinstance(cell, zoo_cells.LSTMCell):
-        (h_grad, c_grad), c_prev = d_states, previous[1]
-        i, f, g, o, c_act = gates
-        c_grad = c_grad + h_grad * o * (1.0 - c_act * c_act)
-        d_pre = ops.concatenate([
-            c_grad * g * i * (1.0 - i),
-            c_grad * c_prev * f * (1.0 - f),
-            c_grad * i * (1.0 - g * g),
-            h_grad * c_act * o * (1.0 - o),
-        ], axis=-1)
-        return d_pre, d_pre, [ops.matmul(d_pre, kernel_t), c_grad * f]
-    # GRU, reset_after=True: h = z * h_prev + (1 - z) * n, n = tanh(x_n + r * rec_n)
-    (h_grad,), h_prev = d_states, previous[0]
-    z, r, n, rec_n = gates
-    d_n = h_grad * (1.0 - z) * (1.0 - n * n)
-    d_z = h_grad * (h_prev - n) * z * (1.0 - z)
-    d_r = d_n * rec_n * r * (1.0 - r)
-    d_recurrent = ops.concatenate([d_z, d_r, d_n * r], axis=-1)
-    return (ops.concatenate([d_z, d_r, d_n], axis=-1), d_recurrent,
-            [h_grad * z + ops.matmul(d_recurrent, kernel_t)])
-
-
 def _spec(batch, width, dtype):
     return keras.KerasTensor((batch, width), dtype=dtype)
 
 
 # ------------------------------------------------------------------ the loop
 def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_sequences=True):
-    """Run a zoo cell over time-major `inputs` (timesteps, batch, features)
-    with the hand-written backward pass (no mask, no recurrent dropout).
+    """Run a cell over time-major `inputs` (timesteps, batch, features) with
+    the cell's hand-written backward pass (no mask, no recurrent dropout).
 
-    `hoisted`: project all timesteps before the loop instead of per step.
-    Returns (last_output, outputs or None, final_states) like `time_loop`.
+    Args:
+        cell: a `RecurrentCell` whose `supports_fused_gradient()` is True; the
+            driver uses only its protocol (`input_weights`, `project_inputs`,
+            `recurrent_weights`, `recurrent_step(return_gates=True)`,
+            `fused_gate_count`, `fused_separate_recurrent_gradient`,
+            `backward_step`, `recurrent_weight_gradients`).
+        inputs: (timesteps, batch, features), time-major.
+        initial_states: list of (batch, units) tensors.
+        hoisted: project all timesteps before the loop instead of per step.
+        return_sequences: also return the outputs (timesteps, batch, units).
+
+    Returns:
+        (last_output, outputs or None, final_states), like `loop.time_loop`.
     """
     n_states, units = len(initial_states), cell.units
     batch, dtype = inputs.shape[1], initial_states[0].dtype
     kernel, bias = _as_tensors(cell.input_weights(), cell.kernel)
     recurrent = _as_tensors(cell.recurrent_weights(), cell.recurrent_kernel)
-    n_gates = _gate_count(cell)
-    separate = isinstance(cell, zoo_cells.GRUCell)
+    n_gates = cell.fused_gate_count
+    separate = cell.fused_separate_recurrent_gradient
 
     @ops.custom_gradient
     def run(x, kernel, bias, *rest):
@@ -139,7 +103,7 @@ def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_seque
             def backward(d_states, step):
                 d_out, prev, step_gates = step[0], step[1:1 + n_states], step[1 + n_states:]
                 d_states = [d_states[0] + d_out, *d_states[1:]]
-                d_pre, d_rec, d_prev = _backward_step(cell, d_states, step_gates, prev, kernel_t)
+                d_pre, d_rec, d_prev = cell.backward_step(d_states, step_gates, prev, kernel_t)
                 return tuple(d_prev), (d_pre, d_rec) if separate else (d_pre,)
 
             width = kernel.shape[-1]
@@ -150,9 +114,7 @@ def fused_time_loop(cell, inputs, initial_states, *, hoisted=False, return_seque
             flat_pre = ops.reshape(d_pre, (-1, width))
             flat_rec = ops.reshape(collected[-1], (-1, width))
             flat_h = ops.reshape(previous[0], (-1, units))
-            d_weights = [ops.matmul(ops.transpose(flat_h), flat_rec)]
-            if separate:
-                d_weights.append(ops.sum(flat_rec, axis=0))
+            d_weights = cell.recurrent_weight_gradients(flat_h, flat_rec)
             return (ops.matmul(d_pre, ops.transpose(kernel)),
                     ops.matmul(ops.transpose(ops.reshape(x, (-1, x.shape[-1]))), flat_pre),
                     ops.sum(flat_pre, axis=0), *d_init, *d_weights)

@@ -95,17 +95,14 @@ def compiled_by_xla():
     """Whether the computation being traced will be compiled by XLA: on JAX
     always (every loop is `lax.scan` under `jax.jit` or compiled on its own),
     on TensorFlow inside a `jit_compile=True` function. TensorFlow has no
-    public API for this; its private `control_flow_util` is what
-    `tf.function` itself consults (False if it ever moves)."""
+    public API for the latter; the workaround lives in
+    `zoo.layers._tf_xla_context`, imported only on the TensorFlow backend."""
     backend = keras.config.backend()
     if backend != "tensorflow":
         return backend == "jax"
-    try:
-        import tensorflow as tf
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - a TensorFlow without the module
-        return False
-    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+    from zoo.layers._tf_xla_context import in_xla_context
+
+    return in_xla_context()
 
 
 def sequence_loop(body, init, xs, y_likes, reverse=False):

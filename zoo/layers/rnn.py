@@ -14,11 +14,16 @@ import inspect
 import keras
 from keras import ops
 
-from zoo import cells as zoo_cells
+from zoo._checks import check_choice
+from zoo.layers.base_cell import RecurrentCell
 from zoo.layers.fused import fused_time_loop, supports_fused_gradient
 from zoo.layers.loop import compiled_by_xla, time_loop
 
-__all__ = ["RNN"]
+__all__ = ["RNN", "INPUT_PROJECTIONS", "GRADIENTS"]
+
+# The values of `RNN(input_projection=...)` and `RNN(gradient=...)`.
+INPUT_PROJECTIONS = ("auto", "hoisted", "per_step")
+GRADIENTS = ("auto", "fused", "autodiff")
 
 
 _ACCELERATOR = []
@@ -72,6 +77,23 @@ class RNN(keras.layers.Layer):
         unroll: Unroll the time loop in Python (needs a fixed number of timesteps).
         zero_output_for_mask: Output zeros at masked timesteps instead of
             repeating the previous output.
+        input_projection: Where zoo cells project their inputs (other cells
+            ignore it): "hoisted" (all timesteps in one matrix product before
+            the loop), "per_step" (inside the loop, where the projection of a
+            step can overlap the recurrence of the previous one) or "auto"
+            (the default: hoisted on GPU/TPU, per step on CPU, where it
+            measured faster). Validated at construction.
+        gradient: How zoo cells are differentiated while training: "fused"
+            (the hand-written backward pass of `zoo.layers.fused`, where the
+            cell supports it (`cell.supports_fused_gradient()`: tanh/sigmoid
+            activations, GRU with reset_after=True) and there is no mask, no
+            recurrent dropout and no unroll), "autodiff" (the backend
+            differentiates the loop) or "auto" (the default: fused where XLA
+            compiles the step, i.e. JAX and TensorFlow with jit_compile=True,
+            where it measured 1.1-1.6x faster; autodiff on TensorFlow's graph
+            loop, where fused measured slower). The fused pass has no second
+            derivatives: pass "autodiff" for those. Validated at construction;
+            assigning `layer.gradient = ...` later is validated too.
         **kwargs: Base layer arguments (name, dtype, trainable, activity_regularizer).
 
     Call arguments:
@@ -93,26 +115,13 @@ class RNN(keras.layers.Layer):
     Example:
         >>> layer = RNN(zoo.cells.LSTMCell(32), return_sequences=True)
         >>> layer(np.zeros((4, 10, 8), "float32")).shape   # (4, 10, 32)
+        >>> stack = RNN([zoo.cells.GRUCell(16), zoo.cells.LSTMCell(8)], gradient="autodiff")
+        >>> stack(np.zeros((4, 10, 8), "float32")).shape   # (4, 8)
     """
 
-    # Where zoo cells project their inputs: "hoisted" (all timesteps in one
-    # matrix product before the loop), "per_step" (inside the loop, where the
-    # projection of a step can overlap the recurrence of the previous one) or
-    # "auto": hoisted on GPU/TPU, per step on CPU, where it measured faster.
-    input_projection = "auto"
-
-    # How zoo cells are differentiated while training: "fused" (the
-    # hand-written backward pass of `zoo.layers.fused`, where the cell and options
-    # allow it: tanh/sigmoid activations, GRU with reset_after=True, no mask,
-    # no recurrent dropout, no unroll), "autodiff" (the backend differentiates
-    # the loop), or "auto": fused where XLA compiles the step (JAX, and
-    # TensorFlow with jit_compile=True), where it measured 1.1-1.6x faster;
-    # autodiff on TensorFlow's graph loop, where fused measured slower.
-    # The fused pass has no second derivatives: set "autodiff" for those.
-    gradient = "auto"
-
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+                 stateful=False, unroll=False, zero_output_for_mask=False,
+                 input_projection="auto", gradient="auto", **kwargs):
         if isinstance(cell, (list, tuple)):
             if not cell:
                 raise ValueError("`cell` must be a cell or a non-empty list of cells. Received: []")
@@ -131,11 +140,34 @@ class RNN(keras.layers.Layer):
         self.stateful = stateful
         self.unroll = unroll
         self.zero_output_for_mask = zero_output_for_mask
+        self.input_projection = input_projection
+        self.gradient = gradient
         self.supports_masking = True
         self.state_size = _sizes(cell.state_size)
         self._state_store = _StateStore(None)
         self._expected_batch_size = None
         self._built_features = None
+
+    # ------------------------------------------------------------- options
+    @property
+    def input_projection(self):
+        """Where zoo cells project their inputs: one of `INPUT_PROJECTIONS`
+        (validated when set, at construction or by assignment)."""
+        return self._input_projection
+
+    @input_projection.setter
+    def input_projection(self, value):
+        self._input_projection = check_choice("input_projection", value, INPUT_PROJECTIONS)
+
+    @property
+    def gradient(self):
+        """How zoo cells are differentiated while training: one of `GRADIENTS`
+        (validated when set, at construction or by assignment)."""
+        return self._gradient
+
+    @gradient.setter
+    def gradient(self, value):
+        self._gradient = check_choice("gradient", value, GRADIENTS)
 
     # ------------------------------------------------------------- structure
     @property
@@ -336,7 +368,7 @@ class RNN(keras.layers.Layer):
 
     def _sweep(self, cell, x, states, mask, training, keep_sequence):
         """Run one cell over the time-major sequence `x`."""
-        if isinstance(cell, zoo_cells._ZooCell):
+        if isinstance(cell, RecurrentCell):
             cell.check_features(x.shape)
             input_mask, recurrent_mask = cell.get_dropout_masks(x[0], states[0], training)
             if input_mask is not None:
@@ -344,7 +376,7 @@ class RNN(keras.layers.Layer):
             if self._fused_gradient(cell, mask, recurrent_mask, training):
                 return fused_time_loop(cell, x, states, hoisted=self._hoist_projection(),
                                        return_sequences=keep_sequence)
-            # Weights are read once, outside the loop (see zoo.cells).
+            # Weights are read once, outside the loop (see zoo.layers.base_cell).
             input_weights, weights = cell.input_weights(), cell.recurrent_weights()
             if self._hoist_projection():
                 inputs = cell.project_inputs(x, input_weights)
@@ -363,8 +395,8 @@ class RNN(keras.layers.Layer):
             step, inputs, states, self._output_size(cell), mask=mask,
             zero_output_for_mask=self.zero_output_for_mask, unroll=self.unroll,
             return_sequences=keep_sequence,
-            output_is_state=isinstance(cell, zoo_cells._ZooCell))
-        if not isinstance(cell, zoo_cells._ZooCell):
+            output_is_state=isinstance(cell, RecurrentCell))
+        if not isinstance(cell, RecurrentCell):
             for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
                 if hasattr(cell, reset):
                     getattr(cell, reset)()
@@ -388,22 +420,12 @@ class RNN(keras.layers.Layer):
         return step
 
     def _fused_gradient(self, cell, mask, recurrent_mask, training):
-        if self.gradient not in ("auto", "fused", "autodiff"):
-            raise ValueError(
-                "`gradient` must be 'auto', 'fused' or 'autodiff'. "
-                f"Received: gradient={self.gradient!r}"
-            )
         if self.gradient == "autodiff" or not training or self.unroll or mask is not None \
                 or recurrent_mask is not None or not supports_fused_gradient(cell):
             return False
         return self.gradient == "fused" or compiled_by_xla()
 
     def _hoist_projection(self):
-        if self.input_projection not in ("auto", "hoisted", "per_step"):
-            raise ValueError(
-                "`input_projection` must be 'auto', 'hoisted' or 'per_step'. "
-                f"Received: input_projection={self.input_projection!r}"
-            )
         if self.input_projection == "auto":
             return _accelerator_present()
         return self.input_projection == "hoisted"
@@ -442,6 +464,8 @@ class RNN(keras.layers.Layer):
             "stateful": self.stateful,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
+            "input_projection": self.input_projection,
+            "gradient": self.gradient,
             "cell": keras.saving.serialize_keras_object(self.cell),
         }
         return {**super().get_config(), **config}

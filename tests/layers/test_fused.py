@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.test_layers_parity import BATCH, FEATURES, STEPS, check_parity, forward_and_grads
+from tests.layers.test_parity import BATCH, FEATURES, STEPS, check_parity, forward_and_grads
 from zoo.layers import rnn as zoo_rnn
 
 pytestmark = pytest.mark.jax
@@ -122,7 +122,11 @@ def test_fit_with_the_fused_pass_reduces_the_loss(fused_calls):
 
 
 def test_unknown_gradient_setting():
+    """Rejected at construction, and when assigned later (not only at call time)."""
+    with pytest.raises(ValueError, match=r"\['auto', 'fused', 'autodiff'\]\. "
+                                         r"Received: gradient='symbolic'"):
+        zoo.layers.LSTM(3, gradient="symbolic")
     layer = zoo.layers.LSTM(3)
-    layer.gradient = "symbolic"
     with pytest.raises(ValueError, match="Received: gradient='symbolic'"):
-        layer(np.ones((1, 2, 2), "float32"), training=True)
+        layer.gradient = "symbolic"
+    assert layer.gradient == "auto"
