@@ -10,6 +10,7 @@
 import numpy as np
 
 from recipes import base
+from zoo.recipe import Data
 
 
 def _fixed_source(length):
@@ -47,20 +48,19 @@ def load(config, raw, *, source_key, target_key, source_level, target_level, max
 
     test_pairs = [(ex[source_key].decode("utf-8"), ex[target_key].decode("utf-8"))
                   for ex in raw["test"].as_numpy_iterator()]
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"source_vocab_size": source_vocab.size,
                       "target_vocab_size": target_vocab.size,
                       "start_token": pipelines.START_ID, "end_token": pipelines.END_ID,
                       "max_output_length": max_target_length + 1},
+        artifacts={"vocabulary": {"input": source_vocab.get_vocabulary(),
+                                  "output": target_vocab.get_vocabulary(),
+                                  "split": "chars" if source_level == "char" else "words",
+                                  "unknown": pipelines.OOV, "start": pipelines.START,
+                                  "end": pipelines.END, "lowercase": lowercase}},
         extras={"source_vocab": source_vocab, "target_vocab": target_vocab,
-                "test_pairs": test_pairs, "max_source_length": max_source_length,
-                "vocabulary": {"input": source_vocab.get_vocabulary(),
-                               "output": target_vocab.get_vocabulary(),
-                               "split": "chars" if source_level == "char" else "words",
-                               "unknown": pipelines.OOV, "start": pipelines.START,
-                               "end": pipelines.END, "lowercase": lowercase}},
-        artifacts=("vocabulary",),
+                "test_pairs": test_pairs, "max_source_length": max_source_length},
     )
 
 

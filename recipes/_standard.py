@@ -1,24 +1,21 @@
 """Shared parts of the recipes over standard TFDS sets (sentiment, translation, ner,
-char_lm): wrapping ``zoo.data.standard.Splits`` into a ``recipes.base.Data``.
+char_lm): wrapping ``zoo.data.standard.Splits`` into a ``zoo.recipe.Data``.
 
 These sets need internet (or files in the TFDS data folder) on first use;
 without them ``zoo.data.load`` fails within seconds with a clear message.
 Their tests run under ``tfds.testing.mock_data``.
 """
 
-from recipes import base
+from zoo.recipe import Data
 
 
 def to_data(splits, vocabulary=None):
-    """``base.Data`` from a ``zoo.data.standard.Splits``."""
+    """``zoo.recipe.Data`` from a ``zoo.data.standard.Splits``; ``vocabulary`` is its artifact."""
     extras = dict(splits.extras)
     extras["vocabularies"] = splits.vocabularies
-    artifacts = ()
-    if vocabulary is not None:
-        extras["vocabulary"] = vocabulary
-        artifacts = ("vocabulary",)
-    return base.Data(train=splits.train, validation=splits.validation, test=splits.test,
-                     model_kwargs=dict(splits.model_kwargs), extras=extras, artifacts=artifacts)
+    artifacts = {} if vocabulary is None else {"vocabulary": vocabulary}
+    return Data(train=splits.train, validation=splits.validation, test=splits.test,
+                model_kwargs=dict(splits.model_kwargs), artifacts=artifacts, extras=extras)
 
 
 def vocab_dir(config):

@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 from recipes._chorales import load_chorales
 
 NAME = "chorale_generation"
@@ -27,7 +28,7 @@ STEP_QUARTERS = 0.25  # one step = a 16th note
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 5e-3
@@ -93,16 +94,15 @@ def load_data(config, data_dir=None):
             as_text[split], vocab, sequence_key="soprano", condition_key="key",
             batch_size=config.batch_size, training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"vocab_size": vocab.size, "num_conditions": len(KEYS),
                       "start_token": pipelines.START_ID, "end_token": pipelines.END_ID,
                       "max_length": config.sample_steps},
-        extras={"vocab": vocab, "keys": list(KEYS),
-                "vocabulary": {"output": vocab.get_vocabulary(), "split": "tokens",
-                               "start": pipelines.START, "end": pipelines.END,
-                               "condition_classes": list(KEYS)}},
-        artifacts=("vocabulary",),
+        artifacts={"vocabulary": {"output": vocab.get_vocabulary(), "split": "tokens",
+                                  "start": pipelines.START, "end": pipelines.END,
+                                  "condition_classes": list(KEYS)}},
+        extras={"vocab": vocab, "keys": list(KEYS)},
     )
 
 
@@ -206,7 +206,7 @@ def report(model, data, config, run_dir):
             "sample_log_probs": [float(s) for s in scores]}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

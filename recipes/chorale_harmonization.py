@@ -15,13 +15,14 @@ import dataclasses
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 from recipes._chorales import load_chorales
 
 NAME = "chorale_harmonization"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -86,13 +87,12 @@ def load_data(config, data_dir=None):
                                         batch_size=config.batch_size,
                                         training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"vocab_size": soprano_vocab.size, "num_classes": bass_vocab.size},
-        extras={"baseline_accuracy": float(np.mean(test_bass == common)),
-                "vocabulary": {"input": soprano_vocab.get_vocabulary(),
-                               "classes": bass_vocab.get_vocabulary(), "split": "words"}},
-        artifacts=("vocabulary",),
+        artifacts={"vocabulary": {"input": soprano_vocab.get_vocabulary(),
+                                  "classes": bass_vocab.get_vocabulary(), "split": "words"}},
+        extras={"baseline_accuracy": float(np.mean(test_bass == common))},
     )
 
 
@@ -106,7 +106,7 @@ def evaluate(model, data, config):
             "most_common_pitch_accuracy": data.extras["baseline_accuracy"]}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

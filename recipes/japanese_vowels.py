@@ -14,6 +14,7 @@ import dataclasses
 
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "japanese_vowels"
 PAD_VALUE = 0.0
@@ -21,7 +22,7 @@ MAX_FRAMES = 29  # the longest utterance; every batch is padded to it (one trace
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 40
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -64,12 +65,12 @@ def load_data(config, data_dir=None):
             seed=config.seed)
         return ds.map(to_max_frames)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 12, "mask_value": PAD_VALUE, "num_classes": 9},
-        extras={"normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-                "vocabulary": {"classes": [f"speaker {i + 1}" for i in range(9)]}},
-        artifacts=("normalizer", "vocabulary"),
+        artifacts={
+            "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
+            "vocabulary": {"classes": [f"speaker {i + 1}" for i in range(9)]}},
     )
 
 
@@ -81,7 +82,7 @@ def evaluate(model, data, config):
     return base.evaluate_classifier(model, data)
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

@@ -11,12 +11,13 @@ import dataclasses
 
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "sequential_digits"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -46,11 +47,10 @@ def load_data(config, data_dir=None):
             ds, features_key="features", label_key="label", batch_size=config.batch_size,
             training=split == "train", seed=config.seed)
 
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 8, "num_classes": 10},
-        extras={"vocabulary": {"classes": [str(d) for d in range(10)]}},
-        artifacts=("vocabulary",),
+        artifacts={"vocabulary": {"classes": [str(d) for d in range(10)]}},
     )
 
 
@@ -62,7 +62,7 @@ def evaluate(model, data, config):
     return base.evaluate_classifier(model, data)
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

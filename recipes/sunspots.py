@@ -15,12 +15,13 @@ import dataclasses
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "sunspots"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 150
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -54,12 +55,12 @@ def load_data(config, data_dir=None):
         return ds.map(lambda x, y: (x, y[:, None]))
 
     test = [(ex["window"][:, 0], float(ex["target"])) for ex in raw["test"].as_numpy_iterator()]
-    return base.Data(
+    return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 1, "output_dim": 1},
-        extras={"normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-                "test_windows": test},
-        artifacts=("normalizer",),
+        artifacts={
+            "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()}},
+        extras={"test_windows": test},
     )
 
 
@@ -69,7 +70,7 @@ def build_model(config, data):
 
 
 def evaluate(model, data, config):
-    norm = data.extras["normalizer"]
+    norm = data.artifacts["normalizer"]
     mean, std = float(norm["mean"][0]), float(norm["std"][0])
     windows = np.stack([w for w, _ in data.extras["test_windows"]])
     targets = np.array([t for _, t in data.extras["test_windows"]])
@@ -80,7 +81,7 @@ def evaluate(model, data, config):
             "test_years": len(targets)}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

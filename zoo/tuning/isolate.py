@@ -4,7 +4,7 @@ TensorFlow keeps some state of every traced train function for the life of
 the process (about 10 MiB per trained model here, see docs/tuning.md), so a
 long sweep in one process grows. With ``--isolate-trials`` the sweep process
 serves the oracle on loopback (keras-tuner's chief, see
-``zoo.tuning.oracles.serve``) and runs one worker subprocess per trial, one
+``zoo.tuning._upstream.serve``) and runs one worker subprocess per trial, one
 after the other; each worker runs a single trial and exits, and its memory
 goes with it. The results, resume and summary are those of any sweep.
 """
