@@ -53,7 +53,7 @@ def build_sequence_model(config, data, metrics=()):
                          metrics=[losses.TokenAccuracy(ignore_class=0), *metrics])
 
 
-def evaluate_classifier(model, data):
-    """Test accuracy and loss of a model built by ``build_classifier``."""
+def evaluate_classifier(model, data, config=None):
+    """Test accuracy and loss of a model built by ``build_classifier`` (a recipe's ``evaluate``)."""
     results = model.evaluate(data.test, verbose=0, return_dict=True)
     return {"accuracy": float(results["accuracy"]), "loss": float(results["loss"])}

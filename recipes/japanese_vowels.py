@@ -74,12 +74,8 @@ def load_data(config, data_dir=None):
     )
 
 
-def build_model(config, data):
-    return base.build_classifier(config, data)
-
-
-def evaluate(model, data, config):
-    return base.evaluate_classifier(model, data)
+build_model = base.build_classifier  # (config, data) -> compiled classifier
+evaluate = base.evaluate_classifier  # (model, data, config) -> test accuracy and loss
 
 
 main = main_for(__name__)

@@ -120,6 +120,10 @@ def test_an_installed_package_recipe_is_listed_and_trains(plugin_path, tmp_path)
     assert metrics["status"] == "complete" and metrics["epochs_done"] == 1
     assert set(metrics["test"]) == {"accuracy", "loss"}
 
+    evaluated = _zoo(plugin_path, "evaluate", run, cwd=str(tmp_path))  # found via recipe.json
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert evaluated.stdout.strip().splitlines()[-1].startswith(f"[evaluate] {run}: accuracy=")
+
     bad = _zoo(plugin_path, "train", "tiny_plugin_task", "--set", "epochz=1", cwd=str(tmp_path))
     assert bad.returncode == 2
     assert "Unknown config key 'epochz' for my_tiny_recipe" in bad.stderr

@@ -153,6 +153,9 @@ def get_recipe(name):
     points = _entry_points()
     if name in points:
         return _check_contract(points[name].load(), name)
+    by_module = {ep.value: ep for ep in points.values()}
+    if name in by_module:  # a registered recipe named by its module (recipe.json, workers)
+        return _check_contract(by_module[name].load(), name)
     if "." in name:
         try:
             module = importlib.import_module(name)

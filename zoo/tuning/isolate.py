@@ -17,6 +17,8 @@ import subprocess
 import sys
 import threading
 
+from zoo.recipe import module_name
+
 ENV_NAMES = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
@@ -29,7 +31,7 @@ def free_port():
 def worker_command(recipe, config, settings, port):
     """The command line of one single-trial worker."""
     cmd = [
-        sys.executable, "-m", "zoo.tuning", recipe.__name__,
+        sys.executable, "-m", "zoo.tuning", module_name(recipe),
         "--config-json", json.dumps(dataclasses.asdict(config)),
         "--distributed", "worker", "--tuner-id", "0",
         "--oracle-ip", "127.0.0.1", "--oracle-port", str(port),
