@@ -8,6 +8,7 @@
 """
 
 from recipes import base
+from zoo.recipe import Data
 
 
 def _fixed_source(length):
@@ -30,7 +31,6 @@ def load(config, raw, *, source_key, target_key, source_level, target_level, max
     """
     from zoo.data import pipelines
     from zoo.data.text import Tokenizer
-    from zoo.recipe import Data
 
     source_tokenizer = Tokenizer.adapt(raw["train"].map(lambda ex: ex[source_key]),
                                        level=source_level, lowercase=lowercase,

@@ -20,13 +20,14 @@ import os
 import keras
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "adding_problem"
 BASELINE_MSE = 1.0 / 6.0  # E[(a + b - 1)^2] for a, b ~ U[0, 1)
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 8
     batch_size: int = 64
     learning_rate: float = 3e-3
@@ -68,7 +69,7 @@ def load_data(config, data_dir=None, length=None):
     length = length or config.length
     small = config.train_examples
     evals = None if small >= 1000 else max(small // 2, config.batch_size)
-    return base.Data(
+    return Data(
         train=_split(config, length, "train", small, data_dir),
         validation=_split(config, length, "validation", evals, data_dir),
         test=_split(config, length, "test", evals, data_dir),
@@ -128,7 +129,7 @@ def report(model, data, config, run_dir):
             "gradient_flow_png": figure}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

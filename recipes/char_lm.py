@@ -19,12 +19,13 @@ import os
 import numpy as np
 
 from recipes import _standard, base
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "char_lm"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 3e-3
@@ -105,7 +106,7 @@ def report(model, data, config, run_dir):
     return {"sample": text, "sample_file": path}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

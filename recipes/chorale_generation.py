@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 from recipes._chorales import load_chorales
 
 NAME = "chorale_generation"
@@ -27,7 +28,7 @@ STEP_QUARTERS = 0.25  # one step = a 16th note
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 5e-3
@@ -82,7 +83,6 @@ def load_data(config, data_dir=None):
     from zoo.data import pipelines
     from zoo.data.builders.bach_chorales import KEYS
     from zoo.data.text import Tokenizer
-    from zoo.recipe import Data
 
     splits = {s: _dataset(*_examples(config, s, data_dir)) for s in ("train", "validation", "test")}
     as_text = {s: ds.map(lambda ex: {"soprano": pipelines.int_tokens(ex["soprano"]),
@@ -195,7 +195,7 @@ def report(model, data, config, run_dir):
             "sample_log_probs": [float(s) for s in scores]}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

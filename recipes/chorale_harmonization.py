@@ -15,13 +15,14 @@ import dataclasses
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 from recipes._chorales import load_chorales
 
 NAME = "chorale_harmonization"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -71,7 +72,6 @@ def _pieces(config, split, data_dir):
 def load_data(config, data_dir=None):
     from zoo.data import pipelines
     from zoo.data.text import Tokenizer
-    from zoo.recipe import Data
 
     raw = {s: _pieces(config, s, data_dir) for s in ("train", "validation", "test")}
     soprano = Tokenizer.adapt(raw["train"][0].map(lambda ex: ex["soprano"]), level="tokens")
@@ -105,7 +105,7 @@ def evaluate(model, data, config):
             "most_common_pitch_accuracy": data.extras["baseline_accuracy"]}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

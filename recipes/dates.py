@@ -14,7 +14,8 @@ Run: ``zoo train dates`` or ``python -m recipes.dates``; then
 
 import dataclasses
 
-from recipes import _seq2seq, base
+from recipes import _seq2seq
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "dates"
 MAX_SOURCE = 40
@@ -22,7 +23,7 @@ MAX_TARGET = 10
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 4
     batch_size: int = 64
     learning_rate: float = 3e-3
@@ -83,7 +84,7 @@ def report(model, data, config, run_dir):
     return {"examples": examples}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

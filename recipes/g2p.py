@@ -15,7 +15,8 @@ Run: ``zoo train g2p`` or ``python -m recipes.g2p``.
 
 import dataclasses
 
-from recipes import _seq2seq, base
+from recipes import _seq2seq
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "g2p"
 REFERENCE = {"per": 0.055, "wer": 0.236, "source": "Yao & Zweig 2015, bidirectional LSTM"}
@@ -24,7 +25,7 @@ MAX_TARGET = 20
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 6
     batch_size: int = 128
     learning_rate: float = 5e-3
@@ -81,7 +82,7 @@ def evaluate(model, data, config):
             "reference_per": REFERENCE["per"], "reference_wer": REFERENCE["wer"]}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ import dataclasses
 
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "japanese_vowels"
 PAD_VALUE = 0.0
@@ -21,7 +22,7 @@ MAX_FRAMES = 29  # the longest utterance; every batch is padded to it (one trace
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 40
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -44,7 +45,6 @@ OBJECTIVE = ("val_accuracy", "max")
 def load_data(config, data_dir=None):
     import zoo.data
     from zoo.data import normalization, pipelines
-    from zoo.recipe import Data
 
     raw = {s: zoo.data.load("japanese_vowels", s, data_dir=data_dir)
            for s in ("train", "validation", "test")}
@@ -65,15 +65,11 @@ def load_data(config, data_dir=None):
     )
 
 
-def build_model(config, data):
-    return base.build_classifier(config, data)
+build_model = base.build_classifier  # (config, data) -> compiled classifier
+evaluate = base.evaluate_classifier  # (model, data, config) -> test accuracy and loss
 
 
-def evaluate(model, data, config):
-    return base.evaluate_classifier(model, data)
-
-
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

@@ -15,12 +15,13 @@ import dataclasses
 import numpy as np
 
 from recipes import _standard, base
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "ner"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 8
     batch_size: int = 32
     learning_rate: float = 2e-3
@@ -73,7 +74,7 @@ def evaluate(model, data, config):
             "entity_token_accuracy": right_entity / max(total_entity, 1)}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

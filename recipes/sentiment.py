@@ -14,12 +14,13 @@ import dataclasses
 
 
 from recipes import _standard, base
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "sentiment"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 4
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -62,7 +63,7 @@ def evaluate(model, data, config):
     return {**base.evaluate_classifier(model, data), "reference_val_accuracy": 0.84}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

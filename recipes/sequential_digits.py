@@ -11,12 +11,13 @@ import dataclasses
 
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "sequential_digits"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -39,7 +40,6 @@ OBJECTIVE = ("val_accuracy", "max")
 def load_data(config, data_dir=None):
     import zoo.data
     from zoo.data import pipelines
-    from zoo.recipe import Data
 
     def batches(split):
         ds = zoo.data.load("sequential_digits", split, data_dir=data_dir)
@@ -54,15 +54,11 @@ def load_data(config, data_dir=None):
     )
 
 
-def build_model(config, data):
-    return base.build_classifier(config, data)
+build_model = base.build_classifier  # (config, data) -> compiled classifier
+evaluate = base.evaluate_classifier  # (model, data, config) -> test accuracy and loss
 
 
-def evaluate(model, data, config):
-    return base.evaluate_classifier(model, data)
-
-
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

@@ -15,12 +15,13 @@ import dataclasses
 import numpy as np
 
 from recipes import base
+from zoo.recipe import BaseConfig, Data, main_for
 
 NAME = "sunspots"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 150
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -42,7 +43,6 @@ OBJECTIVE = ("val_loss", "min")
 def load_data(config, data_dir=None):
     import zoo.data
     from zoo.data import normalization, pipelines
-    from zoo.recipe import Data
 
     raw = {s: zoo.data.load("sunspots/next_value", s, data_dir=data_dir)
            for s in ("train", "validation", "test")}
@@ -84,7 +84,7 @@ def evaluate(model, data, config):
             "test_years": len(targets)}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

@@ -12,13 +12,14 @@ Needs the ``ted_hrlr_translate`` files (internet on first use, or prepared in
 
 import dataclasses
 
-from recipes import _seq2seq, _standard, base
+from recipes import _seq2seq, _standard
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "translation"
 
 
 @dataclasses.dataclass
-class Config(base.BaseConfig):
+class Config(BaseConfig):
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -74,7 +75,7 @@ def evaluate(model, data, config):
             "greedy_exact_match": exact / max(len(pairs), 1)}
 
 
-main = base.main_for(__name__)
+main = main_for(__name__)
 
 if __name__ == "__main__":
     main()

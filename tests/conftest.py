@@ -3,15 +3,26 @@
 - No test may touch the network: outgoing connections to anything but the
   loopback range fail at once with a clear error instead of hanging.
 - Every test starts from a fresh Keras session with fixed seeds.
+- This repository's recipes are registered (entry-point group
+  ``zoo.recipes``) even when the installed metadata predates that group.
 """
 
+import atexit
 import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 
+from tests.recipe_entry_points import ensure_project_recipes
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_ENTRY_POINTS = tempfile.mkdtemp(prefix="zoo-entry-points-")
+atexit.register(shutil.rmtree, _ENTRY_POINTS, ignore_errors=True)
+ensure_project_recipes(_ENTRY_POINTS)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-import recipes
-from zoo import cli
+from zoo import cli, recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(os.path.dirname(sys.executable), "zoo")
@@ -38,9 +37,9 @@ def test_help_everywhere():
 def test_list_recipes(capsys):
     assert cli.main(["list", "recipes"]) == 0
     out = capsys.readouterr().out
-    for name in recipes.list_recipes():
+    for name in recipe.list_recipes():
         assert f"  {name}\n" in out
-    assert f"{len(recipes.list_recipes())} recipes" in out
+    assert f"{len(recipe.list_recipes())} recipes" in out
 
 
 def test_unknown_recipe_lists_the_known_ones(capsys):
@@ -126,5 +125,40 @@ def test_list_everything(capsys):
     for name in list(zoo.list_models()) + list(zoo.data.list_datasets()):
         assert f"  {name}\n" in out
     assert out.strip().splitlines()[-1] == (
-        f"{len(zoo.list_models())} models | {len(recipes.list_recipes())} recipes | "
+        f"{len(zoo.list_models())} models | {len(recipe.list_recipes())} recipes | "
         f"{len(zoo.data.list_datasets())} datasets")
+
+
+def test_the_static_catalogs_are_the_registries():
+    import zoo
+    import zoo.data
+
+    assert list(cli.MODELS) == list(zoo.list_models())
+    assert list(cli.DATASETS) == list(zoo.data.list_datasets())
+
+
+LIGHT = """
+import sys
+from zoo import cli
+argv = sys.argv[1:]
+try:
+    code = cli.main(argv)
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(m for m in ("keras", "tensorflow", "keras_tuner", "tensorflow_datasets", "jax")
+               if m in sys.modules)
+print("HEAVY", code, ",".join(heavy) or "-")
+"""
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["list"], ["list", "models"], ["list", "datasets"],
+    *[[command, "--help"] for command in
+      ("list", "train", "evaluate", "export", "generate", "predict", "tune")],
+])
+def test_help_and_list_import_neither_tensorflow_nor_keras(argv):
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    proc = subprocess.run([sys.executable, "-c", LIGHT, *argv], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last == "HEAVY 0 -", (last, proc.stderr[-2000:])

@@ -1,4 +1,4 @@
-"""Tests for zoo.placement: strategies, the chief, seeds and precision."""
+"""Tests for zoo.training.placement: strategies, the chief, seeds and precision."""
 
 import json
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from zoo import placement
+from zoo.training import placement
 
 
 def test_configure_seeds_and_precision():

@@ -1,4 +1,4 @@
-"""Tests for zoo.training: train (run folder, resume, strategies) and callbacks."""
+"""Tests for zoo.training.trainer: train (run folder, resume, strategies) and callbacks."""
 
 import json
 import os
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import runs, training
+from zoo import training
+from zoo.training import runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
@@ -32,8 +33,7 @@ def _build(lr=1e-2):
     model = keras.Sequential(
         [keras.Input((5, 3)), keras.layers.SimpleRNN(4), keras.layers.Dense(1)]
     )
-    cfg = types.SimpleNamespace(learning_rate=lr, clipnorm=1.0)
-    model.compile(optimizer=training.make_optimizer(cfg), loss="mse")
+    model.compile(optimizer=training.make_optimizer(learning_rate=lr, clipnorm=1.0), loss="mse")
     return model
 
 
@@ -41,7 +41,7 @@ def test_train_writes_the_run_folder(tmp_path):
     run = str(tmp_path / "run")
     data = _data()
     result = training.train(
-        _build, data, {"epochs": 3, "learning_rate": 1e-2}, run,
+        _build, data, run_dir=run, epochs=3, config={"epochs": 3, "learning_rate": 1e-2},
         artifacts={"vocabulary": ["<pad>", "a"]}, verbose=0,
     )
     assert result.status == "complete"
@@ -73,19 +73,21 @@ def test_train_writes_the_run_folder(tmp_path):
 def test_existing_run_is_resumed_never_overwritten(tmp_path):
     run = str(tmp_path / "run")
     cfg = {"epochs": 2, "learning_rate": 1e-2}
-    first = training.train(_build, _data(), cfg, run, verbose=0)
-    again = training.train(_build, _data(), cfg, run, verbose=0)
+    first = training.train(_build, _data(), run_dir=run, epochs=2, config=cfg, verbose=0)
+    again = training.train(_build, _data(), run_dir=run, epochs=2, config=cfg, verbose=0)
     assert again.status == "already_complete"
     assert again.history == first.history
     with pytest.raises(ValueError, match=r"learning_rate: saved 0.01, now 0.1.*overwrite"):
-        training.train(_build, _data(), {"epochs": 2, "learning_rate": 0.1}, run, verbose=0)
+        training.train(_build, _data(), run_dir=run, epochs=2,
+                       config={"epochs": 2, "learning_rate": 0.1}, verbose=0)
     # More epochs continue the finished run from where it stopped.
-    longer = training.train(_build, _data(), {"epochs": 3, "learning_rate": 1e-2}, run, verbose=0)
+    longer = training.train(_build, _data(), run_dir=run, epochs=3,
+                            config={"epochs": 3, "learning_rate": 1e-2}, verbose=0)
     assert longer.initial_epoch == 2
     assert longer.history["loss"][:2] == first.history["loss"]
     assert len(longer.history["loss"]) == 3
-    fresh = training.train(_build, _data(), {"epochs": 1, "learning_rate": 0.1}, run,
-                           overwrite=True, verbose=0)
+    fresh = training.train(_build, _data(), run_dir=run, epochs=1,
+                           config={"epochs": 1, "learning_rate": 0.1}, overwrite=True, verbose=0)
     assert len(fresh.history["loss"]) == 1
 
 
@@ -110,14 +112,28 @@ def test_resolve_mode():
 
 
 def test_optimizer_clips_and_validates():
-    opt = training.make_optimizer(types.SimpleNamespace(learning_rate=0.5, clipnorm=2.0))
+    opt = training.make_optimizer(learning_rate=0.5, clipnorm=2.0)
     assert opt.clipnorm == 2.0
     assert float(opt.learning_rate) == pytest.approx(0.5)
-    assert training.make_optimizer(types.SimpleNamespace(learning_rate=0.1)).clipnorm is None
+    assert training.make_optimizer(learning_rate=0.1).clipnorm is None
+    assert training.make_optimizer(learning_rate=0.1, clipnorm=0.0).clipnorm is None
     with pytest.raises(ValueError, match="Received: learning_rate=0.0"):
-        training.make_optimizer(types.SimpleNamespace(learning_rate=0.0))
+        training.make_optimizer(learning_rate=0.0)
     with pytest.raises(ValueError, match="Received: jit='yes'"):
-        training.jit_compile(types.SimpleNamespace(jit="yes"))
+        training.jit_compile("yes")
+    assert training.jit_compile(False) is False
+
+
+def test_train_takes_explicit_arguments(tmp_path):
+    with pytest.raises(ValueError, match="Received: epochs=0"):
+        training.train(_build, _data(), run_dir=str(tmp_path / "r"), epochs=0, config={})
+    # Without config the caller has prepared the folder; a missing one is refused.
+    with pytest.raises(ValueError, match="prepare_run_dir"):
+        training.train(_build, _data(), run_dir=str(tmp_path / "missing"), epochs=1)
+    run = str(tmp_path / "prepared")
+    assert runs.prepare_run_dir(run, {"epochs": 2, "patience": 1}) == "new"
+    result = training.train(_build, _data(), run_dir=run, epochs=2, patience=1, verbose=0)
+    assert result.status == "complete" and len(result.history["loss"]) == 2
 
 
 # -- subprocess tests ------------------------------------------------------
@@ -126,7 +142,8 @@ CHILD = textwrap.dedent(
     """
     import json, os, signal, sys, types
     import numpy as np, tensorflow as tf, keras
-    from zoo import placement, training
+    from zoo import training
+    from zoo.training import placement
 
     run_dir, kill_at = sys.argv[1], int(sys.argv[2])
     placement.configure(seed=3)
@@ -150,7 +167,8 @@ CHILD = textwrap.dedent(
             if self.epoch == kill_at and batch == 1:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    result = training.train(build, data, {"epochs": 5}, run_dir, callbacks=[Kill()], verbose=0)
+    result = training.train(build, data, run_dir=run_dir, epochs=5, config={"epochs": 5},
+                            callbacks=[Kill()], verbose=0)
     print(json.dumps({"initial_epoch": result.initial_epoch,
                       "weights": [w.tolist() for w in result.model.get_weights()]}))
     """
@@ -201,7 +219,8 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from zoo import placement, training
+    from zoo import training
+    from zoo.training import placement
     assert placement.choose_strategy("auto").num_replicas_in_sync == 1
     strategy = placement.choose_strategy("mirrored")
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
@@ -210,8 +229,9 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
         m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
         m.compile(optimizer="sgd", loss="mse")
         return m
-    r = training.train(build, types.SimpleNamespace(train=ds, validation=ds), {{"epochs": 2}},
-                       {str(tmp_path / "run")!r}, strategy=strategy, verbose=0)
+    r = training.train(build, types.SimpleNamespace(train=ds, validation=ds), epochs=2,
+                       config={{"epochs": 2}}, run_dir={str(tmp_path / "run")!r},
+                       strategy=strategy, verbose=0)
     print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
                       "kind": type(strategy).__name__,
                       "vars": type(r.model.weights[0].value).__name__,
@@ -240,7 +260,8 @@ def test_multi_worker_on_two_local_processes(tmp_path):
         """
         import json, sys, types
         import numpy as np, tensorflow as tf
-        from zoo import placement, training
+        from zoo import training
+        from zoo.training import placement
         strategy = placement.choose_strategy()
         import keras
         x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
@@ -250,8 +271,8 @@ def test_multi_worker_on_two_local_processes(tmp_path):
             m.compile(optimizer="sgd", loss="mse")
             return m
         r = training.train(build, types.SimpleNamespace(train=ds, validation=None),
-                           {"epochs": 2}, sys.argv[1], strategy=strategy, verbose=0,
-                           tensorboard=False)
+                           run_dir=sys.argv[1], epochs=2, config={"epochs": 2},
+                           strategy=strategy, verbose=0, tensorboard=False)
         mw = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         print(json.dumps({"multi_worker": mw, "chief": placement.is_chief(),
                           "run_dir": r.run_dir,

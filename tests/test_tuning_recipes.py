@@ -6,14 +6,13 @@ import keras
 import keras_tuner
 import pytest
 
-import recipes
-from recipes import base
+from zoo import recipe as base
 from zoo.tuning import HyperModel
 from zoo.tuning.cli import build_parser, main
 
 STANDARD = ("sentiment", "translation", "ner", "char_lm")  # standard TFDS sets: mocked here
 TUNABLE = [
-    n for n in recipes.list_recipes() if getattr(recipes.get_recipe(n), "SEARCH_SPACE", None)
+    n for n in base.list_recipes() if getattr(base.get_recipe(n), "SEARCH_SPACE", None)
 ]
 # Recipes whose data is embedded (no download): cheap enough for the default suite.
 QUICK = ["sequential_digits", "japanese_vowels"]
@@ -25,7 +24,7 @@ def tfds_dir(tmp_path_factory):
 
 
 def _defaults_match(name, data_dir):
-    recipe = recipes.get_recipe(name)
+    recipe = base.get_recipe(name)
     config = recipe.Config()
     data = recipe.load_data(config, data_dir=data_dir)
     hypermodel = HyperModel(recipe, config, data=data, data_dir=data_dir)
@@ -88,4 +87,4 @@ def test_retrain_best_trains_like_zoo_train_and_exports(tmp_path, tfds_dir):
     run = json.loads((tmp_path / "sweep" / "sequential_digits_random" / "best_run" /
                       f"trial_{best['trial_id']}" / "metrics.json").read_text())  # fmt: skip
     assert run["test"] == pytest.approx(retrained["test_metrics"])
-    assert base.recipe_name(recipes.get_recipe("sequential_digits")) == summary["recipe"]
+    assert base.recipe_name(base.get_recipe("sequential_digits")) == summary["recipe"]

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.recipe import Data
+
 NAME = "tuning_fixture"
 TIMESTEPS, FEATURES = 6, 3
 
@@ -38,15 +40,6 @@ class Config:
     )
 
 
-@dataclasses.dataclass
-class Data:
-    train: object
-    validation: object
-    test: object
-    model_kwargs: dict
-    extras: dict
-
-
 def _split(rng, n):
     x = rng.normal(size=(n, TIMESTEPS, FEATURES)).astype("float32")
     y = (x[:, :, 0].sum(axis=1) > 0).astype("int32")
@@ -57,7 +50,7 @@ def load_data(config, data_dir=None):
     rng = np.random.default_rng(config.seed)
     splits = [_split(rng, n) for n in (config.train_size, 32, 32)]
     batched = [tf.data.Dataset.from_tensor_slices(s).batch(config.batch_size) for s in splits]
-    return Data(*batched, model_kwargs={"input_dim": FEATURES, "num_classes": 2}, extras={})
+    return Data(*batched, model_kwargs={"input_dim": FEATURES, "num_classes": 2})
 
 
 _CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM, "simple": keras.layers.SimpleRNN}

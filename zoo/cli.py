@@ -13,6 +13,14 @@
 
 Every command ends with a one-line summary; bad input exits with status 2
 and a message naming what was received and what was expected.
+
+Recipes are found through the entry-point group ``zoo.recipes``
+(:mod:`zoo.recipe`), so this project's recipes and any installed package's
+are listed, trained and tuned alike. ``zoo --help``, ``zoo CMD --help`` and
+``zoo list`` import neither TensorFlow nor Keras: heavy libraries are imported
+inside the command that needs them, and ``zoo list`` reads the model and
+dataset names from :data:`MODELS` and :data:`DATASETS` (tests keep them equal
+to ``zoo.list_models()`` and ``zoo.data.list_datasets()``).
 """
 
 import argparse
@@ -25,6 +33,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SAMPLING = {"max_length", "temperature", "top_k", "seed", "alpha"}
 
+# The names `zoo list` shows without importing Keras or TensorFlow Datasets;
+# tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
+MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
+DATASETS = (
+    "adding_problem", "bach_chorales", "cmudict", "copy_memory", "human_dates",
+    "japanese_vowels", "sequential_digits", "sunspots", "text_folder",
+    "conll2003", "imdb_reviews", "ted_hrlr_translate", "tiny_shakespeare",
+)  # fmt: skip
+
 
 def _add_list(sub):
     p = sub.add_parser("list", help="list models, recipes and datasets",
@@ -34,13 +51,13 @@ def _add_list(sub):
 
 
 def _add_train(sub):
-    from recipes import base
+    from zoo import recipe
 
     p = sub.add_parser("train", help="train a recipe",
                        description="Train, evaluate and export a recipe. An existing run "
                                    "folder is resumed unless --overwrite.")
     p.add_argument("recipe", metavar="RECIPE", help="recipe name (see `zoo list recipes`)")
-    base.add_train_arguments(p)
+    recipe.add_train_arguments(p)
     p.add_argument("--backend", choices=["tensorflow", "jax"],
                    help="Keras backend (default: $KERAS_BACKEND, else the recipe's default)")
 
@@ -81,10 +98,10 @@ def _add_serving(sub):
 
 def _add_tune(sub, argv):
     if argv[:1] == ["tune"]:
-        import zoo.tuning
+        from zoo.tuning import cli as tuning_cli  # light: keras-tuner is imported by the sweep
 
         p = sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)")
-        zoo.tuning.add_arguments(p)
+        tuning_cli.add_arguments(p)
     else:
         sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)",
                        add_help=False)
@@ -109,19 +126,15 @@ def build_parser(argv=()):
 
 
 def cmd_list(args):
-    import recipes
+    from zoo import recipe
 
     shown = {}
     if args.what in ("models", "all"):
-        import zoo
-
-        shown["models"] = list(zoo.list_models())
+        shown["models"] = list(MODELS)
     if args.what in ("recipes", "all"):
-        shown["recipes"] = recipes.list_recipes()
+        shown["recipes"] = recipe.list_recipes()
     if args.what in ("datasets", "all"):
-        import zoo.data
-
-        shown["datasets"] = list(zoo.data.list_datasets())
+        shown["datasets"] = list(DATASETS)
     for kind, names in shown.items():
         print(f"{kind}:")
         for name in names:
@@ -129,32 +142,31 @@ def cmd_list(args):
     print(" | ".join(f"{len(v)} {k}" for k, v in shown.items()))
 
 
-def _wanted_backend(args):
-    import recipes
+def _wanted_backend(args, module):
+    from zoo import recipe
 
-    return args.backend or os.environ.get("KERAS_BACKEND") or recipes.default_backend(args.recipe)
+    return args.backend or os.environ.get("KERAS_BACKEND") or recipe.default_backend(module)
 
 
 def cmd_train(args, argv):
+    from zoo import recipe
+
+    module = recipe.get_recipe(args.recipe)
+    wanted = _wanted_backend(args, module)
     import keras
 
-    import recipes
-    from recipes import base
-
-    recipe = recipes.get_recipe(args.recipe)
-    wanted = _wanted_backend(args)
     if wanted != keras.backend.backend():
         # The backend is fixed when Keras is imported: start again on the right one.
         env = dict(os.environ, KERAS_BACKEND=wanted)
         os.execve(sys.executable, [sys.executable, "-m", "zoo.cli", *argv], env)
-    summary = base.run_from_args(recipe, args)
+    summary = recipe.run_from_args(module, args)
     return 0 if summary["status"] != "stopped_nan" and "export_error" not in summary else 1
 
 
 def cmd_evaluate(args):
-    from recipes import base
+    from zoo import recipe
 
-    test = base.evaluate_run(args.run_dir, data_dir=args.data_dir)
+    test = recipe.evaluate_run(args.run_dir, data_dir=args.data_dir)
     print(json.dumps(test, indent=2, sort_keys=True))
     metrics = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in test.items())
@@ -162,13 +174,13 @@ def cmd_evaluate(args):
 
 
 def cmd_export(args):
-    from recipes import base
+    from zoo import recipe
 
-    recipe, _ = base.load_run(args.run_dir)
-    name = base.recipe_name(recipe)
-    path = args.to or os.path.join(base.DEFAULT_EXPORTS, name,
-                                   base.next_version(os.path.join(base.DEFAULT_EXPORTS, name)))
-    path = base.export_run(args.run_dir, path, overwrite=args.overwrite)
+    module, _ = recipe.load_run(args.run_dir)
+    name = recipe.recipe_name(module)
+    root = os.path.join(recipe.DEFAULT_EXPORTS, name)
+    path = args.to or os.path.join(root, recipe.next_version(root))
+    path = recipe.export_run(args.run_dir, path, overwrite=args.overwrite)
     print(f"[export] {args.run_dir} -> SavedModel {path}")
 
 
@@ -296,9 +308,9 @@ def main(argv=None):
         if args.command == "predict":
             return cmd_predict(args) or 0
         if args.command == "tune":
-            import zoo.tuning
+            from zoo.tuning import cli as tuning_cli
 
-            summary = zoo.tuning.main(args)
+            summary = tuning_cli.main(args)
             print(f"[tune] {args.recipe}: done")
             return 0 if summary is not None else 1
     except (ValueError, FileExistsError) as err:

@@ -46,6 +46,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from zoo.training.runs import jsonable as _jsonable
+
 EXPORT_FORMAT = "zoo-savedmodel/1"
 # Outputs must agree within TOLERANCE x max(1, largest |output|).
 TOLERANCE = 1e-6
@@ -287,10 +289,6 @@ def _versions():
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
 
 def _describe(model, metadata, signatures, verification, beam_width):

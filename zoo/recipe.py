@@ -1,12 +1,61 @@
-"""The recipe contract (work in progress: the config, overrides and ``run`` move here next).
+"""The recipe contract: what a recipe is, how it is found, configured and run.
 
-:class:`Data` is the one holder of what a recipe trains on; ``zoo.data.standard``
-returns it too. This module imports only the standard library, so that the
-``zoo`` command can read recipes without loading TensorFlow or Keras.
+A recipe is a module that defines
+
+- ``Config``: a dataclass deriving from :class:`BaseConfig` (its ``model``
+  dict holds the ``zoo.create_model`` arguments, the model's registry name
+  under ``"name"``);
+- ``TINY``: config fields of a seconds-long run (``--tiny``);
+- ``SEARCH_SPACE`` and ``OBJECTIVE``: what ``zoo tune`` searches and the
+  ``(metric, "min"|"max")`` that picks the best epoch and the best trial;
+- ``load_data(config, data_dir=None) -> Data``;
+- ``build_model(config, data) -> keras.Model`` (compiled);
+- ``evaluate(model, data, config) -> dict`` (test metrics);
+- optionally ``report(model, data, config, run_dir) -> dict`` (samples,
+  figures) and ``BACKEND`` (the Keras backend ``zoo train`` picks when
+  neither ``--backend`` nor ``KERAS_BACKEND`` says);
+- ``main = zoo.recipe.main_for(__name__)``, for ``python -m <module>``.
+
+Recipes are plugins: they are found through the entry-point group
+``zoo.recipes`` (name -> module), which any installed package may extend::
+
+    [project.entry-points."zoo.recipes"]
+    my_task = "my_package.my_task"
+
+:func:`run` wires a recipe into the one training path::
+
+    config -> load_data -> build_model (in the strategy's scope) -> zoo.training.train
+           -> evaluate -> report -> export (saved_models/<recipe>/<version>)
+
+Config overrides are ``key=value`` strings (``epochs=3``, ``model.units=64``)
+checked against the field types. This module imports only the standard
+library, so that the ``zoo`` command lists and configures recipes without
+loading TensorFlow or Keras. See docs/recipes.md.
 """
 
+import argparse
 import dataclasses
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
 import typing
+from importlib import metadata
+
+from zoo._overrides import apply_overrides, make_config
+
+ENTRY_POINT_GROUP = "zoo.recipes"
+CONTRACT = ("Config", "load_data", "build_model", "evaluate")
+DEFAULT_RUNS = "runs"
+DEFAULT_EXPORTS = "saved_models"
+DEFAULT_BACKEND = "tensorflow"
+
+__all__ = [
+    "BaseConfig", "Data", "apply_overrides", "make_config", "list_recipes", "get_recipe",
+    "recipe_name", "run", "load_run", "evaluate_run", "export_run", "main_for",
+]  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -16,7 +65,8 @@ class Data:
     Attributes:
         train, validation, test: batched ``tf.data.Dataset`` of
             ``(inputs, targets)``, inputs a dict keyed by the model's input
-            names; ``validation`` or ``test`` may be None.
+            names, each ``(batch, timesteps, features)`` (or token ids
+            ``(batch, timesteps)``); ``validation`` or ``test`` may be None.
         model_kwargs: ``zoo.create_model`` arguments that come from the data
             (``vocab_size``, ``num_classes``, ``input_dim``...).
         artifacts: name -> JSON-serialisable object (vocabularies,
@@ -33,3 +83,368 @@ class Data:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     artifacts: dict = dataclasses.field(default_factory=dict)
     extras: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class BaseConfig:
+    """Fields every recipe's ``Config`` has.
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: examples per batch (global, over all replicas).
+        learning_rate: Adam's learning rate.
+        seed: seeds Python, NumPy and the backend.
+        clipnorm: clip each gradient to this L2 norm (0 disables).
+        patience: early-stopping patience in epochs (0 disables).
+        jit: ``"auto"`` (Keras decides), ``True`` or ``False`` (XLA).
+        mixed_precision: float16 (GPU) / bfloat16 (CPU) compute.
+        model: ``zoo.create_model`` arguments, its ``name`` under ``"name"``.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 42
+    clipnorm: float = 1.0
+    patience: int = 0
+    jit: typing.Union[bool, str] = "auto"
+    mixed_precision: bool = False
+    model: dict = dataclasses.field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# Finding recipes: the "zoo.recipes" entry points
+# --------------------------------------------------------------------------
+
+
+def _entry_points():
+    """name -> entry point of every registered recipe, in declaration order."""
+    found = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)  # the first distribution on the path wins
+    return found
+
+
+def list_recipes():
+    """The names of the registered recipes (no recipe module is imported)."""
+    return list(_entry_points())
+
+
+def _check_contract(module, name):
+    for attr in CONTRACT:
+        if not hasattr(module, attr):
+            raise ValueError(f"Module {name!r} is not a recipe: it has no `{attr}`.")
+    return module
+
+
+def get_recipe(name):
+    """The recipe module registered as ``name``, or the module at a dotted path.
+
+    A dotted path (``my_package.my_task``) imports that module, for a recipe
+    that is not registered (a fork being written).
+
+    Raises:
+        ValueError: unknown name (the message lists the registered recipes),
+            a module that cannot be imported, or one missing part of the
+            contract (``Config``, ``load_data``, ``build_model``, ``evaluate``).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"A recipe name must be a non-empty string. Received: {name!r}")
+    points = _entry_points()
+    if name in points:
+        return _check_contract(points[name].load(), name)
+    by_module = {ep.value: ep for ep in points.values()}
+    if name in by_module:  # a registered recipe named by its module (recipe.json, workers)
+        return _check_contract(by_module[name].load(), name)
+    if "." in name:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            raise ValueError(f"Cannot import recipe module {name!r}: {err}") from err
+        return _check_contract(module, name)
+    known = ", ".join(points) or "none registered (see docs/recipes.md)"
+    raise ValueError(f"Unknown recipe {name!r}. Known recipes: {known}.")
+
+
+def recipe_name(recipe):
+    """The short name of a recipe module: its ``NAME``, else the last part of its module name."""
+    return getattr(recipe, "NAME", None) or module_name(recipe).rsplit(".", 1)[-1]
+
+
+def module_name(recipe):
+    """The importable name of a recipe module (``python -m`` runs it as ``__main__``)."""
+    if recipe.__name__ == "__main__":
+        spec = getattr(recipe, "__spec__", None)
+        if spec is not None:
+            return spec.name
+    return recipe.__name__
+
+
+def default_backend(recipe):
+    """The Keras backend a recipe trains on by default: its ``BACKEND``, else TensorFlow."""
+    return getattr(recipe, "BACKEND", None) or DEFAULT_BACKEND
+
+
+def objective(recipe, data=None):
+    """``(monitor, mode)`` from the recipe's ``OBJECTIVE`` (``val_`` dropped without validation)."""
+    monitor, mode = getattr(recipe, "OBJECTIVE", ("val_loss", "min"))
+    if data is not None and data.validation is None and monitor.startswith("val_"):
+        monitor = monitor[len("val_"):]
+    return monitor, mode
+
+
+def next_version(root):
+    """The next free integer version folder under ``root`` (1 when none)."""
+    versions = [int(n) for n in os.listdir(root) if n.isdigit()] if os.path.isdir(root) else []
+    return str(max(versions, default=0) + 1)
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+def _check_data(data, recipe):
+    if not isinstance(data, Data):
+        raise ValueError(f"{module_name(recipe)}.load_data must return a zoo.recipe.Data. "
+                         f"Received: {type(data).__name__}")
+    if not isinstance(data.artifacts, dict):
+        raise ValueError("Data.artifacts must be a dict name -> JSON object. "
+                         f"Received: {type(data.artifacts).__name__}")
+    return data
+
+
+def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=True,
+        export_dir=None, verbose="auto"):
+    """Train, evaluate, report and export one recipe run.
+
+    Args:
+        recipe: the recipe module.
+        config: its ``Config``.
+        data_dir: TFDS data folder (default: TFDS's own).
+        run_dir: the run folder (default ``runs/<recipe>``); an existing one
+            is resumed (or reused when finished) unless ``overwrite``. It is
+            prepared here, once, before any data is loaded.
+        export: write a SavedModel after training.
+        export_dir: the export folder (default
+            ``saved_models/<recipe>/<next version>``).
+        verbose: ``fit``'s verbosity.
+
+    Returns:
+        dict: the summary (metrics, epochs, seconds, paths), also printed as
+        one line and stored in ``run_dir/metrics.json``.
+    """
+    import keras
+
+    from zoo.training import placement, runs, train
+
+    name = recipe_name(recipe)
+    run_dir = run_dir or os.path.join(DEFAULT_RUNS, name)
+    start = time.perf_counter()
+    chief = placement.is_chief()
+    if chief:  # fail before loading data if the folder holds another run
+        runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
+    data = _check_data(recipe.load_data(config, data_dir=data_dir), recipe)
+    monitor, mode = objective(recipe, data)
+    if chief:
+        runs.write_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]), {
+            "name": name, "module": module_name(recipe), "artifacts": sorted(data.artifacts)})
+    result = train(
+        lambda: recipe.build_model(config, data), data, run_dir=run_dir, epochs=config.epochs,
+        patience=config.patience, monitor=monitor, mode=mode, artifacts=data.artifacts,
+        verbose=verbose)
+    test = recipe.evaluate(result.model, data, config) or {}
+    runs.update_metrics(run_dir, test, section="test")
+    if hasattr(recipe, "report"):
+        report = recipe.report(result.model, data, config, run_dir) or {}
+        runs.update_metrics(run_dir, report, section="report")
+    summary = {
+        "recipe": name,
+        "status": result.status,
+        "epochs": len(result.history.get("loss", [])),
+        "train_seconds": round(result.train_seconds, 1),
+        "test": test,
+        "run_dir": run_dir,
+        "backend": keras.backend.backend(),
+    }
+    if export:
+        path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
+            os.path.join(DEFAULT_EXPORTS, name)))
+        try:
+            summary["export"] = str(export_run(run_dir, path, model=result.model,
+                                               artifacts=data.artifacts))
+        except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
+            summary["export_error"] = f"{type(err).__name__}: {err}"
+            print(f"[{name}] export to {path} failed: {summary['export_error']}", flush=True)
+    summary["total_seconds"] = round(time.perf_counter() - start, 1)
+    runs.update_metrics(run_dir, summary, section="summary")
+    print(summary_line(summary), flush=True)
+    return summary
+
+
+def summary_line(summary):
+    """The one line that ends a run: status, test metrics, epochs, paths."""
+    metrics = " ".join(f"{k}={_fmt(v)}" for k, v in summary.get("test", {}).items())
+    parts = [f"[{summary['recipe']}] {summary['status']}: {metrics}",
+             f"{summary['epochs']} epochs, {summary['train_seconds']} s training"]
+    parts.append(f"run {summary['run_dir']}")
+    if summary.get("export"):
+        parts.append(f"SavedModel {summary['export']}")
+    if summary.get("export_error"):
+        parts.append("export FAILED (see above)")
+    return " | ".join(parts)
+
+
+def _fmt(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _run_info(run_dir):
+    from zoo.training import runs
+
+    info = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]))
+    if info is None:
+        raise ValueError(f"Not a run folder (no recipe.json). Received: run_dir={run_dir!r}")
+    return info
+
+
+def load_run(run_dir):
+    """(recipe module, config) of a run folder."""
+    from zoo.training import runs
+
+    info = _run_info(run_dir)
+    module = info.get("module")
+    recipe = get_recipe(module if module and module != "__main__" else info["name"])
+    fields = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]))
+    known = {f.name for f in dataclasses.fields(recipe.Config)}
+    config = recipe.Config(**{k: v for k, v in fields.items() if k in known})
+    return recipe, config
+
+
+def evaluate_run(run_dir, *, data_dir=None):
+    """Evaluate a run folder's model on its recipe's test split again."""
+    import keras
+
+    from zoo.training import placement, runs
+
+    recipe, config = load_run(run_dir)
+    placement.configure(seed=config.seed)
+    data = recipe.load_data(config, data_dir=data_dir)
+    model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
+    test = recipe.evaluate(model, data, config) or {}
+    runs.update_metrics(run_dir, test, section="test")
+    return test
+
+
+def run_artifacts(run_dir):
+    """name -> object of the artifacts a run recorded (the names listed in its recipe.json)."""
+    from zoo.training import runs
+
+    names = _run_info(run_dir).get("artifacts", [])
+    return {name: runs.read_json(os.path.join(run_dir, f"{name}.json")) for name in names}
+
+
+def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False):
+    """Export a run folder's model as a SavedModel at ``path``.
+
+    The export records the recipe, config, test metrics and ``artifacts``
+    (default: those the run recorded, :func:`run_artifacts`). On a backend
+    other than TensorFlow the export runs in a TensorFlow-backend subprocess
+    from the saved ``model.keras``.
+    """
+    import keras
+
+    from zoo.training import runs
+
+    if keras.backend.backend() != "tensorflow":
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        cmd = [sys.executable, "-m", "zoo.recipe", "export", run_dir, str(path)]
+        if overwrite:
+            cmd.append("--overwrite")
+        subprocess.run(cmd, check=True, env=env)
+        return path
+    from zoo.export import export_saved_model
+
+    if model is None:
+        model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
+    metrics = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["metrics"]), {})
+    metadata = {
+        "recipe": _run_info(run_dir).get("name"),
+        "config": runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]), {}),
+        "metrics": metrics.get("test", {}),
+        "artifacts": run_artifacts(run_dir) if artifacts is None else dict(artifacts),
+        "run_dir": os.path.abspath(run_dir),
+    }
+    return export_saved_model(model, path, metadata=metadata, overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------
+# Command line of a recipe module
+# --------------------------------------------------------------------------
+
+
+def add_train_arguments(parser):
+    """The options shared by ``python -m <recipe module>`` and ``zoo train``."""
+    parser.add_argument("--epochs", type=int, help="override the number of epochs")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override a config field (model.units=64 for a model argument)")
+    parser.add_argument("--tiny", action="store_true", help="the seconds-long TINY config")
+    parser.add_argument("--data-dir", help="TFDS data folder")
+    parser.add_argument("--run-dir", help="run folder (default: runs/<recipe>)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start the run folder afresh instead of resuming it")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="float16 (GPU) / bfloat16 (CPU) compute")
+    parser.add_argument("--jit", choices=["auto", "on", "off"], help="XLA compilation")
+    parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    parser.add_argument("--export-dir", help="export folder (default saved_models/<recipe>/<n>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_from_args(recipe, args):
+    """Build the config from parsed ``args`` and :func:`run` the recipe."""
+    overrides = list(args.overrides)
+    if args.mixed_precision:
+        overrides.append("mixed_precision=true")
+    if args.jit:
+        overrides.append("jit=" + {"on": "true", "off": "false"}.get(args.jit, args.jit))
+    config = make_config(recipe, tiny=args.tiny, overrides=overrides, epochs=args.epochs)
+    return run(recipe, config, data_dir=args.data_dir, run_dir=args.run_dir,
+               overwrite=args.overwrite, export=not args.no_export, export_dir=args.export_dir,
+               verbose=2 if args.quiet else "auto")
+
+
+def main_for(module):
+    """A ``main(argv=None)`` for the recipe module named ``module`` (``main_for(__name__)``)."""
+
+    def main(argv=None):
+        recipe = sys.modules[module]
+        doc = (recipe.__doc__ or "").strip()
+        parser = argparse.ArgumentParser(prog=f"python -m {module_name(recipe)}",
+                                         description=doc.splitlines()[0] if doc else None)
+        add_train_arguments(parser)
+        args = parser.parse_args(argv)
+        try:
+            return run_from_args(recipe, args)
+        except ValueError as err:
+            parser.exit(2, f"error: {err}\n")
+
+    return main
+
+
+def _main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo.recipe")
+    sub = parser.add_subparsers(dest="command", required=True)
+    exp = sub.add_parser("export", help="export a run folder's model")
+    exp.add_argument("run_dir")
+    exp.add_argument("path")
+    exp.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    exported = export_run(args.run_dir, args.path, overwrite=args.overwrite)
+    print(json.dumps({"export": str(exported)}))
+
+
+if __name__ == "__main__":
+    _main()

@@ -3,7 +3,7 @@
 import json
 import os
 
-from recipes import base
+from zoo import recipe as base
 
 
 def run_tiny(recipe, tmp_path, data_dir, **overrides):

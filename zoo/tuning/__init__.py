@@ -11,13 +11,27 @@
 - ``add_arguments(parser)`` / ``main(args)``: the ``zoo tune`` command; also
   ``python -m zoo.tuning RECIPE ...``.
 
-See docs/tuning.md.
+Recipes are found like everywhere else, through the ``zoo.recipes`` entry
+points (``zoo.recipe.get_recipe``). The names are imported on first use, so
+``import zoo.tuning`` (and ``zoo tune --help``) loads neither Keras nor
+keras-tuner. See docs/tuning.md.
 """
 
-from zoo.tuning.cli import add_arguments, main
-from zoo.tuning.hypermodel import HyperModel
-from zoo.tuning.space import SearchSpace
-from zoo.tuning.sweep import tune
-from zoo.tuning.tuners import TUNERS
+import importlib
+
+_LAZY = {
+    "HyperModel": "zoo.tuning.hypermodel",
+    "SearchSpace": "zoo.tuning.space",
+    "tune": "zoo.tuning.sweep",
+    "TUNERS": "zoo.tuning.options",
+    "add_arguments": "zoo.tuning.cli",
+    "main": "zoo.tuning.cli",
+}
 
 __all__ = ["HyperModel", "SearchSpace", "TUNERS", "add_arguments", "main", "tune"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo.tuning' has no attribute {name!r}")

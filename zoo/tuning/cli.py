@@ -1,23 +1,22 @@
 """The command line of a sweep: ``zoo tune RECIPE ...`` and ``python -m zoo.tuning RECIPE ...``."""
 
 import argparse
-import importlib
 import json
 import os
 import sys
 
-from zoo.tuning import tuners
-from zoo.tuning.sweep import DEFAULT_DIRECTORY, resolve_recipe, tune
+from zoo.tuning import options
+from zoo.tuning.options import DEFAULT_DIRECTORY, DEFAULT_ORACLE_IP, DEFAULT_ORACLE_PORT
 
-DEFAULT_ORACLE_IP = "127.0.0.1"
-DEFAULT_ORACLE_PORT = 8000
+# Keras and keras-tuner are imported by the sweep (``main``), never here:
+# ``zoo tune --help`` stays light.
 
 
 def add_arguments(parser):
     """Register the arguments of ``zoo tune`` on an ``argparse`` parser."""
     parser.add_argument("recipe", metavar="RECIPE", help="recipe name, or a module path with a dot")
     parser.add_argument(
-        "--tuner", default="random", help=f"one of {', '.join(tuners.TUNERS)} (default: random)"
+        "--tuner", default="random", help=f"one of {', '.join(options.TUNERS)} (default: random)"
     )
     parser.add_argument("--max-trials", type=int, default=10, help="most trials (default: 10)")
     parser.add_argument(
@@ -87,13 +86,14 @@ def add_arguments(parser):
 def config_from_args(recipe, args):
     """The recipe's configuration with ``--tiny`` and ``--set`` applied.
 
-    Uses the recipes' own ``recipes.base.make_config``, so ``--set`` means
+    Uses the recipe contract's ``zoo.recipe.make_config``, so ``--set`` means
     the same in ``zoo tune`` as in ``zoo train`` (``model.units=64`` sets a
     ``create_model`` argument; unknown keys and wrong types are refused with
     the key and the expected type named).
     """
-    base = importlib.import_module("recipes.base")
-    return base.make_config(recipe, tiny=args.tiny, overrides=args.overrides)
+    from zoo.recipe import make_config
+
+    return make_config(recipe, tiny=args.tiny, overrides=args.overrides)
 
 
 def configure_distributed(args, environ=None):
@@ -103,7 +103,7 @@ def configure_distributed(args, environ=None):
     if role is None:
         if args.tuner_id is not None:
             raise ValueError("--tuner-id needs --distributed worker.")
-        return "chief" if tuners.is_chief() else ("worker" if tuners.is_worker() else None)
+        return "chief" if options.is_chief() else ("worker" if options.is_worker() else None)
     ip = args.oracle_ip or environ.get("KERASTUNER_ORACLE_IP") or DEFAULT_ORACLE_IP
     port = args.oracle_port or environ.get("KERASTUNER_ORACLE_PORT") or DEFAULT_ORACLE_PORT
     if role == "chief":
@@ -127,6 +127,8 @@ def main(args):
     Returns the sweep summary (``{"role": "worker"}`` on a worker). Bad input
     raises ``ValueError`` before any trial runs.
     """
+    from zoo.tuning.sweep import resolve_recipe, tune
+
     configure_distributed(args)
     recipe = resolve_recipe(args.recipe)
     if args.config_json:

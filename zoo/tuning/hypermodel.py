@@ -1,6 +1,6 @@
 """`HyperModel`: a recipe's model as a keras-tuner hypermodel.
 
-A recipe (see ``recipes/``) provides ``Config`` (a dataclass whose ``model``
+A recipe (see ``zoo.recipe``) provides ``Config`` (a dataclass whose ``model``
 dict holds the ``zoo.create_model`` keyword arguments), ``load_data``,
 ``build_model`` and ``SEARCH_SPACE``. The hypermodel turns one set of
 hyperparameter values into a configuration and lets the recipe build, compile
@@ -15,17 +15,13 @@ import inspect
 import keras
 import keras_tuner
 
+from zoo.recipe import recipe_name
 from zoo.tuning.space import SearchSpace
 
 TRAINING_NAMES = ("learning_rate", "batch_size")
 # Configuration fields that a hyperparameter may not name.
 _RESERVED = ("model", "model_name", "name", "epochs", "seed")
 _DATA_CACHE_SIZE = 4
-
-
-def recipe_name(recipe):
-    """The short name of a recipe module (``recipes.japanese_vowels`` -> ``japanese_vowels``)."""
-    return getattr(recipe, "NAME", None) or recipe.__name__.rsplit(".", 1)[-1]
 
 
 def model_name(config):
@@ -84,7 +80,7 @@ class HyperModel(keras_tuner.HyperModel):
 
     Example:
         ```python
-        hm = HyperModel(recipes.get_recipe("japanese_vowels"))
+        hm = HyperModel(zoo.recipe.get_recipe("japanese_vowels"))
         model = hm.build(keras_tuner.HyperParameters())  # the default model
         hp = keras_tuner.HyperParameters()
         hp.values["units"] = 64

@@ -4,7 +4,7 @@ TensorFlow keeps some state of every traced train function for the life of
 the process (about 10 MiB per trained model here, see docs/tuning.md), so a
 long sweep in one process grows. With ``--isolate-trials`` the sweep process
 serves the oracle on loopback (keras-tuner's chief, see
-``zoo.tuning.oracles.serve``) and runs one worker subprocess per trial, one
+``zoo.tuning._upstream.serve``) and runs one worker subprocess per trial, one
 after the other; each worker runs a single trial and exits, and its memory
 goes with it. The results, resume and summary are those of any sweep.
 """
@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import threading
+
+from zoo.recipe import module_name
 
 ENV_NAMES = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
@@ -29,7 +31,7 @@ def free_port():
 def worker_command(recipe, config, settings, port):
     """The command line of one single-trial worker."""
     cmd = [
-        sys.executable, "-m", "zoo.tuning", recipe.__name__,
+        sys.executable, "-m", "zoo.tuning", module_name(recipe),
         "--config-json", json.dumps(dataclasses.asdict(config)),
         "--distributed", "worker", "--tuner-id", "0",
         "--oracle-ip", "127.0.0.1", "--oracle-port", str(port),

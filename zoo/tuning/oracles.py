@@ -20,40 +20,18 @@ again. Three gaps remain, closed here:
    has been silent for ``trial_timeout`` seconds back to the queue, where the
    next worker that asks picks it up. Workers that find no new trial while
    other workers still run one wait (``IDLE``) instead of leaving, so a
-   requeued trial always finds a worker.
+   requeued trial always finds a worker. The chief that polls for silent
+   workers is :func:`zoo.tuning._upstream.serve` (keras-tuner's own server
+   loop cannot).
 """
 
-import json
 import os
-import tempfile
 import time
-from concurrent import futures
 
 import keras_tuner
 from keras_tuner.engine.trial import Trial, TrialStatus
 
-
-def write_json_atomic(path, obj):
-    """Write `obj` as JSON to `path` so that a kill never leaves a partial file."""
-    path = os.fspath(path)
-    if "://" in path:  # remote file systems have no atomic rename: keras-tuner's writer
-        from keras_tuner.src import utils
-
-        utils.save_json(path, obj)
-        return
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+from zoo.training.runs import write_json
 
 
 class ResilientOracleMixin:
@@ -79,11 +57,11 @@ class ResilientOracleMixin:
     # -- atomic state files ---------------------------------------------------
 
     def save(self):
-        write_json_atomic(self._get_oracle_fname(), self.get_state())
+        write_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial):
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
-        write_json_atomic(path, trial.get_state())
+        write_json(path, trial.get_state())
 
     # -- heartbeats -------------------------------------------------------------
 
@@ -211,39 +189,3 @@ class HyperbandOracle(ResilientOracleMixin, keras_tuner.oracles.HyperbandOracle)
     def __init__(self, *args, max_trials=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_trials = max_trials
-
-
-def serve(oracle, *, poll_seconds=0.5, max_workers=16, abort=None):
-    """Run the chief: serve `oracle` over gRPC until the sweep is finished.
-
-    Listens on ``KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT``. Unlike
-    keras-tuner's own loop (one server thread, a check every 20 seconds) it
-    serves calls on several threads, requeues the trials of silent workers
-    every `poll_seconds`, and returns once a worker has been told to stop, no
-    trial runs and no worker waits. `abort`, a callable returning an error
-    message or None, is polled too: a message stops serving with a
-    RuntimeError.
-    """
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
-
-    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    servicer = oracle_chief.OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    if server.add_insecure_port(address) == 0:
-        raise RuntimeError(f"The chief oracle could not listen on {address}.")
-    server.start()
-    print(f"[zoo.tuning] chief oracle listening on {address}", flush=True)
-    try:
-        while True:
-            time.sleep(poll_seconds)
-            oracle.reap_stale_trials()
-            if servicer.stop_triggered and oracle.finished():
-                break
-            message = abort() if abort is not None else None
-            if message:
-                raise RuntimeError(f"The sweep stopped: {message}")
-    finally:
-        server.stop(grace=2).wait()

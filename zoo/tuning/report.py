@@ -4,7 +4,7 @@ import csv
 import math
 import os
 
-from zoo.tuning.oracles import write_json_atomic
+from zoo.training.runs import write_json
 from zoo.tuning.tuners import EPOCHS_METRIC, SECONDS_METRIC
 
 SUMMARY_FILES = {"csv": "summary.csv", "json": "summary.json", "plot": "objective.png"}
@@ -164,7 +164,7 @@ def write_summary(oracle, directory, *, meta, executions_per_trial=1, printer=pr
             "files": paths,
         }
     )
-    write_json_atomic(paths["json"], summary)
+    write_json(paths["json"], summary)
     plot_objective(
         rows, paths["plot"], objective=objective["name"], direction=objective["direction"]
     )

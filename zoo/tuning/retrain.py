@@ -1,14 +1,15 @@
 """Retraining the best configuration of a sweep through the recipes' own training path."""
 
 import dataclasses
-import importlib
 import os
+
+from zoo import recipe as recipe_contract
 
 
 def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_models", verbose=1):
     """Train the best trial's configuration exactly as ``zoo train`` would, and export it.
 
-    The run goes through ``recipes.base.run`` (``zoo.training.train`` with the
+    The run goes through ``zoo.recipe.run`` (``zoo.training.train`` with the
     recipe's callbacks, evaluation on the test split, its artifacts such as
     vocabularies, and ``zoo.export``), so the export is the same as that of a
     ``zoo train`` run with the best hyperparameters given as ``--set``.
@@ -26,12 +27,12 @@ def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_mode
         dict with ``values``, ``config``, ``run_dir``, ``test_metrics``,
         ``export_path`` (None when the export failed) and ``objective``.
     """
-    base = importlib.import_module("recipes.base")
     values = hypermodel.space.decode(best)
     config = hypermodel.configure(values)
     name = hypermodel.name
-    path = os.path.join(export_dir, name, base.next_version(os.path.join(export_dir, name)))
-    summary = base.run(
+    root = os.path.join(export_dir, name)
+    path = os.path.join(root, recipe_contract.next_version(root))
+    summary = recipe_contract.run(
         hypermodel.recipe,
         config,
         data_dir=hypermodel.data_dir,

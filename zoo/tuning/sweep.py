@@ -1,41 +1,28 @@
 """Running a sweep: checks first, then keras-tuner, then the summary and the retrain."""
 
 import dataclasses
-import importlib
 import os
 
 import keras
 import keras_tuner
 
 from zoo import metrics
+from zoo.recipe import get_recipe, recipe_name
 from zoo.tuning import isolate, report, tuners
-from zoo.tuning.hypermodel import HyperModel, model_name, recipe_name
-
-DEFAULT_DIRECTORY = "tuning"
-DISTRIBUTED_TRIAL_TIMEOUT = 120.0
+from zoo.tuning.hypermodel import HyperModel, model_name
+from zoo.tuning.options import DEFAULT_DIRECTORY, DISTRIBUTED_TRIAL_TIMEOUT
 
 
 def resolve_recipe(recipe):
     """A recipe module from a module or a name.
 
-    A name with a dot is imported as a module path (``mypackage.my_recipe``);
-    a plain name goes through ``recipes.get_recipe`` (which lists the known
-    recipes when it does not know the name).
+    A name goes through ``zoo.recipe.get_recipe``: a name registered under the
+    ``zoo.recipes`` entry points (the message lists them when it is unknown),
+    or a dotted module path (``mypackage.my_recipe``).
     """
     if not isinstance(recipe, str):
         return recipe
-    if "." in recipe:
-        try:
-            return importlib.import_module(recipe)
-        except ModuleNotFoundError as err:
-            raise ValueError(f"Cannot import recipe module {recipe!r}: {err}") from err
-    try:
-        recipes = importlib.import_module("recipes")
-    except ImportError as err:
-        raise ValueError(
-            f"Unknown recipe {recipe!r}: the `recipes` package is not importable ({err})."
-        ) from err
-    return recipes.get_recipe(recipe)
+    return get_recipe(recipe)
 
 
 def resolve_objective(recipe, objective=None):
@@ -277,5 +264,5 @@ def _run(ctx, abort_serving=None, workers=None):
             export_dir=ctx["export_dir"],
             verbose=verbose,
         )
-        report.write_json_atomic(os.path.join(sweep.project_dir, "summary.json"), summary)
+        report.write_json(os.path.join(sweep.project_dir, "summary.json"), summary)
     return summary

@@ -1,33 +1,20 @@
 """The tuners of a sweep: keras-tuner's, with memory release, timing and heartbeats."""
 
 import gc
-import os
 import threading
 import time
 
 import keras
 import keras_tuner
 
-from zoo.tuning import oracles
-from zoo.tuning.oracles import write_json_atomic
+from zoo.training.runs import write_json
+from zoo.tuning import _upstream, oracles
+from zoo.tuning.options import TUNERS, is_chief, is_distributed, is_worker
 
-TUNERS = ("random", "hyperband", "bayesian")
+__all__ = ["TUNERS", "is_chief", "is_distributed", "is_worker", "make_oracle", "make_tuner"]
 # Extra per-trial metrics recorded beside the model's own.
 EPOCHS_METRIC = "trial_epochs"
 SECONDS_METRIC = "trial_seconds"
-
-
-def is_distributed():
-    """True when the keras-tuner environment names a chief oracle."""
-    return "KERASTUNER_ORACLE_IP" in os.environ
-
-
-def is_chief():
-    return is_distributed() and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
-
-
-def is_worker():
-    return is_distributed() and not is_chief()
 
 
 class _TrialLimit(Exception):
@@ -63,9 +50,11 @@ class _SweepTunerMixin:
       (keras-tuner also clears it before each build), so a long sweep does not
       accumulate models, graphs or optimizer state.
     - Each execution's epochs and wall time are recorded as two extra trial
-      metrics, ``trial_epochs`` and ``trial_seconds`` (means over executions).
+      metrics, ``trial_epochs`` and ``trial_seconds`` (means over executions),
+      through the public ``run_trial``.
     - In a distributed sweep a worker sends a heartbeat while it runs a trial,
-      and the chief serves with ``zoo.tuning.oracles.serve``.
+      and the chief serves with ``zoo.tuning._upstream.serve`` (keras-tuner's
+      own chief mode on versions that module was not checked against).
     - The tuner's own state file is written atomically.
     """
 
@@ -89,11 +78,11 @@ class _SweepTunerMixin:
         self._trials_run = 0
 
     def search(self, *fit_args, **fit_kwargs):
-        if is_chief():
+        if is_chief() and _upstream.supported():
             if "verbose" in fit_kwargs:
                 self.oracle.verbose = fit_kwargs["verbose"]
             self.save()
-            oracles.serve(self.oracle, abort=self.abort_serving)
+            _upstream.serve(self.oracle, abort=self.abort_serving)
             return None
         try:
             return super().search(*fit_args, **fit_kwargs)
@@ -110,15 +99,17 @@ class _SweepTunerMixin:
         if is_worker() and self.heartbeat_interval:
             self._heartbeat = _Heartbeat(self.oracle, trial.trial_id, self.heartbeat_interval)
 
-    def _build_and_fit_model(self, trial, *args, **kwargs):
+    def run_trial(self, trial, *args, **kwargs):
         start = time.perf_counter()
-        results = super()._build_and_fit_model(trial, *args, **kwargs)
-        seconds = time.perf_counter() - start
-        if isinstance(results, keras.callbacks.History):
-            epochs = len(results.epoch)
-            results.history[EPOCHS_METRIC] = [float(epochs)] * epochs
-            results.history[SECONDS_METRIC] = [seconds] * epochs
-            results.set_model(None)  # keep no model alive through the history
+        results = super().run_trial(trial, *args, **kwargs)
+        histories = results if isinstance(results, list) else [results]
+        seconds = (time.perf_counter() - start) / max(len(histories), 1)  # per execution
+        for history in histories:
+            if isinstance(history, keras.callbacks.History):
+                epochs = len(history.epoch)
+                history.history[EPOCHS_METRIC] = [float(epochs)] * epochs
+                history.history[SECONDS_METRIC] = [seconds] * epochs
+                history.set_model(None)  # keep no model alive through the history
         return results
 
     def on_trial_end(self, trial):
@@ -133,7 +124,7 @@ class _SweepTunerMixin:
     def save(self):
         if not self._is_worker():
             self.oracle.save()
-        write_json_atomic(self._get_tuner_fname(), self.get_state())
+        write_json(self._get_tuner_fname(), self.get_state())
 
 
 class SweepTuner(_SweepTunerMixin, keras_tuner.Tuner):

@@ -9,8 +9,13 @@ One function trains every recipe: :func:`train`. Around it:
   ``TerminateOnNaN`` and ``TensorBoard``.
 
 Where the model trains and in which dtype (strategies, the chief, seeds,
-mixed precision) is :mod:`zoo.placement`; everything a run writes goes into
-its run folder (layout, resume and overwrite rules: :mod:`zoo.runs`).
+mixed precision) is :mod:`zoo.training.placement`; everything a run writes
+goes into its run folder (layout, resume and overwrite rules, the one writer
+of ``metrics.json``: :mod:`zoo.training.runs`).
+
+The trainer takes explicit arguments (epochs, patience, monitor...): it reads
+no recipe configuration and calls back into no recipe code but the
+``build_model`` callable it is given.
 
 This module is TensorFlow-aware (``tf.distribute``, ``tf.data`` options) but
 imports TensorFlow only where the TensorFlow backend or a dataset needs it.
@@ -26,14 +31,15 @@ import time
 import keras
 
 from zoo.metrics import direction
-from zoo.placement import choose_strategy, is_chief
-from zoo.runs import (
+from zoo.training._multi_worker import prepare_multi_worker
+from zoo.training.placement import choose_strategy, is_chief
+from zoo.training.runs import (
     RUN_FILES,
-    config_to_dict,
     plot_learning_curves,
     prepare_run_dir,
     read_history,
     read_json,
+    update_metrics,
     write_json,
 )
 
@@ -43,25 +49,24 @@ from zoo.runs import (
 # --------------------------------------------------------------------------
 
 
-def make_optimizer(config):
-    """Adam with the config's learning rate and gradient clipping.
+def make_optimizer(*, learning_rate, clipnorm=None):
+    """Adam with gradient clipping.
 
-    Reads ``config.learning_rate`` and, when present and positive,
-    ``config.clipnorm`` (clip each gradient to that L2 norm).
+    Args:
+        learning_rate: float > 0.
+        clipnorm: clip each gradient to this L2 norm; ``None`` or 0 disables.
     """
-    lr = float(config.learning_rate)
+    lr = float(learning_rate)
     if not lr > 0:
         raise ValueError(f"learning_rate must be > 0. Received: learning_rate={lr}")
-    clipnorm = getattr(config, "clipnorm", None) or None
-    return keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm)
+    return keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm or None)
 
 
-def jit_compile(config):
-    """The ``jit_compile`` argument for ``model.compile`` from ``config.jit``."""
-    value = getattr(config, "jit", "auto")
-    if value not in ("auto", True, False):
-        raise ValueError(f"jit must be 'auto', True or False. Received: jit={value!r}")
-    return value
+def jit_compile(jit="auto"):
+    """The ``jit_compile`` argument of ``model.compile``: ``"auto"``, True or False, checked."""
+    if jit not in ("auto", True, False):
+        raise ValueError(f"jit must be 'auto', True or False. Received: jit={jit!r}")
+    return jit
 
 
 # --------------------------------------------------------------------------
@@ -132,10 +137,8 @@ class _Progress(keras.callbacks.Callback):
         self.clock = clock
 
     def on_epoch_end(self, epoch, logs=None):
-        path = os.path.join(self.run_dir, RUN_FILES["metrics"])
-        metrics = read_json(path, {}) or {}
-        metrics.update(status="running", train_seconds=self.clock.seconds, epochs_done=epoch + 1)
-        write_json(path, metrics)
+        update_metrics(self.run_dir, {"status": "running", "train_seconds": self.clock.seconds,
+                                      "epochs_done": epoch + 1})
 
 
 def make_callbacks(
@@ -244,35 +247,6 @@ def _shard_by_data(dataset):
     return dataset.with_options(options)
 
 
-def _adapt_to_multi_worker(model, strategy, dataset):
-    """Work around keras-team/keras#20585 (Keras 3 with MultiWorkerMirroredStrategy).
-
-    Two steps of ``fit`` fail under the multi-worker strategy:
-
-    - the symbolic build reduces the first distributed batch with
-      ``strategy.reduce``, which cannot take a nested batch: build from a
-      local (undistributed) batch instead, which has the same shapes;
-    - the step's logs are reduced across workers with ``axis=0``, which a
-      scalar does not have: give each logged value a leading axis of 1 (the
-      mean over that axis and the workers is the same number).
-    """
-    import tensorflow as tf
-
-    def build(iterator=None, data_batch=None):
-        with strategy.scope():
-            model._symbolic_build(data_batch=next(iter(dataset)))
-
-    def with_axis(step):
-        def wrapped(data):
-            return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
-
-        return wrapped
-
-    model._maybe_symbolic_build = build
-    model.train_step = with_axis(model.train_step)
-    model.test_step = with_axis(model.test_step)
-
-
 def _save_model(model, path):
     tmp = path + ".partial.keras"
     model.save(tmp)
@@ -280,55 +254,69 @@ def _save_model(model, path):
 
 
 def train(
-    model,
+    build_model,
     data,
-    config,
-    run_dir,
     *,
-    strategy=None,
-    overwrite=False,
+    run_dir,
+    epochs,
+    patience=0,
     monitor=None,
     mode="auto",
+    config=None,
+    strategy=None,
+    overwrite=False,
     callbacks=(),
     artifacts=None,
     tensorboard=True,
     verbose="auto",
 ):
-    """Train ``model`` on ``data`` into the run folder ``run_dir``.
+    """Train the model of ``build_model`` on ``data`` into the run folder ``run_dir``.
 
     Args:
-        model: a compiled ``keras.Model``, or a callable returning one (it is
-            then called inside the strategy's scope, as distributed training
-            requires).
+        build_model: a compiled ``keras.Model``, or a callable returning one
+            (it is then called inside the strategy's scope, as distributed
+            training requires). The model takes ``(batch, timesteps,
+            features)`` inputs, or a dict of them, as the datasets give.
         data: an object with ``.train`` and ``.validation`` datasets
-            (``recipes.base.Data``); ``.validation`` may be ``None``.
-        config: a dataclass or dict with ``epochs`` and optionally
-            ``patience`` (early stopping).
+            (``zoo.recipe.Data``); ``.validation`` may be ``None``.
         run_dir: the run folder; an existing one is resumed.
-        strategy: from :func:`zoo.placement.choose_strategy`; chosen
-            automatically if None.
-        overwrite: wipe an existing run folder first.
+        epochs: int >= 1, the epochs of the whole run (a resumed run trains
+            only the missing ones).
+        patience: epochs without improvement of ``monitor`` before stopping;
+            0 or ``None`` disables early stopping.
         monitor: metric for the best checkpoint and early stopping; defaults
             to ``"val_loss"`` (``"loss"`` without validation data).
-        mode: ``"auto"``, ``"min"`` or ``"max"``.
+        mode: ``"auto"``, ``"min"`` or ``"max"`` (:func:`zoo.metrics.direction`).
+        config: a dataclass or dict recorded as ``run_dir/config.json``: when
+            given, the folder is prepared here
+            (:func:`zoo.training.runs.prepare_run_dir`: created, resumed, or
+            refused when it holds another configuration); when ``None`` the
+            caller has prepared it (as ``zoo.recipe.run`` does, before it
+            loads any data).
+        strategy: from :func:`zoo.training.placement.choose_strategy`;
+            chosen automatically if None.
+        overwrite: wipe an existing run folder first (with ``config``).
         callbacks: extra callbacks, run after the standard ones.
-        artifacts: dict name -> JSON-serialisable object (vocabularies...),
-            written as ``run_dir/<name>.json``.
+        artifacts: dict name -> JSON-serialisable object (vocabularies,
+            statistics), written as ``run_dir/<name>.json``.
         tensorboard: write TensorBoard logs.
         verbose: passed to ``fit`` (progress bars by default).
 
     Returns:
         A :class:`TrainResult`.
     """
-    cfg = config_to_dict(config)
-    epochs = int(cfg.get("epochs", 1))
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1. Received: epochs={epochs}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1. Received: epochs={epochs!r}")
     chief = is_chief()
-    if chief:
-        prepare_run_dir(run_dir, cfg, overwrite=overwrite)
-    else:
+    if not chief:
         run_dir = tempfile.mkdtemp(prefix="zoo-worker-")
+    elif config is not None:
+        prepare_run_dir(run_dir, config, overwrite=overwrite)
+    elif not os.path.isdir(run_dir):
+        raise ValueError(
+            f"The run folder does not exist; prepare it with zoo.training.runs.prepare_run_dir "
+            f"or pass config=. Received: run_dir={run_dir!r}"
+        )
     strategy = strategy or choose_strategy()
     multi_worker = _is_multi_worker(strategy)
     previous = read_history(run_dir)
@@ -336,6 +324,7 @@ def train(
     metrics = read_json(os.path.join(run_dir, RUN_FILES["metrics"]), {}) or {}
     model_path = os.path.join(run_dir, RUN_FILES["model"])
     finished_before = metrics.get("status") in ("complete", "already_complete")
+    model = build_model
     if finished_before and os.path.exists(model_path):
         with strategy.scope():
             model = keras.models.load_model(model_path)
@@ -351,14 +340,14 @@ def train(
     if not (finished_before and done >= epochs):
         train_ds, val_ds = data.train, getattr(data, "validation", None)
         if multi_worker:
-            _adapt_to_multi_worker(model, strategy, train_ds)
+            prepare_multi_worker(model, strategy, train_ds)
             train_ds = _shard_by_data(train_ds)
             val_ds = _shard_by_data(val_ds) if val_ds is not None else None
         cbs = make_callbacks(
             run_dir,
             monitor=monitor,
             mode=mode,
-            patience=cfg.get("patience"),
+            patience=patience,
             tensorboard=tensorboard,
             previous_history=previous,
         )
@@ -384,11 +373,12 @@ def train(
     _save_model(model, model_path)
     for name, value in (artifacts or {}).items():
         write_json(os.path.join(run_dir, f"{name}.json"), value)
-    metrics.update(
+    train_seconds = (clock.seconds if status != "already_complete"
+                     else metrics.get("train_seconds", 0.0))
+    final = dict(
         status=status,
         epochs_done=len(history.get("loss", [])),
-        train_seconds=(clock.seconds if status != "already_complete"
-                       else metrics.get("train_seconds", 0.0)),
+        train_seconds=train_seconds,
         history=history,
         monitor=monitor,
         backend=keras.backend.backend(),
@@ -398,8 +388,8 @@ def train(
     if monitor in history and history[monitor]:
         values = history[monitor]
         pick = max if resolve_mode(monitor, mode) == "max" else min
-        metrics["best_" + monitor] = pick(values)
-    write_json(os.path.join(run_dir, RUN_FILES["metrics"]), metrics)
+        final["best_" + monitor] = pick(values)
+    update_metrics(run_dir, final)
     if chief and history:
         plot_learning_curves(history, os.path.join(run_dir, RUN_FILES["curve"]))
     if not chief:
@@ -410,6 +400,6 @@ def train(
         history=history,
         run_dir=run_dir,
         initial_epoch=initial_epoch,
-        train_seconds=metrics["train_seconds"],
+        train_seconds=train_seconds,
         status=status,
     )

@@ -8,7 +8,8 @@ A run folder holds everything a run produced::
       metrics.json         history, final metrics, wall time, status
       learning_curve.png   train and validation curves per metric
       model.keras          the trained model (best weights when monitored)
-      <artifact>.json      vocabularies and other recipe artifacts
+      recipe.json          the recipe's name, module and artifact names (zoo.recipe.run)
+      <artifact>.json      vocabularies, statistics: the artifacts passed to training
       checkpoints/         best weights so far
       backup/              the resume state while the run is unfinished
       logs/                TensorBoard logs
@@ -19,9 +20,11 @@ A run folder that exists is resumed, never overwritten unless
 
 :data:`RUN_FILES` names the files; :func:`prepare_run_dir` creates, resumes or
 wipes a folder; :func:`read_history` reads ``history.csv``;
-:func:`record_metrics` merges results into ``metrics.json``;
-:func:`plot_learning_curves` draws ``learning_curve.png``. Writing the folder
-during training is :func:`zoo.training.train`'s job.
+:func:`update_metrics` is the one writer of ``metrics.json`` (training
+progress, final state, test metrics, reports and summaries all merge through
+it); :func:`write_json` is the one atomic JSON writer (run folders and sweep
+state); :func:`plot_learning_curves` draws ``learning_curve.png``. Writing
+the folder during training is :func:`zoo.training.train`'s job.
 """
 
 import csv
@@ -38,6 +41,7 @@ RUN_FILES = {
     "metrics": "metrics.json",
     "curve": "learning_curve.png",
     "model": "model.keras",
+    "recipe": "recipe.json",
     "checkpoint": os.path.join("checkpoints", "best.weights.h5"),
     "backup": "backup",
     "logs": "logs",
@@ -52,7 +56,8 @@ def config_to_dict(config):
     raise TypeError(f"config must be a dataclass or a dict. Received: {type(config).__name__}")
 
 
-def _jsonable(obj):
+def jsonable(obj):
+    """``obj`` as plain JSON types (NumPy scalars and arrays as numbers and lists)."""
     return json.loads(json.dumps(obj, default=_json_default))
 
 
@@ -65,12 +70,34 @@ def _json_default(obj):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as JSON atomically (temporary file, then rename)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
-    os.replace(tmp, path)
+    """Write ``obj`` as JSON so that a kill never leaves a partial file.
+
+    A local path is written to a temporary file in the same folder, flushed
+    to disk and renamed over ``path``. A remote path (``gs://...``, anything
+    with ``://``) has no atomic rename: it is written through
+    ``tf.io.gfile``.
+    """
+    path = os.fspath(path)
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+    if "://" in path:
+        import tensorflow as tf
+
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(text)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def read_json(path, default=None):
@@ -87,7 +114,7 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
     differs from the saved one (other than a larger ``epochs``) raises a
     ValueError naming the keys that differ.
     """
-    cfg = _jsonable(config_to_dict(config))
+    cfg = jsonable(config_to_dict(config))
     path = os.path.join(run_dir, RUN_FILES["config"])
     if os.path.isdir(run_dir) and overwrite:
         shutil.rmtree(run_dir)
@@ -165,10 +192,25 @@ def plot_learning_curves(history, path, *, title=None):
     return path
 
 
-def record_metrics(run_dir, section, values):
-    """Merge ``values`` into ``metrics.json`` under ``section`` (e.g. "test")."""
+def update_metrics(run_dir, values, *, section=None):
+    """Merge ``values`` into ``run_dir/metrics.json``: the file's one writer.
+
+    Args:
+        run_dir: the run folder.
+        values: dict of JSON-serialisable values (NumPy ones are converted).
+        section: merge under this key (``"test"``, ``"report"``,
+            ``"summary"``); ``None`` merges at the top level (training
+            status, history, wall time).
+
+    Returns:
+        The whole metrics dict now on disk.
+    """
     path = os.path.join(run_dir, RUN_FILES["metrics"])
     metrics = read_json(path, {}) or {}
-    metrics.setdefault(section, {}).update(_jsonable(values))
+    values = jsonable(values)
+    if section is None:
+        metrics.update(values)
+    else:
+        metrics.setdefault(section, {}).update(values)
     write_json(path, metrics)
     return metrics

@@ -1,0 +1,110 @@
+"""Typed ``key=value`` overrides of a recipe's configuration (``--set``).
+
+Part of the recipe contract (:mod:`zoo.recipe`); standard library only.
+"""
+
+import ast
+import dataclasses
+import typing
+
+# ``jit``'s type. Compared with ``==``, never ``is``: typing caches
+# subscriptions in a bounded LRU cache, so once enough other ``Union[...]``
+# (or ``Optional[...]``) have been made (importing keras_tuner or every recipe
+# does it), ``typing.Union[bool, str]`` is a new object, equal to the field's
+# annotation but not identical to it.
+_AUTO_OR_BOOL = typing.Union[bool, str]
+
+
+def _type_name(tp):
+    if tp == _AUTO_OR_BOOL:
+        return "'auto', true or false"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _parse(key, raw, tp):
+    """Convert the string ``raw`` to ``tp`` or raise a ValueError naming ``key``."""
+    text = raw.strip()
+    low = text.lower()
+    try:
+        if tp is bool:
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if tp == _AUTO_OR_BOOL:
+            if low == "auto":
+                return "auto"
+            return _parse(key, raw, bool)
+        if tp is int:
+            return int(text)
+        if tp is float:
+            return float(text)
+        if tp is str:
+            return text
+        if tp in (dict, list, tuple):
+            value = ast.literal_eval(text)
+            if not isinstance(value, tp):
+                raise ValueError
+            return value
+        value = ast.literal_eval(text)
+        return value
+    except (ValueError, SyntaxError):
+        raise ValueError(
+            f"--set {key}: expected {_type_name(tp)}. Received: {key}={raw!r}"
+        ) from None
+
+
+def _literal(raw):
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def apply_overrides(config, overrides):
+    """Return a copy of ``config`` with ``key=value`` overrides applied.
+
+    ``model.<arg>=value`` sets a ``zoo.create_model`` argument: its type is
+    that of the default when the recipe sets one, else the value is read as
+    a Python literal (a bare word stays a string).
+
+    Raises:
+        ValueError: malformed item, unknown key (the known ones are listed)
+            or a value of the wrong type (the expected type is named).
+    """
+    hints = typing.get_type_hints(type(config))
+    fields = {f.name for f in dataclasses.fields(config)}
+    changes, model = {}, dict(config.model)
+    for item in overrides or ():
+        if "=" not in item:
+            raise ValueError(f"--set expects KEY=VALUE. Received: {item!r}")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        if key.startswith("model."):
+            arg = key[len("model."):]
+            default = config.model.get(arg)
+            if default is None or isinstance(default, (list, tuple, dict)):
+                model[arg] = _literal(raw)
+            else:
+                model[arg] = _parse(key, raw, type(default))
+            continue
+        if key not in fields:
+            raise ValueError(
+                f"Unknown config key {key!r} for {type(config).__module__}. "
+                f"Known keys: {', '.join(sorted(fields))} (and model.<create_model argument>)."
+            )
+        changes[key] = _parse(key, raw, hints[key])
+    if model != config.model:
+        changes["model"] = model
+    return dataclasses.replace(config, **changes)
+
+
+def make_config(recipe, *, tiny=False, overrides=(), epochs=None):
+    """The recipe's ``Config``, with ``TINY`` then ``overrides`` then ``epochs`` applied."""
+    config = recipe.Config()
+    if tiny:
+        config = dataclasses.replace(config, **getattr(recipe, "TINY", {}))
+    config = apply_overrides(config, overrides)
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=int(epochs))
+    return config
