@@ -118,15 +118,19 @@ class BaseConfig:
 
 
 def _entry_points():
-    """name -> entry point of every registered recipe, in declaration order."""
+    """name -> entry point of every registered recipe, sorted by name.
+
+    Entry points carry no order (setuptools writes them sorted), so the
+    names are sorted here whatever the installer did.
+    """
     found = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep)  # the first distribution on the path wins
-    return found
+    return dict(sorted(found.items()))
 
 
 def list_recipes():
-    """The names of the registered recipes (no recipe module is imported)."""
+    """The names of the registered recipes, sorted (no recipe module is imported)."""
     return list(_entry_points())
 
 
