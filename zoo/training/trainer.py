@@ -160,7 +160,7 @@ def make_callbacks(
             disables early stopping.
         tensorboard: write TensorBoard logs under ``run_dir/logs``.
         previous_history: history of epochs finished before a restart (as
-            returned by :func:`zoo.runs.read_history`), so that the best
+            returned by :func:`zoo.training.runs.read_history`), so that the best
             checkpoint and early stopping carry on where they were.
 
     Returns:
