@@ -128,7 +128,7 @@ def build_archive(model, *, beam_width=4):
     """Return ``(archive, endpoints)``: a ``keras.export.ExportArchive`` with the
     signatures described in the module docstring, and ``{name: fn}``."""
     tf = _tf()
-    from zoo.models.decoder import find_decoder
+    from zoo.decoding import find_decoder
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -12,7 +12,6 @@ import keras
 from keras import ops
 
 from zoo import decoding
-from zoo.decoding import find_decoder  # noqa: F401  (kept importable from here)
 from zoo._checks import check_choice, check_int, check_rate, check_sizes
 from zoo.layers.loop import sequence_loop
 from zoo.models import blocks
