@@ -1,5 +1,9 @@
 """Tests for zoo.training.runs: the run folder's files."""
 
+import json
+
+import pytest
+
 from zoo.training import runs
 
 
@@ -43,3 +47,14 @@ def test_write_json_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch
         runs.write_json(str(path), {"a": 2})
     assert json.load(open(path)) == {"a": 1}  # the old file is intact
     assert sorted(os.listdir(path.parent)) == ["state.json"]
+
+
+def test_write_json_strict_refuses_what_json_cannot_hold(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "state.json"
+    runs.write_json(str(path), {"x": np.float32(1.5)})
+    assert json.loads(path.read_text()) == {"x": 1.5}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        runs.write_json(str(path), {"x": object()}, strict=True)
+    assert json.loads(path.read_text()) == {"x": 1.5}  # the old file is kept

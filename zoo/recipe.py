@@ -258,9 +258,12 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         lambda: recipe.build_model(config, data), data, run_dir=run_dir, epochs=config.epochs,
         patience=config.patience, monitor=monitor, mode=mode, artifacts=data.artifacts,
         verbose=verbose)
+    # Every worker evaluates (a distributed evaluation needs them all); only the
+    # chief writes the run folder and exports.
     test = recipe.evaluate(result.model, data, config) or {}
-    runs.update_metrics(run_dir, test, section="test")
-    if hasattr(recipe, "report"):
+    if chief:
+        runs.update_metrics(run_dir, test, section="test")
+    if chief and hasattr(recipe, "report"):
         report = recipe.report(result.model, data, config, run_dir) or {}
         runs.update_metrics(run_dir, report, section="report")
     summary = {
@@ -272,7 +275,7 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         "run_dir": run_dir,
         "backend": keras.backend.backend(),
     }
-    if export:
+    if export and chief:
         path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
             os.path.join(DEFAULT_EXPORTS, name)))
         try:
@@ -282,7 +285,8 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
             summary["export_error"] = f"{type(err).__name__}: {err}"
             print(f"[{name}] export to {path} failed: {summary['export_error']}", flush=True)
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
-    runs.update_metrics(run_dir, summary, section="summary")
+    if chief:
+        runs.update_metrics(run_dir, summary, section="summary")
     print(summary_line(summary), flush=True)
     return summary
 

@@ -69,8 +69,12 @@ def _json_default(obj):
     return str(obj)
 
 
-def write_json(path, obj):
+def write_json(path, obj, *, strict=False):
     """Write ``obj`` as JSON so that a kill never leaves a partial file.
+
+    ``strict=True`` refuses what JSON cannot hold (a TypeError) instead of
+    writing NumPy values as numbers and other objects as their ``str``: for
+    state that is read back as it was written (tuner and oracle state).
 
     A local path is written to a temporary file in the same folder, flushed
     to disk and renamed over ``path``. A remote path (``gs://...``, anything
@@ -78,7 +82,7 @@ def write_json(path, obj):
     ``tf.io.gfile``.
     """
     path = os.fspath(path)
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+    text = json.dumps(obj, indent=2, sort_keys=True, default=None if strict else _json_default)
     if "://" in path:
         import tensorflow as tf
 

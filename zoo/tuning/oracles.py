@@ -57,11 +57,11 @@ class ResilientOracleMixin:
     # -- atomic state files ---------------------------------------------------
 
     def save(self):
-        write_json(self._get_oracle_fname(), self.get_state())
+        write_json(self._get_oracle_fname(), self.get_state(), strict=True)
 
     def _save_trial(self, trial):
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
-        write_json(path, trial.get_state())
+        write_json(path, trial.get_state(), strict=True)
 
     # -- heartbeats -------------------------------------------------------------
 

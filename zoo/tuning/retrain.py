@@ -10,7 +10,7 @@ def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_mode
     """Train the best trial's configuration exactly as ``zoo train`` would, and export it.
 
     The run goes through ``zoo.recipe.run`` (``zoo.training.train`` with the
-    recipe's callbacks, evaluation on the test split, its artifacts such as
+    standard callbacks, evaluation on the test split, its artifacts such as
     vocabularies, and ``zoo.export``), so the export is the same as that of a
     ``zoo train`` run with the best hyperparameters given as ``--set``.
 

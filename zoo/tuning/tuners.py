@@ -124,7 +124,7 @@ class _SweepTunerMixin:
     def save(self):
         if not self._is_worker():
             self.oracle.save()
-        write_json(self._get_tuner_fname(), self.get_state())
+        write_json(self._get_tuner_fname(), self.get_state(), strict=True)
 
 
 class SweepTuner(_SweepTunerMixin, keras_tuner.Tuner):
