@@ -178,3 +178,14 @@ def test_default_backend_and_objective():
     assert base.objective(recipe, base.Data(train=None)) == ("accuracy", "max")
     with pytest.raises(ValueError, match="must return a zoo.recipe.Data. Received: dict"):
         base._check_data({}, adding_problem)
+
+
+def test_major_minor_reads_release_and_candidate_versions():
+    from zoo._versions import major_minor
+
+    assert major_minor("3.15.0") == (3, 15)
+    assert major_minor("2.21.0rc1") == (2, 21)
+    assert major_minor("1.4") == (1, 4)
+    assert major_minor("2") == (2,)
+    with pytest.raises(ValueError, match="Not a version number. Received: 'dev'"):
+        major_minor("dev")

@@ -18,14 +18,17 @@ internal one).
 
 import tensorflow as tf
 
+from zoo._versions import major_minor
+
 __all__ = ["in_xla_context", "TESTED_VERSIONS"]
 
 # TensorFlow (major, minor) versions on which the internal symbol was checked.
 TESTED_VERSIONS = ((2, 21),)
 
 
-def _version():
-    return tuple(int(part) for part in tf.__version__.split(".")[:2])
+def tf_version():
+    """The installed TensorFlow's ``(major, minor)``."""
+    return major_minor(tf.__version__)
 
 
 def in_xla_context():

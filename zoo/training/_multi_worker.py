@@ -18,18 +18,16 @@ signal to raise the bound or delete this module.
 
 import keras
 
+from zoo._versions import major_minor
+
 # Keras versions below this one carry keras-team/keras#20585 (checked up to 3.15).
 AFFECTED_BELOW = (3, 16)
 ISSUE = "https://github.com/keras-team/keras/issues/20585"
 
 
-def _version(text):
-    return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
-
-
 def affected(version=None):
     """True when the Keras ``version`` (default: the installed one) needs the workaround."""
-    return _version(version or keras.version()) < AFFECTED_BELOW
+    return major_minor(version or keras.version()) < AFFECTED_BELOW
 
 
 def prepare_multi_worker(model, strategy, dataset):

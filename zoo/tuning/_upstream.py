@@ -26,18 +26,16 @@ from concurrent import futures
 
 import keras_tuner
 
+from zoo._versions import major_minor
+
 # keras-tuner versions whose private layout `serve` was checked against.
 CHECKED = ((1, 4),)
 ISSUE = "https://github.com/keras-team/keras-tuner/issues/915"
 
 
-def _version(text):
-    return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
-
-
 def supported(version=None):
     """True when ``serve`` may be used with keras-tuner ``version`` (default: the installed one)."""
-    return _version(version or keras_tuner.__version__) in CHECKED
+    return major_minor(version or keras_tuner.__version__) in CHECKED
 
 
 def serve(oracle, *, poll_seconds=0.5, max_workers=16, abort=None):
