@@ -110,3 +110,21 @@ def test_merged_tables_name_the_process_of_torch_rows():
     rows = [_row("torch", "gru", "torch", "1 thr", 10.0), _row("keras", "gru", "jax", "jit", 5.0)]
     bench.label_torch_rows(rows, "jax")
     assert [r["backend"] for r in rows] == ["torch (jax process)", "jax"]
+
+
+def test_cli_startup_table_and_a_real_run():
+    from benchmarks import cli_startup
+
+    rows = cli_startup.table({"python -c pass (baseline)": [0.02, 0.03], "x": [0.2, 0.4, 0.3]},
+                             {"python -c pass (baseline)": "", "x": "keras"})
+    assert rows[1] == {"case": "x", "best_s": 0.2, "median_s": 0.3, "ratio_to_baseline": 10.0,
+                       "heavy_modules": "keras"}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.cli_startup", "--repeats", "1",
+                          "--json"], capture_output=True, text=True, cwd=REPO, check=True,
+                         timeout=600).stdout
+    measured = {r["case"]: r for r in json.loads(out)}
+    assert set(measured) == set(cli_startup.CASES)
+    for case in ("zoo --help", "zoo list", "zoo train --help", "zoo tune --help"):
+        assert measured[case]["heavy_modules"] == "none", measured[case]
+    assert "tensorflow" not in measured["import zoo; zoo.layers (jax backend)"]["heavy_modules"]
+    assert "keras" in measured["import zoo; zoo.layers (jax backend)"]["heavy_modules"]
