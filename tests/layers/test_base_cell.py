@@ -11,7 +11,6 @@ from keras import ops
 import zoo
 from tests.layers.test_parity import forward_and_grads
 from zoo.layers import fused
-from zoo.layers import rnn as zoo_rnn
 from zoo.layers.base_cell import RecurrentCell
 
 pytestmark = pytest.mark.jax
@@ -42,19 +41,6 @@ class LeakyCell(RecurrentCell):
         (h_grad,), (n,) = d_states, gates
         d_pre = h_grad * self.leak * (1.0 - n * n)
         return d_pre, d_pre, [h_grad * (1.0 - self.leak) + ops.matmul(d_pre, kernel_t)]
-
-
-@pytest.fixture
-def fused_calls(monkeypatch):
-    calls = []
-    original = zoo_rnn.fused_time_loop
-
-    def counting(*args, **kwargs):
-        calls.append(type(args[0]).__name__)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(zoo_rnn, "fused_time_loop", counting)
-    return calls
 
 
 @pytest.mark.parametrize("options", [

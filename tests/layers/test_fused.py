@@ -8,7 +8,6 @@ import pytest
 
 import zoo
 from tests.layers.test_parity import BATCH, FEATURES, STEPS, check_parity, forward_and_grads
-from zoo.layers import rnn as zoo_rnn
 
 pytestmark = pytest.mark.jax
 
@@ -18,20 +17,6 @@ OPTIONS = [
     dict(return_sequences=True, use_bias=False, input_projection="hoisted"),
     dict(return_state=False, initial_state=True, input_projection="per_step"),
 ]
-
-
-@pytest.fixture
-def fused_calls(monkeypatch):
-    """Counts the sweeps that ran the hand-written backward pass."""
-    calls = []
-    original = zoo_rnn.fused_time_loop
-
-    def counting(*args, **kwargs):
-        calls.append(type(args[0]).__name__)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(zoo_rnn, "fused_time_loop", counting)
-    return calls
 
 
 def _ids(options):
