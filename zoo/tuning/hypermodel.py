@@ -231,18 +231,25 @@ class HyperModel(keras_tuner.HyperModel):
     def reported_metrics(self, model=None):
         """The metric names that ``fit`` reports for the default model.
 
-        Builds the default model (unless given) and evaluates it on one
-        validation batch, so the compiled metrics are known by name; returns
-        those names and their ``val_`` forms when the recipe has validation
-        data.
+        Builds the default model (unless given) and evaluates it on the whole
+        validation split (the training split when there is none), so the
+        compiled metrics are known by name; returns those names and their
+        ``val_`` forms when the recipe has validation data.
+
+        The split is read to its end on purpose: the recipes' pipelines cache
+        their examples, and a partial read of a cached pipeline (one batch,
+        ``take(1)``) may leave a truncated cache behind, which every later
+        read, the trials' validation included, would then take for the whole
+        split.
         """
         data = self.data
         if model is None:
             model = self.build(keras_tuner.HyperParameters())
-        batches = data.validation if getattr(data, "validation", None) is not None else data.train
-        logs = model.evaluate(batches.take(1), verbose=0, return_dict=True)
+        validation = getattr(data, "validation", None)
+        batches = validation if validation is not None else data.train
+        logs = model.evaluate(batches, verbose=0, return_dict=True)
         names = sorted(logs)
-        if getattr(data, "validation", None) is not None:
+        if validation is not None:
             names += [f"val_{n}" for n in names]
         return names
 
