@@ -15,7 +15,7 @@ export = pytest.importorskip("zoo.export")
 
 
 def _one_to_many():
-    return zoo.create_model("one_to_many", input_dim=3, vocab_size=9, units=8, end_token=2,
+    return zoo.create_model("one_to_many", input_dim=3, vocab_size=9, units=8, end_token=3,
                             max_length=6)
 
 
@@ -64,7 +64,7 @@ def test_zoo_export_json_records_model_versions_and_metadata(tmp_path):
     info = json.loads((path / "zoo_export.json").read_text())
     assert info["model"]["name"] == "one_to_many"
     assert info["model"]["kwargs"] == {"input_dim": 3, "vocab_size": 9, "units": 8,
-                                       "end_token": 2, "max_length": 6}
+                                       "end_token": 3, "max_length": 6}
     assert info["metrics"] == {"accuracy": 0.9}
     assert info["recipe"] == "bach_chorales"
     assert info["config"] == {"epochs": 3}

@@ -24,6 +24,32 @@ def check_int(name, value, minimum=1, allow_none=False):
     return value
 
 
+def check_token(name, value, vocabulary_name, vocabulary_size, allow_none=False):
+    """A token id of a vocabulary of `vocabulary_size` ids, 0 (padding) excluded."""
+    if value is None and allow_none:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < vocabulary_size:
+        raise ValueError(
+            f"`{name}` must be an integer id in [1, {vocabulary_size - 1}]: one of the "
+            f"{vocabulary_name}={vocabulary_size} ids, 0 (padding) excluded. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_tokens(vocabulary_name, vocabulary_size, start_token, end_token):
+    """`start_token` and `end_token` (None: no end) as distinct ids of the vocabulary."""
+    check_token("start_token", start_token, vocabulary_name, vocabulary_size)
+    check_token("end_token", end_token, vocabulary_name, vocabulary_size, allow_none=True)
+    if start_token == end_token:
+        raise ValueError(
+            "`start_token` and `end_token` must be different ids: every generated sequence "
+            "would otherwise end as it starts. "
+            f"Received: start_token={start_token!r}, end_token={end_token!r}"
+        )
+    return start_token, end_token
+
+
 def check_units(units):
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
         raise ValueError(f"`units` must be a positive integer. Received: units={units!r}")

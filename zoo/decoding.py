@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_int
+
 _NEG = -1e9
 NEG_INF = _NEG  # the "impossible" logit / log-probability
 
@@ -278,6 +280,7 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
         ``(tokens, scores)`` NumPy arrays: ``(batch, max_length)`` int32
         (0 after `end_token`) and ``(batch,)`` log-probabilities.
     """
+    check_int("max_length", max_length, allow_none=True)
     decoder, prefix = find_decoder(model, "condition")
     return _to_numpy(
         decoder.generate(
@@ -315,6 +318,7 @@ def translate(
     Returns:
         ``(tokens, scores)`` as in ``generate``.
     """
+    check_int("max_output_length", max_output_length, allow_none=True)
     decoder, prefix = find_decoder(model, "source")
     if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
         raise ValueError(

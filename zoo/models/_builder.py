@@ -24,6 +24,7 @@ from zoo._checks import (
     check_int,
     check_rate,
     check_sizes,
+    check_tokens,
 )
 from zoo.models.blocks import ATTENTIONS, CELLS, MERGE_MODES
 
@@ -54,6 +55,8 @@ _CHECKS = {
     "num_conditions": check_int,
     "num_classes": _vocabulary,
     "output_dim": check_int,
+    "max_length": check_int,
+    "max_output_length": check_int,
 }
 
 # `embedding_dim` is checked where an embedding is built: with a token input.
@@ -80,6 +83,10 @@ def check_arguments(name, arguments, *, one_of=(), step_by_step=None):
             generates step by step: the `argument` (a bidirectional flag)
             must be False; it is removed from the returned dict.
 
+    A factory that takes `start_token` and `end_token` gets them checked as
+    distinct ids of its output vocabulary (`target_vocab_size`, else
+    `vocab_size`), 0 (padding) excluded.
+
     Returns:
         The arguments with checked values (sizes as tuples, rates as floats).
     """
@@ -95,6 +102,10 @@ def check_arguments(name, arguments, *, one_of=(), step_by_step=None):
     for group in one_of:
         key = check_exactly_one([(member, args[member]) for member in group])
         args[key] = _CHECKS[key](key, args[key])
+    if "start_token" in args:
+        # The generated tokens are ids of the output vocabulary.
+        vocabulary = "target_vocab_size" if "target_vocab_size" in args else "vocab_size"
+        check_tokens(vocabulary, args[vocabulary], args["start_token"], args["end_token"])
     return args
 
 

@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from zoo import decoding
-from zoo._checks import check_choice, check_int, check_rate, check_sizes
+from zoo._checks import check_choice, check_int, check_rate, check_sizes, check_tokens
 from zoo.layers.loop import sequence_loop
 from zoo.models import blocks
 from zoo.models.attention import make_attention
@@ -39,9 +39,10 @@ class RecurrentDecoder(keras.layers.Layer):
         transition_block: deep transition inside every cell
             (``DeepTransitionCell``); empty: plain cells.
         output_block: sizes of ReLU Dense layers before the logits.
-        start_token, end_token: ids that start / end a generated sequence
-            (default 2 and 3, the ids of `zoo.data.pipelines`; `end_token`
-            None: generation always runs `max_length` steps).
+        start_token, end_token: distinct ids in ``[1, vocab_size)`` that
+            start / end a generated sequence (default 2 and 3, the ids of
+            `zoo.data.pipelines`; `end_token` None: generation always runs
+            `max_length` steps).
         max_length: default number of generated steps.
 
     Call arguments:
@@ -92,8 +93,7 @@ class RecurrentDecoder(keras.layers.Layer):
         check_int("embedding_dim", embedding_dim)
         check_choice("attention", attention, blocks.ATTENTIONS)
         check_int("attention_units", attention_units, allow_none=True)
-        check_int("start_token", start_token, minimum=0)
-        check_int("end_token", end_token, minimum=0, allow_none=True)
+        check_tokens("vocab_size", vocab_size, start_token, end_token)
         check_int("max_length", max_length)
         self.cell = cell
         self.units = units

@@ -86,8 +86,9 @@ def encoder_decoder(
             by step).
         embedding_dim: source and target embedding size.
         attention: ``None | "bahdanau" | "luong"``; attention_units its width.
-        start_token, end_token: target ids that start / end a sequence (default 2 and 3,
-            the ids of `zoo.data.pipelines`).
+        start_token, end_token: distinct target ids in ``[1, target_vocab_size)``
+            that start / end a sequence (default 2 and 3, the ids of
+            `zoo.data.pipelines`).
         max_output_length: default decoding length.
 
     Example:

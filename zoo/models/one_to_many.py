@@ -10,7 +10,7 @@ from zoo.models.decoder import RecurrentDecoder
 from zoo.models.registry import Example, register_model
 
 EXAMPLE = Example(
-    kwargs={"input_dim": 3, "vocab_size": 9, "embedding_dim": 6, "end_token": 2, "max_length": 6},
+    kwargs={"input_dim": 3, "vocab_size": 9, "embedding_dim": 6, "end_token": 3, "max_length": 6},
     inputs={"condition": ("vector", 3), "target_in": ("target_in", 9)},
     output=("steps", 9),
     bidirectional=False,
@@ -69,8 +69,9 @@ def one_to_many(
             ``many_to_one``).
         input_dim / num_conditions: float condition vector or condition id.
         embedding_dim: size of the token (and condition id) embeddings.
-        start_token, end_token: ids (default start 2, as in `zoo.data.pipelines`);
-            with `end_token` None, generation always runs `max_length` steps.
+        start_token, end_token: distinct ids in ``[1, vocab_size)`` (default
+            start 2, as in `zoo.data.pipelines`); with `end_token` None,
+            generation always runs `max_length` steps.
         max_length: default number of generated steps.
 
     Example:
