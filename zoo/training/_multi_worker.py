@@ -33,8 +33,10 @@ def affected(version=None):
 def prepare_multi_worker(model, strategy, dataset):
     """Make ``model.fit`` work under ``MultiWorkerMirroredStrategy`` (see the module docstring).
 
-    - Build from a local (undistributed) batch of ``dataset``, which has the
-      same shapes as a distributed one.
+    - Build from a batch of zeros shaped as ``dataset``'s elements (unknown
+      sizes as 1), which has the shapes of a distributed one. Reading a real
+      batch would read the cached pipeline partly, and a cache read partly
+      can be saved truncated (see ``zoo.tuning.hypermodel``).
     - Give each logged value a leading axis of 1 (the mean over that axis
       and the workers is the same number).
 
@@ -44,9 +46,12 @@ def prepare_multi_worker(model, strategy, dataset):
         return model
     import tensorflow as tf
 
+    def zeros(spec):
+        return tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+
     def build(iterator=None, data_batch=None):
         with strategy.scope():
-            model._symbolic_build(data_batch=next(iter(dataset)))
+            model._symbolic_build(data_batch=tf.nest.map_structure(zeros, dataset.element_spec))
 
     def with_axis(step):
         def wrapped(data):
