@@ -10,6 +10,8 @@ run: losses per epoch, final weights, evaluation and predictions.
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -120,3 +122,74 @@ def test_odd_last_batch_is_cut_to_the_device_count(one_device, tmp_path):
     two = _train(tmp_path, "run", 2, n_train=45, n_val=21)
     assert two[1]["replicas"] == 2
     _assert_same_run(one_device, two, 1e-5)
+
+
+def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
+    # From a TensorFlow-backend shell, `--backend jax` restarts the command on
+    # JAX; an odd batch size (31) cannot split over 2 devices and is cut to 30.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = str(tmp_path / "run")
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
+               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "train", "adding_problem", "--tiny", "--backend", "jax",
+         "--set", "compare_cells=()", "--set", "batch_size=31", "--run-dir", run, "--no-export",
+         "--data-dir", str(tmp_path / "tfds"), "--quiet"],
+        capture_output=True, text=True, cwd=root, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1].startswith("[adding_problem] complete: mse=")
+    with open(os.path.join(run, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["backend"] == "jax" and metrics["status"] == "complete"
+    assert metrics["replicas"] == 2 and metrics["devices"] == ["cpu:0", "cpu:1"]
+    assert np.isfinite(metrics["test"]["mse"])
+
+
+PLACEMENT_CHILD = """
+import json, os
+import keras
+from zoo.training import placement
+
+out = {"chief": placement.is_chief()}
+try:
+    placement.choose_strategy("multi_worker")
+except ValueError as err:
+    out["multi_worker"] = str(err)
+one = placement.choose_strategy("one_device")
+out["one_device"] = [one.num_replicas_in_sync, one.devices, repr(keras.distribution.distribution())]
+auto = placement.choose_strategy()
+dist = keras.distribution.distribution()
+out["auto"] = [auto.num_replicas_in_sync, auto.devices, type(dist).__name__,
+               dist is auto.distribution]
+placement.release(auto)
+out["released"] = repr(keras.distribution.distribution())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("devices", [1, 2])
+def test_choose_strategy_on_jax(devices):
+    env = {"KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "",
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+           "KERAS_DISTRIBUTION_NUM_PROCESSES": "", "KERAS_DISTRIBUTION_PROCESS_ID": ""}
+    out = json.loads(run_python(PLACEMENT_CHILD, env=env).strip().splitlines()[-1])
+    assert out["chief"] is True
+    assert out["multi_worker"].startswith("strategy='multi_worker' on the JAX backend needs the "
+                                          "cluster in KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    assert out["multi_worker"].endswith("Received: KERAS_DISTRIBUTION_NUM_PROCESSES=''")
+    assert out["one_device"] == [1, ["cpu:0"], "None"]
+    names = [f"cpu:{i}" for i in range(devices)]
+    if devices == 1:  # one device: no distribution at all
+        assert out["auto"] == [1, names, "NoneType", True]
+    else:
+        assert out["auto"] == [2, names, "EvenDataParallel", True]
+    assert out["released"] == "None"
+
+
+def test_is_chief_on_jax_reads_the_process_id():
+    env = {"KERAS_BACKEND": "jax", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+           "KERAS_DISTRIBUTION_PROCESS_ID": "1"}
+    code = "from zoo.training import placement; print(placement.is_chief())"
+    assert run_python(code, env=env).strip().splitlines()[-1] == "False"
+    env["KERAS_DISTRIBUTION_PROCESS_ID"] = "0"
+    assert run_python(code, env=env).strip().splitlines()[-1] == "True"
