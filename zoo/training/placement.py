@@ -64,13 +64,40 @@ class EvenDataParallel(keras.distribution.DataParallel):
     (:func:`release`), so evaluation and prediction afterwards see every
     example.
 
+    Across several processes (``keras.distribution.initialize``) every
+    process builds the same global batches (same data, same shuffling seed)
+    and keeps its own consecutive slice of each: process ``i`` of ``P`` takes
+    rows ``[i * n / P, (i + 1) * n / P)`` of a batch of ``n``, so that the
+    global batch the devices see is the one a single process would have
+    seen, and every process runs the same number of steps. (Keras's own
+    multi-process sharding, ``rebatch`` then ``shard``, needs a static batch
+    size and gives processes unequal step counts on a partial last batch.)
+
     Args:
         devices: the JAX devices to split batches over (all of them, over
             every process, when None).
     """
 
     def distribute_dataset(self, dataset):
-        return super().distribute_dataset(even_batches(dataset, self.device_mesh.devices.size))
+        import jax
+
+        devices, processes = self.device_mesh.devices.size, jax.process_count()
+        if processes == 1:
+            return even_batches(dataset, devices)
+        if not self.auto_shard_dataset:  # each process reads its own data already
+            return even_batches(dataset, devices // processes)
+        return _process_slice(even_batches(dataset, devices), processes, jax.process_index())
+
+
+def _process_slice(dataset, processes, index):
+    import tensorflow as tf
+
+    def take(*batch):
+        n = tf.shape(tf.nest.flatten(batch)[0])[0] // processes
+        out = tf.nest.map_structure(lambda t: t[index * n:(index + 1) * n], batch)
+        return out[0] if len(out) == 1 else out
+
+    return dataset.map(take, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def even_batches(dataset, multiple):
