@@ -202,13 +202,20 @@ def is_chief():
     """True unless this process is a non-chief worker of a cluster.
 
     On TensorFlow the cluster is ``TF_CONFIG``: the chief is the ``chief``
-    task, or worker 0 when no chief is listed. On JAX it is process 0 of
-    ``KERAS_DISTRIBUTION_PROCESS_ID``.
+    task, or worker 0 when no chief is listed. On JAX it is process 0
+    (``KERAS_DISTRIBUTION_PROCESS_ID``, or ``jax.process_index()`` once the
+    processes have joined).
     Only the chief writes the run folder; other workers write to a scratch
     folder (their saves are still needed for the collective operations).
     """
     if keras.backend.backend() == "jax":
-        return _jax_cluster()[1] == 0
+        processes, index = _jax_cluster()
+        if processes > 1:
+            return index == 0
+        import jax
+
+        # A cluster joined before (keras.distribution.initialize on Cloud TPU).
+        return not jax.distributed.is_initialized() or jax.process_index() == 0
     cfg = _tf_config()
     if not cfg or _cluster_size(cfg) <= 1:
         return True
