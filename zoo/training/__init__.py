@@ -5,7 +5,9 @@
   ``monitor``...), :func:`make_optimizer`, :func:`make_callbacks`.
 - :mod:`zoo.training.runs`: the run folder (layout, resume, atomic writes,
   the one writer of ``metrics.json``).
-- :mod:`zoo.training.placement`: strategies, the chief, seeds, precision.
+- :mod:`zoo.training.placement`: strategies (``tf.distribute``; on JAX a
+  ``keras.distribution.DataParallel`` over several devices), the chief,
+  seeds, precision.
 
 Input shapes are whatever the model takes, ``(batch, timesteps, features)``
 for the zoo's models; masking is the model's business.

@@ -32,7 +32,7 @@ import keras
 
 from zoo.metrics import direction
 from zoo.training._multi_worker import prepare_multi_worker
-from zoo.training.placement import choose_strategy, is_chief
+from zoo.training.placement import choose_strategy, describe, is_chief, release
 from zoo.training.runs import (
     RUN_FILES,
     plot_learning_curves,
@@ -369,6 +369,7 @@ def train(
             status = "stopped_nan"
         elif os.path.exists(best):
             model.load_weights(best)
+    release(strategy)  # on one JAX process: evaluation afterwards sees every example
     history = read_history(run_dir)
     _save_model(model, model_path)
     for name, value in (artifacts or {}).items():
@@ -382,7 +383,7 @@ def train(
         history=history,
         monitor=monitor,
         backend=keras.backend.backend(),
-        replicas=getattr(strategy, "num_replicas_in_sync", 1),
+        **describe(strategy),  # replicas (on JAX: the data-parallel devices) and devices
         dtype_policy=keras.config.dtype_policy().name,
     )
     if monitor in history and history[monitor]:
