@@ -93,6 +93,23 @@ def test_a_truncated_json_file_of_a_run_names_itself_and_the_way_out(run_dir, tm
     assert not os.path.exists(tmp_path / "exports" / "1")
 
 
+def test_json_files_that_parse_but_hold_the_wrong_thing_are_named_corrupt(run_dir):
+    for name, text, problem in (("recipe.json", "[]", "no recipe name in it"),
+                                ("config.json", '"epochs"', "no configuration in it")):
+        path = os.path.join(run_dir, name)
+        original = open(path).read()
+        with open(path, "w") as f:
+            f.write(text)
+        with pytest.raises(runs.CorruptRunFile) as info:
+            base.load_run(run_dir)
+        assert str(info.value) == f"{path} is corrupt ({problem}). {runs.way_out(path)}"
+        with open(path, "w") as f:
+            f.write(original)
+    os.remove(os.path.join(run_dir, "config.json"))
+    with pytest.raises(ValueError, match=f"The run folder {run_dir} has no config.json. "):
+        base.load_run(run_dir)
+
+
 @pytest.mark.slow
 def test_zoo_train_on_a_run_with_a_corrupt_config_exits_2_naming_it(run_dir):
     path = os.path.join(run_dir, "config.json")

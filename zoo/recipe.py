@@ -331,9 +331,12 @@ def _fmt(value):
 def _run_info(run_dir):
     from zoo.training import runs
 
-    info = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]))
+    path = os.path.join(run_dir, runs.RUN_FILES["recipe"])
+    info = runs.read_json(path)
     if info is None:
         raise ValueError(f"Not a run folder (no recipe.json). Received: run_dir={run_dir!r}")
+    if not isinstance(info, dict) or not info.get("name"):
+        raise runs.CorruptRunFile(path, "no recipe name in it", runs.way_out(path))
     return info
 
 
@@ -352,6 +355,9 @@ def load_run(run_dir):
     recipe = get_recipe(module if module and module != "__main__" else info["name"])
     path = os.path.join(run_dir, runs.RUN_FILES["config"])
     fields = runs.read_json(path)
+    if fields is None:
+        raise ValueError(f"The run folder {run_dir} has no config.json. Train into another "
+                         "--run-dir, or start this one again with --overwrite.")
     if not isinstance(fields, dict):
         raise runs.CorruptRunFile(path, "no configuration in it", runs.way_out(path))
     known = {f.name for f in dataclasses.fields(recipe.Config)}
