@@ -166,20 +166,19 @@ def test_overwrite_keeps_the_lock_which_lives_next_to_the_folder(tmp_path):
 def test_a_second_zoo_train_on_a_busy_run_folder_exits_2_and_the_first_finishes_clean(tmp_path):
     run_dir = str(tmp_path / "run")
     args = ["train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet",
-            "--set", "load_seconds=15"]
+            "--set", "load_seconds=30"]
     first = zoo_popen(*args)
     try:
         wait_for(lambda: holder_pid(run_dir) == first.pid, "the first run holds the lock",
                  proc=first)
-        start = time.monotonic()
         second = zoo_run(*args)
-        seconds = time.monotonic() - start
+        # It did not wait for the holder: the first run is still loading its data.
         assert first.poll() is None, "the first run must still be working"
         assert second.returncode == 2, second.stderr
         assert "Traceback" not in second.stderr
         assert f"zoo train: error: The folder {run_dir} is busy: pid {first.pid} on host " \
                f"{socket.gethostname()} (zoo train {RECIPE} --run-dir {run_dir}" in second.stderr
-        assert "epoch" not in second.stdout.lower() and seconds < 60
+        assert "epoch" not in second.stdout.lower()
         out, err = first.communicate(timeout=300)
     finally:
         stop(first)
