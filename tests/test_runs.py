@@ -58,3 +58,110 @@ def test_write_json_strict_refuses_what_json_cannot_hold(tmp_path):
     with pytest.raises(TypeError, match="not JSON serializable"):
         runs.write_json(str(path), {"x": object()}, strict=True)
     assert json.loads(path.read_text()) == {"x": 1.5}  # the old file is kept
+
+
+def test_corrupt_run_file_names_the_file_the_problem_and_the_way_out():
+    import pickle
+
+    err = runs.CorruptRunFile("/r/metrics.json", "it is empty", "Delete it.")
+    assert isinstance(err, ValueError)
+    assert str(err) == "/r/metrics.json is corrupt (it is empty). Delete it."
+    assert (err.path, err.problem, err.way_out) == ("/r/metrics.json", "it is empty", "Delete it.")
+    assert str(pickle.loads(pickle.dumps(err))) == str(err)
+
+
+@pytest.mark.parametrize("name, way_out", [
+    ("config.json", "The configuration cannot be rebuilt from the run folder: start the run "
+                    "again with --overwrite, or train into another --run-dir."),
+    ("metrics.json", "Delete it and rerun `zoo train` with the same command to rebuild it (an "
+                     "unfinished run resumes from its backup; a finished one trains again), or "
+                     "start again with --overwrite."),
+    ("recipe.json", "Rerun `zoo train` with the same command to write it again (training "
+                    "resumes where it stopped), or start again with --overwrite."),
+    ("vocabulary.json", "Rerun `zoo train` with the same command to write it again (a finished "
+                        "run is not trained again), or start again with --overwrite."),
+])
+def test_read_json_of_a_truncated_file_names_it_and_the_way_out(tmp_path, name, way_out):
+    path = tmp_path / name
+    runs.write_json(path, {"epochs": 3, "model": {"name": "many_to_one", "units": 8}})
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(runs.CorruptRunFile) as info:
+        runs.read_json(str(path))
+    assert str(info.value).startswith(f"{path} is corrupt (not JSON: ")
+    assert str(info.value).endswith(way_out)
+    path.write_text("")
+    with pytest.raises(runs.CorruptRunFile, match=r"is corrupt \(it is empty\)\. "):
+        runs.read_json(str(path), {})
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(runs.CorruptRunFile, match="not JSON"):
+        runs.read_json(str(path))
+
+
+def test_a_corrupt_metrics_or_config_file_stops_the_writers_that_read_it(tmp_path):
+    (tmp_path / "metrics.json").write_text('{"status": "runn')
+    with pytest.raises(runs.CorruptRunFile, match="metrics.json is corrupt"):
+        runs.update_metrics(str(tmp_path), {"status": "complete"})
+    assert (tmp_path / "metrics.json").read_text() == '{"status": "runn'  # not replaced
+    (tmp_path / "config.json").write_text('{"epochs": 2, "mo')
+    with pytest.raises(runs.CorruptRunFile, match="config.json is corrupt.*--overwrite"):
+        runs.prepare_run_dir(str(tmp_path), {"epochs": 2})
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(runs.CorruptRunFile, match=r"config.json is corrupt \(a list, not a "):
+        runs.prepare_run_dir(str(tmp_path), {"epochs": 2})
+    assert runs.prepare_run_dir(str(tmp_path), {"epochs": 2}, overwrite=True) == "new"
+
+
+HEADER = "epoch,accuracy,loss,val_accuracy,val_loss\r\n"
+ROW0 = "0,0.5,0.75,0.4,0.8\r\n"
+ROW1 = "1,0.6,0.65,0.5,0.7\r\n"
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    (HEADER + ROW0 + "1,", "line 3 ('1,')", "2 values for 5 columns"),
+    (HEADER + ROW0 + "1,0.6,0.65,0.5,\r\n", "line 3 ('1,0.6,0.65,0.5,')",
+     "a missing or unreadable value"),
+    (HEADER + ROW0 + "1,0.6,0.6x,0.5,0.7\r\n", "line 3 ('1,0.6,0.6x,0.5,0.7')",
+     "a missing or unreadable value"),
+    (HEADER + ROW0 + HEADER, "line 3 ('epoch,accuracy,loss,val_accuracy,val_loss')",
+     "a repeated header"),
+])
+def test_read_history_drops_a_torn_or_unreadable_row_and_rewrites_the_file(
+        tmp_path, capsys, text, line, reason):
+    path = tmp_path / "history.csv"
+    path.write_bytes(text.encode())
+    assert runs.read_history(str(tmp_path)) == {
+        "accuracy": [0.5], "loss": [0.75], "val_accuracy": [0.4], "val_loss": [0.8]}
+    assert capsys.readouterr().err == (
+        f"notice: {path}: {line} is dropped ({reason}); its epoch runs again.\n")
+    assert path.read_bytes() == (HEADER + ROW0).encode()  # CSVLogger appends to a clean file
+    with open(path, "a", newline="") as f:
+        f.write(ROW1)
+    assert runs.read_history(str(tmp_path))["loss"] == [0.75, 0.65]
+    assert capsys.readouterr().err == ""
+
+
+def test_read_history_without_repair_leaves_the_file_alone(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_bytes((HEADER + ROW0 + "1,").encode())
+    assert runs.read_history(str(tmp_path), repair=False)["loss"] == [0.75]
+    assert path.read_bytes() == (HEADER + ROW0 + "1,").encode()
+    assert "line 3 ('1,') is dropped" in capsys.readouterr().err
+
+
+def test_a_history_with_a_repeated_header_between_runs_keeps_both_runs_rows(tmp_path, capsys):
+    # An older zoo let two processes append to one history.csv: a header in the middle.
+    path = tmp_path / "history.csv"
+    path.write_bytes((HEADER + ROW0 + HEADER + ROW0 + ROW1).encode())
+    assert runs.read_history(str(tmp_path))["loss"] == [0.75, 0.65]
+    assert "a repeated header" in capsys.readouterr().err
+    assert path.read_bytes() == (HEADER + ROW0 + ROW0 + ROW1).encode()
+
+
+@pytest.mark.parametrize("text", ["epo", "epoch,loss,loss\r\n0,1,1\r\n", "loss,epoch\r\n"])
+def test_a_history_with_a_torn_header_holds_no_epoch_and_is_removed(tmp_path, capsys, text):
+    path = tmp_path / "history.csv"
+    path.write_text(text)
+    assert runs.read_history(str(tmp_path)) == {}
+    assert not path.exists()
+    assert "has a torn header" in capsys.readouterr().err

@@ -12,7 +12,11 @@
     zoo tune RECIPE ...            (see ``zoo tune --help``)
 
 Every command ends with a one-line summary; bad input exits with status 2
-and a message naming what was received and what was expected.
+and a message naming what was received and what was expected. So do a busy
+run or sweep folder (``zoo.training.lock.RunFolderBusy``: the message names
+the process working in it) and a run-folder file that cannot be read
+(``zoo.training.runs.CorruptRunFile``: the message names the file and the way
+out); both are ``ValueError`` subclasses.
 
 Recipes are found through the entry-point group ``zoo.recipes``
 (:mod:`zoo.recipe`), so this project's recipes and any installed package's
@@ -313,7 +317,7 @@ def main(argv=None):
             summary = tuning_cli.main(args)
             print(f"[tune] {args.recipe}: done")
             return 0 if summary is not None else 1
-    except (ValueError, FileExistsError) as err:
+    except (ValueError, FileExistsError) as err:  # RunFolderBusy, CorruptRunFile included
         print(f"zoo {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

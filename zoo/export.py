@@ -17,9 +17,11 @@ the public ``keras.export.ExportArchive``) whose signatures are
 
 The export is written to a hidden temporary sibling folder and renamed onto
 `path` only after it has been verified, so an interrupted export leaves
-nothing at `path`. ``zoo_export.json`` inside the folder records the model's
-registry name and factory arguments, library versions, signatures, the
-verification results and the metrics and recipe given in `metadata`.
+nothing at `path`; the next export into the same parent folder removes what
+a killed one left there (:func:`remove_leftovers`). ``zoo_export.json``
+inside the folder records the model's registry name and factory arguments,
+library versions, signatures, the verification results and the metrics and
+recipe given in `metadata`.
 
 Verification loads the export in a fresh Python process with
 ``tf.saved_model.load`` only (no zoo, no Keras model code, GPUs hidden) and
@@ -36,10 +38,12 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -321,6 +325,75 @@ def _describe(model, metadata, signatures, verification, beam_width):
     })
 
 
+# --------------------------------------------------------------------------- leftovers
+# An export's temporary files in the target's parent folder: the SavedModel
+# being written, the verification cases and the replaced export. Their names
+# carry the owner's host and pid, so that a later export removes those of a
+# killed export and leaves a live concurrent one's alone.
+_LEFTOVER = re.compile(
+    r"^\.(?P<name>.+)\.(?:partial|old|cases)-(?P<host>[A-Za-z0-9_.-]+?)-(?P<pid>\d+)-"
+    r"[0-9a-f]{8}(?:\.npz)?$")
+_UNOWNED = re.compile(r"^\.(?P<name>.+)\.(?:partial|old|cases)-[0-9a-f]{8}(?:\.npz)?$")
+# A leftover older than this is removed whoever wrote it (a host we cannot check).
+LEFTOVER_MAX_AGE = 24 * 3600
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", platform.node() or "host")
+
+
+def _owner():
+    return f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_leftovers(folder, *, now=None):
+    """Remove the temporary files of dead exports from ``folder``.
+
+    An export writes ``.<name>.partial-<host>-<pid>-<id>/`` and
+    ``.<name>.cases-<host>-<pid>-<id>.npz`` next to its target, and removes
+    them when it ends; a killed one leaves them. They are removed here when
+    their process is dead (same host) or they are older than
+    :data:`LEFTOVER_MAX_AGE` (another host's, or an older zoo's unnamed
+    ones); a live concurrent export's are kept.
+
+    Returns:
+        The removed paths, sorted.
+    """
+    folder = Path(folder)
+    now = time.time() if now is None else now
+    removed = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        owned, unowned = _LEFTOVER.match(entry.name), _UNOWNED.match(entry.name)
+        if not (owned or unowned):
+            continue
+        try:
+            age = now - entry.lstat().st_mtime
+        except FileNotFoundError:
+            continue
+        dead = bool(owned and owned["host"] == _host() and not _alive(int(owned["pid"])))
+        if not (dead or age > LEFTOVER_MAX_AGE):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(str(entry))
+    if removed:
+        print(f"notice: removed {len(removed)} leftover(s) of interrupted exports from {folder}: "
+              + ", ".join(os.path.basename(p) for p in removed), file=sys.stderr, flush=True)
+    return removed
+
+
 # --------------------------------------------------------------------------- entry point
 def export_saved_model(
     model, path, *, metadata=None, overwrite=False, verify=True, beam_width=4
@@ -357,8 +430,9 @@ def export_saved_model(
     if path.exists() and not overwrite:
         raise FileExistsError(f"Export target exists: {path} (pass overwrite=True to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
-    cases_file = path.parent / f".{path.name}.cases-{uuid.uuid4().hex[:8]}.npz"
+    remove_leftovers(path.parent)
+    tmp = path.parent / f".{path.name}.partial-{_owner()}"
+    cases_file = path.parent / f".{path.name}.cases-{_owner()}.npz"
     try:
         archive, endpoints = build_archive(model, beam_width=beam_width)
         archive.write_out(str(tmp), verbose=False)
@@ -378,7 +452,7 @@ def export_saved_model(
         info = _describe(model, metadata, signatures, verification, beam_width)
         (tmp / "zoo_export.json").write_text(json.dumps(info, indent=2, sort_keys=True))
         if path.exists():
-            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            old = path.parent / f".{path.name}.old-{_owner()}"
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)

@@ -34,6 +34,7 @@ loading TensorFlow or Keras. See docs/recipes.md.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -237,15 +238,34 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
     Returns:
         dict: the summary (metrics, epochs, seconds, paths), also printed as
         one line and stored in ``run_dir/metrics.json``.
+
+    Raises:
+        zoo.training.lock.RunFolderBusy: another process works in ``run_dir``
+            (the chief holds the folder's lock for the whole run, export
+            included).
     """
+    from zoo.training import placement
+
+    run_dir = run_dir or os.path.join(DEFAULT_RUNS, recipe_name(recipe))
+    chief = placement.is_chief()
+    with _run_lock(run_dir) if chief else contextlib.nullcontext():
+        return _run(recipe, config, data_dir=data_dir, run_dir=run_dir, overwrite=overwrite,
+                    export=export, export_dir=export_dir, verbose=verbose, chief=chief)
+
+
+def _run_lock(run_dir):
+    from zoo.training.lock import RunLock
+
+    return RunLock(run_dir)
+
+
+def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, verbose, chief):
     import keras
 
     from zoo.training import placement, runs, train
 
     name = recipe_name(recipe)
-    run_dir = run_dir or os.path.join(DEFAULT_RUNS, name)
     start = time.perf_counter()
-    chief = placement.is_chief()
     if chief:  # fail before loading data if the folder holds another run
         runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
     placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
@@ -311,37 +331,91 @@ def _fmt(value):
 def _run_info(run_dir):
     from zoo.training import runs
 
-    info = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]))
+    path = os.path.join(run_dir, runs.RUN_FILES["recipe"])
+    info = runs.read_json(path)
     if info is None:
         raise ValueError(f"Not a run folder (no recipe.json). Received: run_dir={run_dir!r}")
+    if not isinstance(info, dict) or not info.get("name"):
+        raise runs.CorruptRunFile(path, "no recipe name in it", runs.way_out(path))
     return info
 
 
 def load_run(run_dir):
-    """(recipe module, config) of a run folder."""
+    """(recipe module, config) of a run folder.
+
+    Raises:
+        ValueError: not a run folder (no ``recipe.json``).
+        zoo.training.runs.CorruptRunFile: ``recipe.json`` or ``config.json``
+            cannot be read (the message names the file and what to do).
+    """
     from zoo.training import runs
 
     info = _run_info(run_dir)
     module = info.get("module")
     recipe = get_recipe(module if module and module != "__main__" else info["name"])
-    fields = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]))
+    path = os.path.join(run_dir, runs.RUN_FILES["config"])
+    fields = runs.read_json(path)
+    if fields is None:
+        raise ValueError(f"The run folder {run_dir} has no config.json. Train into another "
+                         "--run-dir, or start this one again with --overwrite.")
+    if not isinstance(fields, dict):
+        raise runs.CorruptRunFile(path, "no configuration in it", runs.way_out(path))
     known = {f.name for f in dataclasses.fields(recipe.Config)}
     config = recipe.Config(**{k: v for k, v in fields.items() if k in known})
     return recipe, config
 
 
-def evaluate_run(run_dir, *, data_dir=None):
-    """Evaluate a run folder's model on its recipe's test split again."""
+def load_run_model(run_dir):
+    """The trained ``model.keras`` of a run folder.
+
+    Raises:
+        ValueError: the run has no ``model.keras`` yet (unfinished).
+        zoo.training.runs.CorruptRunFile: the file is there but truncated or
+            damaged; the message says to rerun ``zoo train`` with the same
+            command (it rebuilds the model from the run's checkpoints), or
+            ``--overwrite``.
+    """
+    import zipfile
+
     import keras
 
+    from zoo.training import runs
+
+    path = os.path.join(run_dir, runs.RUN_FILES["model"])
+    if not os.path.exists(path):
+        raise ValueError(f"The run folder {run_dir} has no model.keras: the run has not "
+                         "finished. Rerun `zoo train` with the same command to finish it.")
+    way_out = ("Rerun `zoo train` with the same command to rebuild it from the run's "
+               "checkpoints, or start again with --overwrite.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise runs.CorruptRunFile(path, f"not a readable .keras archive: {err}", way_out) from None
+    if bad is not None:
+        raise runs.CorruptRunFile(path, f"member {bad} fails its checksum", way_out)
+    try:
+        return keras.models.load_model(path)
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise runs.CorruptRunFile(path, f"cannot be loaded: {err}", way_out) from None
+
+
+def evaluate_run(run_dir, *, data_dir=None):
+    """Evaluate a run folder's model on its recipe's test split again.
+
+    The evaluation writes the test metrics into ``metrics.json``, so it holds
+    the run folder's lock: it refuses (``RunFolderBusy``) while a training or
+    an export works in the folder, and they refuse while it runs.
+    """
     from zoo.training import placement, runs
 
-    recipe, config = load_run(run_dir)
-    placement.configure(seed=config.seed)
-    data = recipe.load_data(config, data_dir=data_dir)
-    model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
-    test = recipe.evaluate(model, data, config) or {}
-    runs.update_metrics(run_dir, test, section="test")
+    with _run_lock(run_dir):
+        recipe, config = load_run(run_dir)
+        placement.configure(seed=config.seed)
+        data = recipe.load_data(config, data_dir=data_dir)
+        model = load_run_model(run_dir)
+        test = recipe.evaluate(model, data, config) or {}
+        runs.update_metrics(run_dir, test, section="test")
     return test
 
 
@@ -350,7 +424,15 @@ def run_artifacts(run_dir):
     from zoo.training import runs
 
     names = _run_info(run_dir).get("artifacts", [])
-    return {name: runs.read_json(os.path.join(run_dir, f"{name}.json")) for name in names}
+    found = {}
+    for name in names:
+        path = os.path.join(run_dir, f"{name}.json")
+        if not os.path.exists(path):
+            raise ValueError(
+                f"The run folder {run_dir} has no {name}.json, an artifact its recipe.json "
+                "lists. Rerun `zoo train` with the same command to write it again.")
+        found[name] = runs.read_json(path)
+    return found
 
 
 def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False):
@@ -359,14 +441,23 @@ def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False):
     The export records the recipe, config, test metrics and ``artifacts``
     (default: those the run recorded, :func:`run_artifacts`). On a backend
     other than TensorFlow the export runs in a TensorFlow-backend subprocess
-    from the saved ``model.keras``.
+    from the saved ``model.keras``. It holds the run folder's lock
+    (re-entrant: :func:`run` exports while holding it).
     """
+    from zoo.training import lock
+
+    with _run_lock(run_dir):
+        return _export_run(run_dir, path, model=model, artifacts=artifacts, overwrite=overwrite,
+                           environ=lock.inherit_environment(run_dir))
+
+
+def _export_run(run_dir, path, *, model, artifacts, overwrite, environ):
     import keras
 
     from zoo.training import runs
 
     if keras.backend.backend() != "tensorflow":
-        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        env = dict(environ, KERAS_BACKEND="tensorflow")
         cmd = [sys.executable, "-m", "zoo.recipe", "export", run_dir, str(path)]
         if overwrite:
             cmd.append("--overwrite")
@@ -375,7 +466,7 @@ def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False):
     from zoo.export import export_saved_model
 
     if model is None:
-        model = keras.models.load_model(os.path.join(run_dir, runs.RUN_FILES["model"]))
+        model = load_run_model(run_dir)
     metrics = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["metrics"]), {})
     metadata = {
         "recipe": _run_info(run_dir).get("name"),

@@ -25,6 +25,11 @@ progress, final state, test metrics, reports and summaries all merge through
 it); :func:`write_json` is the one atomic JSON writer (run folders and sweep
 state); :func:`plot_learning_curves` draws ``learning_curve.png``. Writing
 the folder during training is :func:`zoo.training.train`'s job.
+
+A file that cannot be read raises :class:`CorruptRunFile`, whose message
+names the file and the way out (:func:`way_out`); a torn ``history.csv``
+row is dropped instead (:func:`read_history`). One process at a time works
+in a folder: :mod:`zoo.training.lock`.
 """
 
 import csv
@@ -33,6 +38,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 
 RUN_FILES = {
@@ -46,6 +52,30 @@ RUN_FILES = {
     "backup": "backup",
     "logs": "logs",
 }
+
+
+class CorruptRunFile(ValueError):
+    """A run-folder file that cannot be read: truncated, torn or not what it should hold.
+
+    ``str()`` reads ``"<path> is corrupt (<problem>). <way_out>"``: the file,
+    what is wrong with it, and what to do (the backup used instead,
+    ``--overwrite``, or the file to delete). The ``zoo`` command shows it
+    without a traceback and exits with status 2.
+
+    Attributes:
+        path: the corrupt file.
+        problem: what is wrong with it, in a few words.
+        way_out: the sentence that tells the user what to do.
+    """
+
+    def __init__(self, path, problem, way_out):
+        self.path = os.fspath(path)
+        self.problem = problem
+        self.way_out = way_out
+        super().__init__(f"{self.path} is corrupt ({problem}). {way_out}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem, self.way_out))
 
 
 def config_to_dict(config):
@@ -104,11 +134,45 @@ def write_json(path, obj, *, strict=False):
         raise
 
 
-def read_json(path, default=None):
+_RERUN = "Rerun `zoo train` with the same command"
+_WAY_OUT = {
+    RUN_FILES["config"]: (
+        "The configuration cannot be rebuilt from the run folder: start the run again with "
+        "--overwrite, or train into another --run-dir."),
+    RUN_FILES["metrics"]: (
+        f"Delete it and {_RERUN[0].lower() + _RERUN[1:]} to rebuild it (an unfinished run "
+        "resumes from its backup; a finished one trains again), or start again with "
+        "--overwrite."),
+    RUN_FILES["recipe"]: (
+        f"{_RERUN} to write it again (training resumes where it stopped), or start again "
+        "with --overwrite."),
+}
+
+
+def way_out(path):
+    """What to do about a corrupt run-folder file ``path``, in one or two sentences."""
+    name = os.path.basename(os.fspath(path))
+    return _WAY_OUT.get(name, (
+        f"{_RERUN} to write it again (a finished run is not trained again), or start again "
+        "with --overwrite."))
+
+
+def read_json(path, default=None, *, way_out=None):
+    """The JSON object in ``path``; ``default`` when there is no such file.
+
+    Raises:
+        CorruptRunFile: the file is there but is not JSON (truncated,
+            overwritten); the message names the file and ``way_out`` (by
+            default the run-folder advice of :func:`way_out` for its name).
+    """
     if not os.path.exists(path):
         return default
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:  # json.JSONDecodeError is a ValueError
+        problem = "it is empty" if os.path.getsize(path) == 0 else f"not JSON: {err}"
+        raise CorruptRunFile(path, problem, way_out or globals()["way_out"](path)) from None
 
 
 def prepare_run_dir(run_dir, config, *, overwrite=False):
@@ -127,6 +191,9 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
         write_json(path, cfg)
         return "new"
     saved = read_json(path)
+    if not isinstance(saved, dict):
+        raise CorruptRunFile(path, f"a {type(saved).__name__}, not a configuration",
+                             way_out(path))
     diff = sorted(k for k in set(saved) | set(cfg) if k != "epochs" and saved.get(k) != cfg.get(k))
     if diff:
         details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {cfg.get(k)!r}" for k in diff)
@@ -139,11 +206,32 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
     return "resume"
 
 
-def read_history(run_dir):
+def _notice(text):
+    print(f"notice: {text}", file=sys.stderr, flush=True)
+
+
+def _history_value(key, value):
+    """The float of one history.csv cell; None when the cell is torn or unreadable."""
+    if value == "NA":  # CSVLogger's missing value (val_* columns without validation)
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_history(run_dir, *, repair=True):
     """The per-epoch history of a run, from its ``history.csv``.
 
     Rows are keyed by epoch; when an epoch appears twice (a restart after a
     kill between logging and backing up), the later row wins.
+
+    Only complete rows count. A torn row (a kill while ``CSVLogger`` wrote
+    it: ``1,``), a row with missing or unreadable values, or a repeated
+    header (from older runs) is dropped with a notice on stderr, and with
+    ``repair`` the file is rewritten without it, so that the epoch runs
+    again and the resumed run appends its row to a clean file. A file whose
+    header is torn holds no finished epoch: it is removed.
 
     Returns:
         dict metric name -> list of floats, one per finished epoch.
@@ -151,21 +239,63 @@ def read_history(run_dir):
     path = os.path.join(run_dir, RUN_FILES["history"])
     if not os.path.exists(path):
         return {}
-    rows = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("epoch") in (None, ""):
-                continue
-            rows[int(row["epoch"])] = row
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        lines = list(csv.reader(f))
+    header = lines[0] if lines else []
+    if not header or header[0] != "epoch" or len(set(header)) != len(header) or any(
+            not name for name in header):
+        if lines:
+            _notice(f"{path} has a torn header ({','.join(header)!r}) and no finished epoch: "
+                    "it is removed" + ("" if repair else " when training resumes") + ".")
+            if repair:
+                os.remove(path)
+        return {}
+    rows, kept, dropped = {}, [header], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line:
+            continue
+        reason = None
+        if line == header:
+            reason = "a repeated header"
+        elif len(line) != len(header):
+            reason = f"{len(line)} values for {len(header)} columns"
+        else:
+            values = [_history_value(k, v) for k, v in zip(header, line)]
+            if any(v is None for v in values) or not values[0].is_integer() or values[0] < 0:
+                reason = "a missing or unreadable value"
+        if reason:
+            dropped.append((number, line, reason))
+            continue
+        kept.append(line)
+        rows[int(values[0])] = dict(zip(header[1:], values[1:]))
+    if dropped:
+        for number, line, reason in dropped:
+            _notice(f"{path}: line {number} ({','.join(line)!r}) is dropped ({reason}); "
+                    "its epoch runs again.")
+        if repair:
+            _write_lines(path, kept)
     history = {}
     for epoch in sorted(rows):
         for key, value in rows[epoch].items():
-            if key == "epoch" or key is None:
-                continue
-            missing = value in ("", None, "NA")
-            history.setdefault(key, []).append(math.nan if missing else float(value))
+            history.setdefault(key, []).append(value)
     # CSVLogger adds val_* columns ("NA") even when there is no validation.
     return {k: v for k, v in history.items() if not all(math.isnan(x) for x in v)}
+
+
+def _write_lines(path, lines):
+    """Rewrite the CSV ``path`` with ``lines``, atomically."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=directory)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            csv.writer(f).writerows(lines)  # the excel dialect, as CSVLogger writes
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def plot_learning_curves(history, path, *, title=None):

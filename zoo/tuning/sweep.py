@@ -1,5 +1,6 @@
 """Running a sweep: checks first, then keras-tuner, then the summary and the retrain."""
 
+import contextlib
 import dataclasses
 import os
 
@@ -8,6 +9,7 @@ import keras_tuner
 
 from zoo import metrics
 from zoo.recipe import get_recipe, recipe_name
+from zoo.training.lock import RunLock
 from zoo.tuning import isolate, report, tuners
 from zoo.tuning.hypermodel import HyperModel, model_name
 from zoo.tuning.options import DEFAULT_DIRECTORY, DISTRIBUTED_TRIAL_TIMEOUT
@@ -169,28 +171,32 @@ def tune(
 
     name = recipe_name(recipe)
     project_name = project_name or f"{name}_{tuner}"
-    if isolate_trials:
-        if tuners.is_distributed():
-            raise ValueError("isolate_trials runs its own workers: not with --distributed.")
-        if search_space is not None:
-            raise ValueError("isolate_trials takes the recipe's own SEARCH_SPACE only.")
-        settings = {
-            "--tuner": tuner, "--max-trials": max_trials,
-            "--executions-per-trial": executions_per_trial, "--directory": directory,
-            "--project-name": project_name, "--objective": ":".join(objective),
-            "--seed": seed, "--patience": patience, "--data-dir": data_dir,
-            "--heartbeat-interval": heartbeat_interval, "--trial-timeout": trial_timeout,
-        }  # fmt: skip
-        port = isolate.free_port()
-        workers = isolate.TrialProcesses(isolate.worker_command(recipe, config, settings, port))
-        with isolate.chief_environment(port):
-            try:
-                summary = _run(locals(), abort_serving=lambda: workers.error, workers=workers)
-            finally:
-                workers.stop()
-        summary["trial_processes"] = list(workers.pids)
-        return summary
-    return _run(locals())
+    # A lone sweep or the chief holds the sweep folder's lock (zoo.training.lock) throughout.
+    folder_lock = contextlib.nullcontext() if tuners.is_worker() else RunLock(
+        os.path.join(directory, project_name))
+    with folder_lock:
+        if isolate_trials:
+            if tuners.is_distributed():
+                raise ValueError("isolate_trials runs its own workers: not with --distributed.")
+            if search_space is not None:
+                raise ValueError("isolate_trials takes the recipe's own SEARCH_SPACE only.")
+            settings = {
+                "--tuner": tuner, "--max-trials": max_trials,
+                "--executions-per-trial": executions_per_trial, "--directory": directory,
+                "--project-name": project_name, "--objective": ":".join(objective),
+                "--seed": seed, "--patience": patience, "--data-dir": data_dir,
+                "--heartbeat-interval": heartbeat_interval, "--trial-timeout": trial_timeout,
+            }  # fmt: skip
+            port = isolate.free_port()
+            workers = isolate.TrialProcesses(isolate.worker_command(recipe, config, settings, port))
+            with isolate.chief_environment(port):
+                try:
+                    summary = _run(locals(), abort_serving=lambda: workers.error, workers=workers)
+                finally:
+                    workers.stop()
+            summary["trial_processes"] = list(workers.pids)
+            return summary
+        return _run(locals())
 
 
 def _run(ctx, abort_serving=None, workers=None):
