@@ -199,6 +199,7 @@ def test_order_of_a_resumed_epoch_matches_across_processes():
     assert outs[0][0] != outs[0][1]
 
 
+@pytest.mark.jax
 def test_callback_states_round_trip_through_json():
     import keras
 

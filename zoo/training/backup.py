@@ -173,10 +173,11 @@ _OVERWRITE = ("The run cannot be resumed; run it again with --overwrite "
               "(overwrite=True) to train from epoch 0.")
 
 
-def _load(model, path):
+def load_weights(model, path):
+    """``model.load_weights(path)``, the optimizer built first so that its state loads too."""
     if not os.path.exists(path):
         raise FileNotFoundError("missing")
-    if model.optimizer is not None and not model.optimizer.built:
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model.load_weights(path)
 
@@ -204,7 +205,7 @@ def restore(model, backup_dir):
     current, previous = state["current"], state.get("previous")
     first = os.path.join(backup_dir, current["weights"])
     try:
-        _load(model, first)
+        load_weights(model, first)
         chosen = current
     except (OSError, KeyError, ValueError) as err:
         problem = _problem(err)
@@ -215,7 +216,7 @@ def restore(model, backup_dir):
                 "train from epoch 0.")) from None
         second = os.path.join(backup_dir, previous["weights"])
         try:
-            _load(model, second)
+            load_weights(model, second)
         except (OSError, KeyError, ValueError) as err2:
             raise CorruptRunFile(first, problem, (
                 f"Its previous copy {second} cannot be read either ({_problem(err2)}), so the "

@@ -312,7 +312,7 @@ def _check_best(path):
 
 def _load_best(model, path):
     try:
-        model.load_weights(path)
+        backup.load_weights(model, path)
     except _UNREADABLE as err:
         raise CorruptRunFile(path, _problem(err), _best_way_out(path)) from None
 
@@ -329,7 +329,7 @@ def _load_finished_model(path, build_model, best):
             "--overwrite (overwrite=True) to train it again.")) from None
     model = build_model()
     try:
-        model.load_weights(best)
+        backup.load_weights(model, best)
     except _UNREADABLE as err:
         raise CorruptRunFile(path, problem, (
             f"The best checkpoint {best} cannot be read either ({_problem(err)}); run again "
