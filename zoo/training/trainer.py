@@ -4,9 +4,15 @@ One function trains every recipe: :func:`train`. Around it:
 
 - :func:`make_optimizer` builds the optimizer with gradient clipping.
 - :func:`make_callbacks` builds the callbacks: ``CSVLogger``,
-  ``BackupAndRestore`` (a run killed, even with SIGKILL, resumes from its last
-  finished epoch), ``ModelCheckpoint`` (best weights), ``EarlyStopping``,
-  ``TerminateOnNaN`` and ``TensorBoard``.
+  ``ModelCheckpoint`` (best weights), ``EarlyStopping``, ``TerminateOnNaN``,
+  ``TensorBoard`` and, last, the run's backup (:mod:`zoo.training.backup`):
+  a run killed at any moment, even with SIGKILL, resumes from its last
+  finished epoch and ends as an uninterrupted run would.
+
+A trainer file that cannot be read (a truncated backup, best checkpoint or
+``model.keras``) is recovered from a good copy where one exists, with a
+notice, and otherwise refused with a
+:class:`~zoo.training._corrupt.CorruptRunFile` naming the file and the way out.
 
 Where the model trains and in which dtype (strategies, the chief, seeds,
 mixed precision) is :mod:`zoo.training.placement`; everything a run writes
@@ -88,12 +94,15 @@ def _better(a, b, mode):
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """``EarlyStopping`` that remembers the epochs of an interrupted run.
+    """``EarlyStopping`` that remembers the epochs of a finished run trained further.
+
+    (An interrupted run needs no replay: its early-stopping state comes back
+    exactly from the backup, :mod:`zoo.training.backup`.)
 
     Args:
-        previous: list of the monitored values of epochs finished before a
-            restart; replayed at the start of training so that ``patience``
-            counts across restarts.
+        previous: list of the monitored values of the epochs finished
+            before; replayed at the start of training so that ``patience``
+            counts across them.
         **kwargs: as ``keras.callbacks.EarlyStopping``; ``mode`` must be
             ``"min"`` or ``"max"`` (see :func:`resolve_mode`).
     """
