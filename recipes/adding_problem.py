@@ -55,13 +55,14 @@ def _split(config, length, split, n, data_dir):
     import tensorflow as tf
 
     import zoo.data
+    from zoo.data import pipelines
 
     spec = split if n is None else f"{split}[:{n}]"
     ds = zoo.data.load(f"adding_problem/length_{length}", spec, data_dir=data_dir,
                        as_supervised=True)
     ds = ds.map(lambda x, y: ({"features": x}, tf.expand_dims(y, -1)))
     if split == "train":
-        ds = ds.shuffle(4096, seed=config.seed)
+        ds = pipelines.shuffle(ds, 4096, seed=config.seed)  # order: (seed, epoch)
     return ds.batch(config.batch_size).prefetch(2)
 
 

@@ -190,7 +190,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     # Two epochs finished and were backed up before the kill.
     assert len(runs.read_history(run)["loss"]) == 2
-    assert os.path.exists(os.path.join(run, "backup", "training_metadata.json"))
+    assert os.path.exists(os.path.join(run, "backup", "state.json"))
     assert not os.path.exists(os.path.join(run, "model.keras"))
 
     resumed = _run_child(tmp_path, run, kill_at=-1)

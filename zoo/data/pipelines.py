@@ -18,8 +18,10 @@ Conventions shared by every pipeline here:
   "condition" for one-to-many models.
 - Teacher forcing: `target_in = [start] + y`, `target_out = y + [end]`; both have
   `len(y) + 1` steps.
-- Training splits are cached, shuffled with a seed and prefetched (AUTOTUNE).
-  Variable-length batches may be bucketed by length (`bucket_boundaries`).
+- Training splits are cached, shuffled and prefetched (AUTOTUNE). The order of
+  an epoch is a function of the seed and the epoch number (`shuffle`), so a run
+  resumed in a fresh process sees, at epoch k, the order an uninterrupted run
+  saw. Variable-length batches may be bucketed by length (`bucket_boundaries`).
 """
 
 import keras
@@ -49,6 +51,56 @@ from zoo.data.text import (  # noqa: F401  (re-exported: the id convention lives
 )
 
 AUTOTUNE = tf.data.AUTOTUNE
+
+
+# --- the data order: a function of (seed, epoch) ----------------------------------
+
+_EPOCH = []  # the one tf.Variable: the epoch the training pipelines are on
+
+
+def _epoch_variable():
+    if not _EPOCH:
+        with tf.init_scope():
+            _EPOCH.append(tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch"))
+    return _EPOCH[0]
+
+
+def set_epoch(epoch):
+    """Make the next pass over every `shuffle`d dataset take the order of epoch `epoch`.
+
+    `zoo.training.train` calls it at the start of each epoch, a resumed one
+    included. Without it, each pass takes the next epoch's order (0, 1, 2...),
+    as `reshuffle_each_iteration=True` would within one process."""
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise ValueError(f"epoch must be an integer >= 0. Received: epoch={epoch!r}")
+    _epoch_variable().assign(int(epoch))
+
+
+def shuffle(ds, buffer_size, *, seed):
+    """`ds` shuffled in an order that depends only on `seed` and the epoch.
+
+    Each pass (each epoch of `fit`) shuffles with the seed pair `(seed, epoch)`,
+    epoch being the value `set_epoch` gave, then counted up by one per pass. Unlike
+    `Dataset.shuffle(reshuffle_each_iteration=True)`, whose sequence of orders
+    restarts at its first in every new process, a run resumed at epoch k sees
+    the order of epoch k. Elements of a `cache()`d `ds` are read once."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer. Received: seed={seed!r}")
+    epoch = _epoch_variable()
+
+    def next_epoch(_):
+        return epoch.assign_add(1) - 1
+
+    def one_pass(e):
+        # The op seed mixes the epoch in; the global seed (placement.configure) stays.
+        return ds.shuffle(buffer_size, seed=int(seed) * 1_000_003 + e,
+                          reshuffle_each_iteration=False)
+
+    shuffled = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(next_epoch)
+    shuffled = shuffled.flat_map(one_pass)
+    if ds.cardinality() >= 0:
+        shuffled = shuffled.apply(tf.data.experimental.assert_cardinality(ds.cardinality()))
+    return shuffled
 
 
 # --- batching ---------------------------------------------------------------------
@@ -86,7 +138,7 @@ def batch(
     if cache:
         ds = ds.cache()
     if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        ds = shuffle(ds, shuffle_buffer, seed=seed)
     if bucket_boundaries and padded_shapes is not None:
         raise ValueError(
             "padded_shapes and bucket_boundaries exclude each other. Received: "

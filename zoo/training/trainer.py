@@ -4,9 +4,15 @@ One function trains every recipe: :func:`train`. Around it:
 
 - :func:`make_optimizer` builds the optimizer with gradient clipping.
 - :func:`make_callbacks` builds the callbacks: ``CSVLogger``,
-  ``BackupAndRestore`` (a run killed, even with SIGKILL, resumes from its last
-  finished epoch), ``ModelCheckpoint`` (best weights), ``EarlyStopping``,
-  ``TerminateOnNaN`` and ``TensorBoard``.
+  ``ModelCheckpoint`` (best weights), ``EarlyStopping``, ``TerminateOnNaN``,
+  ``TensorBoard`` and, last, the run's backup (:mod:`zoo.training.backup`):
+  a run killed at any moment, even with SIGKILL, resumes from its last
+  finished epoch and ends as an uninterrupted run would.
+
+A trainer file that cannot be read (a truncated backup, best checkpoint or
+``model.keras``) is recovered from a good copy where one exists, with a
+notice, and otherwise refused with a
+:class:`~zoo.training.runs.CorruptRunFile` naming the file and the way out.
 
 Where the model trains and in which dtype (strategies, the chief, seeds,
 mixed precision) is :mod:`zoo.training.placement`; everything a run writes
@@ -25,16 +31,20 @@ import dataclasses
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
+import zipfile
 
 import keras
 
 from zoo.metrics import direction
+from zoo.training import backup
 from zoo.training._multi_worker import prepare_multi_worker
 from zoo.training.placement import choose_strategy, describe, is_chief, release
 from zoo.training.runs import (
     RUN_FILES,
+    CorruptRunFile,
     plot_learning_curves,
     prepare_run_dir,
     read_history,
@@ -84,12 +94,15 @@ def _better(a, b, mode):
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """``EarlyStopping`` that remembers the epochs of an interrupted run.
+    """``EarlyStopping`` that remembers the epochs of a finished run trained further.
+
+    (An interrupted run needs no replay: its early-stopping state comes back
+    exactly from the backup, :mod:`zoo.training.backup`.)
 
     Args:
-        previous: list of the monitored values of epochs finished before a
-            restart; replayed at the start of training so that ``patience``
-            counts across restarts.
+        previous: list of the monitored values of the epochs finished
+            before; replayed at the start of training so that ``patience``
+            counts across them.
         **kwargs: as ``keras.callbacks.EarlyStopping``; ``mode`` must be
             ``"min"`` or ``"max"`` (see :func:`resolve_mode`).
     """
@@ -105,6 +118,19 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 self.best, self.wait = value, 0
             else:
                 self.wait += 1
+
+
+class _DataEpoch(keras.callbacks.Callback):
+    """Gives the input pipelines the epoch, so the data order is that of an uninterrupted run.
+
+    Only pipelines shuffled by :func:`zoo.data.pipelines.shuffle` read it; when
+    that module was never imported, no dataset of this process does.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pipelines = sys.modules.get("zoo.data.pipelines")
+        if pipelines is not None:
+            pipelines.set_epoch(epoch)
 
 
 class _RunClock(keras.callbacks.Callback):
@@ -149,6 +175,8 @@ def make_callbacks(
     patience=None,
     tensorboard=True,
     previous_history=None,
+    extra=(),
+    restored=None,
 ):
     """The standard callbacks of a run, writing into ``run_dir``.
 
@@ -159,14 +187,21 @@ def make_callbacks(
         patience: epochs without improvement before stopping; ``None`` or 0
             disables early stopping.
         tensorboard: write TensorBoard logs under ``run_dir/logs``.
-        previous_history: history of epochs finished before a restart (as
-            returned by :func:`zoo.training.runs.read_history`), so that the best
-            checkpoint and early stopping carry on where they were.
+        previous_history: history of the epochs of a finished run trained
+            further (as returned by :func:`zoo.training.runs.read_history`),
+            so that the best checkpoint and early stopping carry on where they
+            were.
+        extra: more callbacks, run after the standard ones and before the backup.
+        restored: the resume state of an unfinished run
+            (:func:`zoo.training.backup.restore`): the callbacks' states are
+            set back to it when training begins.
 
     Returns:
-        A list of callbacks. ``CSVLogger`` comes before ``BackupAndRestore``:
-        a kill between the two repeats an epoch (its row is replaced) rather
-        than losing one.
+        A list of callbacks. ``CSVLogger`` comes before the backup
+        (:class:`zoo.training.backup.RunBackup`), which comes last: a kill
+        between the two repeats an epoch (its row is replaced) rather than
+        losing one, and the backup saves the state every other callback has
+        reached at the end of the epoch.
     """
     previous = (previous_history or {}).get(monitor, [])
     mode = resolve_mode(monitor, mode)
@@ -182,6 +217,7 @@ def make_callbacks(
         if _better(value, checkpoint.best, mode):
             checkpoint.best = value
     callbacks = [
+        _DataEpoch(),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(os.path.join(run_dir, RUN_FILES["history"]), append=True),
         checkpoint,
@@ -192,11 +228,9 @@ def make_callbacks(
         )
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, RUN_FILES["logs"])))
-    callbacks.append(
-        keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, RUN_FILES["backup"]), double_checkpoint=True
-        )
-    )
+    callbacks += list(extra)
+    callbacks.append(backup.RunBackup(os.path.join(run_dir, RUN_FILES["backup"]),
+                                      callbacks, restored=restored))
     return callbacks
 
 
@@ -245,6 +279,73 @@ def _shard_by_data(dataset):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def _is_builder(build_model):
+    return callable(build_model) and not isinstance(build_model, keras.Model)
+
+
+def _fit(model, data, strategy, *, epochs, initial_epoch, callbacks, verbose):
+    train_ds, val_ds = data.train, getattr(data, "validation", None)
+    if _is_multi_worker(strategy):
+        prepare_multi_worker(model, strategy, train_ds)
+        train_ds = _shard_by_data(train_ds)
+        val_ds = _shard_by_data(val_ds) if val_ds is not None else None
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, verbose=verbose)
+
+
+_UNREADABLE = (OSError, KeyError, ValueError)
+
+
+def _problem(err):
+    return " ".join(str(err).split())[:200] or type(err).__name__
+
+
+def _best_way_out(path):
+    return (f"It holds the weights of the best epoch, which only training again can rebuild: "
+            f"run again with --overwrite (overwrite=True), or delete {path} to keep the last "
+            "epoch's weights instead.")
+
+
+def _check_best(path):
+    """Refuse, before training further, a best checkpoint that cannot be read."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, item: item[()] if isinstance(item, h5py.Dataset) else None)
+    except _UNREADABLE as err:
+        raise CorruptRunFile(path, _problem(err), _best_way_out(path)) from None
+
+
+def _load_best(model, path):
+    try:
+        backup.load_weights(model, path)
+    except _UNREADABLE as err:
+        raise CorruptRunFile(path, _problem(err), _best_way_out(path)) from None
+
+
+def _load_finished_model(path, build_model, best):
+    """The model of a finished run: ``model.keras``, else rebuilt from the best checkpoint."""
+    try:
+        return keras.models.load_model(path)
+    except (*_UNREADABLE, zipfile.BadZipFile) as err:
+        problem = _problem(err)
+    if not (_is_builder(build_model) and os.path.exists(best)):
+        raise CorruptRunFile(path, problem, (
+            "The run's best weights are not there to rebuild it from; run again with "
+            "--overwrite (overwrite=True) to train it again.")) from None
+    model = build_model()
+    try:
+        backup.load_weights(model, best)
+    except _UNREADABLE as err:
+        raise CorruptRunFile(path, problem, (
+            f"The best checkpoint {best} cannot be read either ({_problem(err)}); run again "
+            "with --overwrite (overwrite=True) to train it again.")) from None
+    print(f"Notice: {path} cannot be read ({problem}); rebuilt from the best checkpoint "
+          f"{best}, and saved again.", file=sys.stderr, flush=True)
+    return model
 
 
 def _save_model(model, path):
@@ -318,19 +419,27 @@ def train(
             f"or pass config=. Received: run_dir={run_dir!r}"
         )
     strategy = strategy or choose_strategy()
-    multi_worker = _is_multi_worker(strategy)
     previous = read_history(run_dir)
-    done = len(next(iter(previous.values()), []))
     metrics = read_json(os.path.join(run_dir, RUN_FILES["metrics"]), {}) or {}
     model_path = os.path.join(run_dir, RUN_FILES["model"])
+    best = os.path.join(run_dir, RUN_FILES["checkpoint"])
+    backup_dir = os.path.join(run_dir, RUN_FILES["backup"])
     finished_before = metrics.get("status") in ("complete", "already_complete")
-    model = build_model
-    if finished_before and os.path.exists(model_path):
-        with strategy.scope():
-            model = keras.models.load_model(model_path)
-    elif callable(model) and not isinstance(model, keras.Model):
-        with strategy.scope():
-            model = model()
+    restored = None
+    with strategy.scope():
+        if finished_before and os.path.exists(model_path):
+            model = _load_finished_model(model_path, build_model, best)
+        else:
+            model = build_model() if _is_builder(build_model) else build_model
+        if not finished_before:
+            restored = backup.restore(model, backup_dir)
+    if finished_before:
+        done = len(next(iter(previous.values()), []))
+    else:  # the epochs the backup holds; later rows of history.csv are trained again
+        done = restored["epoch"] if restored else 0
+        if restored and os.path.exists(best):
+            _check_best(best)
+    stopped = bool(restored and restored.get("stopped"))
     if monitor is None:
         monitor = "val_loss" if getattr(data, "validation", None) is not None else "loss"
 
@@ -338,37 +447,18 @@ def train(
     status = "already_complete"
     initial_epoch = done
     if not (finished_before and done >= epochs):
-        train_ds, val_ds = data.train, getattr(data, "validation", None)
-        if multi_worker:
-            prepare_multi_worker(model, strategy, train_ds)
-            train_ds = _shard_by_data(train_ds)
-            val_ds = _shard_by_data(val_ds) if val_ds is not None else None
-        cbs = make_callbacks(
-            run_dir,
-            monitor=monitor,
-            mode=mode,
-            patience=patience,
-            tensorboard=tensorboard,
-            previous_history=previous,
-        )
-        cbs += [clock, _Progress(run_dir, clock), *callbacks]
-        fit_kwargs = {"initial_epoch": done} if finished_before else {}
-        model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            callbacks=cbs,
-            verbose=verbose,
-            **fit_kwargs,
-        )
+        if done < epochs and not stopped:
+            _fit(model, data, strategy, epochs=epochs, initial_epoch=done, callbacks=make_callbacks(
+                run_dir, monitor=monitor, mode=mode, patience=patience, tensorboard=tensorboard,
+                previous_history=previous if finished_before else None, restored=restored,
+                extra=[clock, _Progress(run_dir, clock), *callbacks]), verbose=verbose)
         status = "complete"
         initial_epoch = clock.first_epoch if clock.first_epoch is not None else done
-        best = os.path.join(run_dir, RUN_FILES["checkpoint"])
         history = read_history(run_dir)
         if any(math.isnan(v) for v in history.get("loss", [])):
             status = "stopped_nan"
         elif os.path.exists(best):
-            model.load_weights(best)
+            _load_best(model, best)
     release(strategy)  # on one JAX process: evaluation afterwards sees every example
     history = read_history(run_dir)
     _save_model(model, model_path)
@@ -391,6 +481,7 @@ def train(
         pick = max if resolve_mode(monitor, mode) == "max" else min
         final["best_" + monitor] = pick(values)
     update_metrics(run_dir, final)
+    shutil.rmtree(backup_dir, ignore_errors=True)  # the run is finished: nothing to resume
     if chief and history:
         plot_learning_curves(history, os.path.join(run_dir, RUN_FILES["curve"]))
     if not chief:
