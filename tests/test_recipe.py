@@ -1,6 +1,7 @@
 """zoo.recipe: finding recipes (entry points), configs and overrides."""
 
 import dataclasses
+import json
 import os
 import typing
 
@@ -189,3 +190,21 @@ def test_major_minor_reads_release_and_candidate_versions():
     assert major_minor("2") == (2,)
     with pytest.raises(ValueError, match="Not a version number. Received: 'dev'"):
         major_minor("dev")
+
+
+def test_initial_weights_do_not_depend_on_whether_the_data_was_already_built(tmp_path):
+    # The first run builds the data (drawing from the seeded generators); the
+    # second finds it built. Both must train the same model from the same start.
+    from zoo import recipe as contract
+    from tests import seeded_data_recipe as fixture
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    losses = []
+    for name in ("builds", "finds_built"):
+        contract.run(fixture, fixture.Config(), data_dir=str(data_dir),
+                     run_dir=str(tmp_path / name), export=False, verbose=0)
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        losses.append(metrics["history"]["loss"] + metrics["history"]["val_loss"])
+    assert (data_dir / "built").exists()
+    assert losses[0] == losses[1]

@@ -270,6 +270,10 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
         runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
     placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     data = _check_data(recipe.load_data(config, data_dir=data_dir), recipe)
+    # Seeded again: building a dataset the first time draws from the seeded
+    # generators, and the model's initial weights must not depend on whether
+    # the data was already built.
+    placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     monitor, mode = objective(recipe, data)
     if chief:
         runs.write_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]), {
