@@ -56,9 +56,10 @@ _LAYER_DOC = """
             own loop: "auto" and False run it, True raises a ValueError at
             construction (Keras raises where cuDNN cannot be used).
         implementation: (GRU, LSTM; keyword argument, as in Keras) 1 or 2
-            (the default). Stored and returned by `get_config`; as in Keras 3
-            it does not change the results, and the zoo cells always compute
-            all gates with one matrix product (Keras's implementation 2).
+            (the default; 0, Keras 2's legacy value, is accepted). Stored
+            and returned by `get_config`; as in Keras 3 it does not change
+            the results, and the zoo cells always compute all gates with one
+            matrix product (Keras's implementation 2).
         input_projection: Where the zoo cells project their inputs: "hoisted"
             (all timesteps in one matrix product before the loop), "per_step"
             (inside the loop) or "auto" (the default: hoisted on GPU/TPU, per
@@ -71,7 +72,8 @@ _LAYER_DOC = """
             functions, where it measured faster; autodiff otherwise).
 
     Call arguments:
-        sequences: (batch, timesteps, features) floating-point inputs.
+        sequences: (batch, timesteps, features) floating-point inputs
+            (integer inputs are cast to the compute dtype, as in Keras).
         mask: Optional (batch, timesteps) boolean mask (from `Embedding(mask_zero=True)`
             or `Masking`): masked steps leave the states unchanged and repeat the
             previous output; a fully masked row returns zeros and its initial states.
