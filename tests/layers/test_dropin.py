@@ -1,7 +1,9 @@
 """zoo.layers as drop-in replacements of keras.layers, where they meet other
 Keras layers: static shapes (TimeDistributed), integer inputs, and masked
 steps before a row's first unmasked step with an initial state, each against
-the Keras layer with the same weights on the backend that runs."""
+the Keras layer with the same weights on the backend that runs. The
+TensorFlow-only checks (tf.function traces, string tensors) are in
+test_dropin_tf.py."""
 
 import re
 
@@ -86,34 +88,6 @@ def test_time_distributed_after_the_layer_predicts_and_fits_as_with_keras(name, 
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.skipif(keras.config.backend() != "tensorflow",
-                    reason="inspects a tf.function trace; JAX traces have static shapes only")
-@pytest.mark.parametrize("batch", [BATCH, None])
-@pytest.mark.parametrize("name, path", _name_path_cases(_FAST_TRACE))
-def test_static_shapes_inside_tf_function_match_keras(name, path, batch):
-    import tensorflow as tf
-
-    zoo_kwargs, keras_kwargs = PATHS[path]
-    zoo_layer, keras_layer = _pair(name, {**zoo_kwargs, "return_state": True},
-                                   {**keras_kwargs, "return_state": True},
-                                   return_sequences=True)
-    spec = tf.TensorSpec((batch, STEPS, FEATURES), tf.float32)
-    mask = np.ones((BATCH, STEPS), bool) if path == "masked" else None
-    shapes = []
-    for layer in (zoo_layer, keras_layer):
-        layer(_sequences())  # build
-
-        @tf.function
-        def run(x, layer=layer):
-            kwargs = {} if mask is None else {"mask": tf.ones(tf.shape(x)[:2], tf.bool)}
-            return layer(x, training=True, **kwargs)
-
-        outputs = run.get_concrete_function(spec).structured_outputs
-        shapes.append([tuple(o.shape) for o in outputs])
-    assert shapes[0] == shapes[1]
-    assert shapes[0][0] == (batch, STEPS, UNITS)
-
-
 @pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
 @pytest.mark.parametrize("name", NAMES)
 def test_integer_inputs_are_cast_to_the_compute_dtype_as_in_keras(name, dtype):
@@ -141,19 +115,6 @@ def test_boolean_inputs_are_refused(name):
         layer(np.zeros((2, STEPS, FEATURES), bool))
     with pytest.raises(ValueError, match=re.escape(message)):
         layer(keras.Input((None, FEATURES), dtype="bool"))
-
-
-@pytest.mark.skipif(keras.config.backend() != "tensorflow",
-                    reason="JAX has no string tensors to pass")
-def test_string_inputs_are_refused():
-    import tensorflow as tf
-
-    layer = zoo.layers.GRU(UNITS)
-    message = (f"GRU '{layer.name}' expects floating-point or integer inputs (e.g. float32; "
-               "integers are cast to the layer's compute dtype). Received: inputs with dtype "
-               "string")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        layer(tf.constant([[["a", "b", "c"]]]))
 
 
 # ------------------------------------------ leading masked steps + initial state

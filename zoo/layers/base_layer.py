@@ -4,7 +4,8 @@ documentation those layers share.
 
 Shapes are (batch, timesteps, features). Masks are (batch, timesteps): at a
 masked step the states are carried over and the output repeats the previous
-output (zeros with `zero_output_for_mask=True`, and before the first unmasked step).
+output (zeros with `zero_output_for_mask=True`; before a row's first unmasked
+step, zeros on TensorFlow and the first initial state on JAX, as in Keras).
 """
 
 import keras
@@ -76,7 +77,11 @@ _LAYER_DOC = """
             (integer inputs are cast to the compute dtype, as in Keras).
         mask: Optional (batch, timesteps) boolean mask (from `Embedding(mask_zero=True)`
             or `Masking`): masked steps leave the states unchanged and repeat the
-            previous output; a fully masked row returns zeros and its initial states.
+            previous output. Before a row's first unmasked step (in processing
+            order, so the last steps with `go_backwards`) the output is zeros on
+            TensorFlow and the first initial state on JAX, as Keras gives on
+            each backend (zeros on both with `unroll=True`, and wherever the
+            initial state is zeros); a fully masked row returns its initial states.
         training: Whether dropout is active.
         initial_state: Optional list of initial states, each (batch, units).
 

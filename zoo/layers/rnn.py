@@ -108,9 +108,11 @@ class RNN(keras.layers.Layer):
         mask: Optional (batch, timesteps) boolean mask, e.g. from
             `Embedding(mask_zero=True)` or `Masking`. At a masked step the states
             are carried over unchanged and the output repeats the previous output
-            (zeros before the first unmasked step, or always with
-            `zero_output_for_mask`); a fully masked row returns zeros and its
-            initial states.
+            (always zeros with `zero_output_for_mask`). Before a row's first
+            unmasked step the output is zeros on TensorFlow and the first
+            initial state on JAX, as Keras's own layers give on each backend
+            (zeros on both with `unroll=True`; see docs/layers.md); a fully
+            masked row returns its initial states.
         training: Whether cell dropout is active (one mask per sequence).
 
     Returns:
