@@ -19,7 +19,10 @@ Masking rules (the same as Keras's recurrent layers):
   zeros on TensorFlow (and with `unroll=True`) and the first initial state
   on JAX, as Keras's loop gives on each backend. So a fully masked row
   returns its initial states, and outputs zeros (TensorFlow, unrolled) or
-  its first initial state (JAX).
+  its first initial state (JAX). (Keras's JAX loop fills every masked step
+  with the first state before it; for a cell whose output is its first state,
+  as the zoo cells', that is the previous output after the first unmasked
+  step. A foreign cell whose output differs gets that state too, as in Keras.)
 """
 
 import keras
