@@ -156,13 +156,17 @@ def test_masked_leading_steps_with_an_initial_state_match_keras(name, go_backwar
     np.testing.assert_allclose(leading, np.broadcast_to(wanted, leading.shape), **TOL)
 
 
+@pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("name", NAMES)
-def test_bidirectional_masked_with_initial_states_matches_keras(name):
+def test_bidirectional_masked_with_initial_states_matches_keras(name, return_sequences):
+    """Bidirectional forces zero_output_for_mask with return_sequences; without
+    it the fully masked row's last output is where the backends differ."""
     x = np.random.default_rng(0).normal(size=(4, STEPS, FEATURES)).astype("float32")
     states = _initial_state(name, 4, seed=2) + _initial_state(name, 4, seed=3)
-    ours = keras.layers.Bidirectional(getattr(zoo.layers, name)(UNITS, return_sequences=True))
+    ours = keras.layers.Bidirectional(
+        getattr(zoo.layers, name)(UNITS, return_sequences=return_sequences))
     theirs = keras.layers.Bidirectional(
-        getattr(keras.layers, name)(UNITS, return_sequences=True))
+        getattr(keras.layers, name)(UNITS, return_sequences=return_sequences))
     expected = theirs(x, initial_state=states, mask=_MASK)
     ours.build(x.shape)
     ours.set_weights(theirs.get_weights())
