@@ -44,7 +44,7 @@ def test_use_cudnn_accepted_values_stored_and_in_config(name, value):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("value", [1, 2])
+@pytest.mark.parametrize("value", [0, 1, 2])
 def test_implementation_values_stored_and_in_config(name, value):
     layer = getattr(zoo.layers, name)(4, implementation=value)
     assert layer.implementation == value and layer.cell.implementation == value
@@ -64,9 +64,9 @@ def test_implementation_defaults_to_two_as_in_keras(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("value", [0, 3, "2", True, None])
+@pytest.mark.parametrize("value", [-1, 3, "2", True, None])
 def test_implementation_other_values_rejected(name, value):
-    message = f"`implementation` must be one of [1, 2]. Received: implementation={value!r}"
+    message = f"`implementation` must be one of [0, 1, 2]. Received: implementation={value!r}"
     for make in (getattr(zoo.layers, name), getattr(zoo.cells, f"{name}Cell")):
         with pytest.raises(ValueError) as error:
             make(4, implementation=value)
@@ -74,14 +74,23 @@ def test_implementation_other_values_rejected(name, value):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_implementation_does_not_change_the_results(name):
+@pytest.mark.parametrize("legacy", [0, 1])
+def test_implementation_does_not_change_the_results(name, legacy):
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
-    one = getattr(zoo.layers, name)(4, implementation=1, return_sequences=True)
+    one = getattr(zoo.layers, name)(4, implementation=legacy, return_sequences=True)
     two = getattr(zoo.layers, name)(4, implementation=2, return_sequences=True)
     expected = np.asarray(one(x))
     two.build(x.shape)
     two.set_weights(one.get_weights())
     np.testing.assert_array_equal(np.asarray(two(x)), expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_keras_2_config_with_legacy_implementation_zero_loads(name):
+    config = getattr(keras.layers, name)(3).get_config()
+    config["implementation"] = 0
+    assert getattr(keras.layers, name).from_config(config).cell.implementation == 0
+    assert getattr(zoo.layers, name).from_config(config).implementation == 0
 
 
 def test_simple_rnn_has_no_use_cudnn_or_implementation_as_in_keras():

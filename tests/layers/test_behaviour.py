@@ -68,11 +68,10 @@ def test_deep_stack_matches_keras_stacked_cells():
     x = inputs()
     ours = zoo.layers.RNN([zoo.cells.LSTMCell(5), zoo.cells.GRUCell(3)],
                           return_sequences=True, return_state=True, go_backwards=True)
-    # On JAX, Keras's scan path repeats the initial state (not zeros) at leading
-    # masked steps; its unrolled path, like the TF backend and zoo, gives zeros.
+    # At leading masked steps Keras gives zeros on TensorFlow and the initial
+    # state on JAX; zoo follows the backend's Keras (docs/layers.md).
     theirs = keras.layers.RNN([keras.layers.LSTMCell(5), keras.layers.GRUCell(3)],
-                              return_sequences=True, return_state=True, go_backwards=True,
-                              unroll=keras.config.backend() == "jax")
+                              return_sequences=True, return_state=True, go_backwards=True)
     theirs(x)
     ours(x)
     ours.set_weights(theirs.get_weights())

@@ -12,7 +12,10 @@
 
 Shapes are (batch, timesteps, features). Masks are (batch, timesteps): at a
 masked step the states are carried over and the output repeats the previous
-output (zeros with `zero_output_for_mask=True`, and before the first unmasked step).
+output (zeros with `zero_output_for_mask=True`). Before a row's first unmasked
+step the output is zeros on TensorFlow and the first initial state on JAX, as
+Keras's layers give on each backend (zeros on both with `unroll=True`);
+docs/layers.md has the table. Integer inputs are cast to the compute dtype.
 """
 
 from zoo.layers.gru import GRU

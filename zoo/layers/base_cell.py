@@ -39,7 +39,9 @@ __all__ = ["RecurrentCell", "document_cell", "check_implementation", "IMPLEMENTA
 
 # Keras's values of `implementation` (GRUCell, LSTMCell): 1 computes the
 # gates with separate matrix products, 2 with one; the results are the same.
-IMPLEMENTATIONS = (1, 2)
+# 0 is Keras 2's legacy value, still found in saved configs; Keras 3 loads it
+# (and computes as with 1), so the zoo layers accept it too.
+IMPLEMENTATIONS = (0, 1, 2)
 
 
 def check_implementation(value):

@@ -4,7 +4,8 @@ documentation those layers share.
 
 Shapes are (batch, timesteps, features). Masks are (batch, timesteps): at a
 masked step the states are carried over and the output repeats the previous
-output (zeros with `zero_output_for_mask=True`, and before the first unmasked step).
+output (zeros with `zero_output_for_mask=True`; before a row's first unmasked
+step, zeros on TensorFlow and the first initial state on JAX, as in Keras).
 """
 
 import keras
@@ -56,9 +57,10 @@ _LAYER_DOC = """
             own loop: "auto" and False run it, True raises a ValueError at
             construction (Keras raises where cuDNN cannot be used).
         implementation: (GRU, LSTM; keyword argument, as in Keras) 1 or 2
-            (the default). Stored and returned by `get_config`; as in Keras 3
-            it does not change the results, and the zoo cells always compute
-            all gates with one matrix product (Keras's implementation 2).
+            (the default; 0, Keras 2's legacy value, is accepted). Stored
+            and returned by `get_config`; as in Keras 3 it does not change
+            the results, and the zoo cells always compute all gates with one
+            matrix product (Keras's implementation 2).
         input_projection: Where the zoo cells project their inputs: "hoisted"
             (all timesteps in one matrix product before the loop), "per_step"
             (inside the loop) or "auto" (the default: hoisted on GPU/TPU, per
@@ -71,10 +73,15 @@ _LAYER_DOC = """
             functions, where it measured faster; autodiff otherwise).
 
     Call arguments:
-        sequences: (batch, timesteps, features) floating-point inputs.
+        sequences: (batch, timesteps, features) floating-point inputs
+            (integer inputs are cast to the compute dtype, as in Keras).
         mask: Optional (batch, timesteps) boolean mask (from `Embedding(mask_zero=True)`
             or `Masking`): masked steps leave the states unchanged and repeat the
-            previous output; a fully masked row returns zeros and its initial states.
+            previous output. Before a row's first unmasked step (in processing
+            order, so the last steps with `go_backwards`) the output is zeros on
+            TensorFlow and the first initial state on JAX, as Keras gives on
+            each backend (zeros on both with `unroll=True`, and wherever the
+            initial state is zeros); a fully masked row returns its initial states.
         training: Whether dropout is active.
         initial_state: Optional list of initial states, each (batch, units).
 

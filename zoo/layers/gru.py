@@ -29,9 +29,10 @@ class GRUCell(RecurrentCell):
         reset_after: Apply the reset gate after the recurrent product (True,
             the default and cuDNN convention; bias shape (2, 3 * units)) or
             before it (False; bias shape (3 * units,)).
-        implementation: (keyword argument, as in Keras) 1 or 2 (default).
-            Stored and in `get_config`; it does not change the results (the
-            cell always uses one matrix product for all gates).
+        implementation: (keyword argument, as in Keras) 1 or 2 (default);
+            0, Keras 2's legacy value found in saved configs, is accepted
+            too. Stored and in `get_config`; it does not change the results
+            (the cell always uses one matrix product for all gates).
 
     Call arguments:
         inputs: (batch, features) inputs of one timestep.

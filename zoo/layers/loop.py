@@ -15,8 +15,14 @@ for a primitive with `keeps_last_output = True`, the last `y` as (1, ...).
 Masking rules (the same as Keras's recurrent layers):
 - at a masked step the states keep their previous values;
 - the output of a masked step is zeros when `zero_output_for_mask`, else the
-  output of the previous step (zeros before the first unmasked step), so a
-  fully masked row returns zeros and its initial states.
+  output of the previous step; before a row's first unmasked step that is
+  zeros on TensorFlow (and with `unroll=True`) and the first initial state
+  on JAX, as Keras's loop gives on each backend. So a fully masked row
+  returns its initial states, and outputs zeros (TensorFlow, unrolled) or
+  its first initial state (JAX). (Keras's JAX loop fills every masked step
+  with the first state before it; for a cell whose output is its first state,
+  as the zoo cells', that is the previous output after the first unmasked
+  step. A foreign cell whose output differs gets that state too, as in Keras.)
 """
 
 import keras
@@ -88,7 +94,14 @@ def _tf_sequence_loop(body, init, xs, y_likes, reverse=False, keep_last_only=Fal
         lambda t, *_: t < steps, loop_body, (tf.constant(0), outputs, tuple(init)),
         maximum_iterations=static_steps if static_steps is not None else steps,
         parallel_iterations=32, swap_memory=True)
-    return final, tuple(array.stack() for array in collected)
+    stacked = tuple(array.stack() for array in collected)
+    if not keep_last_only and static_steps is not None:
+        # With a tensor for `size`, `stack()` forgets the number of steps; set
+        # it back so that layers reading the static shape (TimeDistributed)
+        # see (timesteps, batch, ...) as Keras's own loop gives it.
+        for ys, like in zip(stacked, y_likes):
+            ys.set_shape(tf.TensorShape([static_steps]).concatenate(like.shape))
+    return final, stacked
 
 
 def compiled_by_xla():
@@ -166,6 +179,12 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
     # neither the loop (see `_tf_while_loop`) nor the final states keep it.
     last_is_state = output_is_state and mask is None
     keeps_last = getattr(primitive, "keeps_last_output", False)
+    # Keras on JAX (its `lax.scan` loop, not the unrolled one) fills a masked
+    # step with the first state before the step, so the steps before a row's
+    # first unmasked step give its initial state; Keras on TensorFlow gives
+    # zeros there. Match the backend's Keras.
+    fill_with_state = (repeat_output and not unroll and keras.config.backend() == "jax"
+                       and states[0].shape[-1] == output_size)
     carry_output = repeat_output or not (return_sequences or last_is_state or keeps_last)
     if mask is not None:
         xs = (inputs, ops.expand_dims(ops.cast(mask, "bool"), -1))
@@ -180,7 +199,12 @@ def time_loop(step, inputs, initial_states, output_size, *, mask=None,
         if mask is not None:
             keep = x[1]
             new_states = [ops.where(keep, new, old) for new, old in zip(new_states, old_states)]
-            fill = previous_output if repeat_output else ops.zeros_like(output)
+            if not repeat_output:
+                fill = ops.zeros_like(output)
+            elif fill_with_state:
+                fill = old_states[0]
+            else:
+                fill = previous_output
             output = ops.where(keep, output, fill)
         return ((output,) if carry_output else ()) + tuple(new_states), output
 

@@ -26,9 +26,10 @@ class LSTMCell(RecurrentCell):
         recurrent_activation: Activation of the gates. Default "sigmoid".
         unit_forget_bias: Add 1 to the forget-gate bias at initialization
             (the rest of the bias uses `bias_initializer`). Default True.
-        implementation: (keyword argument, as in Keras) 1 or 2 (default).
-            Stored and in `get_config`; it does not change the results (the
-            cell always uses one matrix product for all gates).
+        implementation: (keyword argument, as in Keras) 1 or 2 (default);
+            0, Keras 2's legacy value found in saved configs, is accepted
+            too. Stored and in `get_config`; it does not change the results
+            (the cell always uses one matrix product for all gates).
 
     Call arguments:
         inputs: (batch, features) inputs of one timestep.

@@ -49,6 +49,10 @@ def _sizes(state_size):
     return list(state_size) if isinstance(state_size, (list, tuple)) else [state_size]
 
 
+def _is_integer_dtype(dtype):
+    return dtype.startswith(("int", "uint"))
+
+
 def _shape_str(shape):
     return str(tuple(shape))
 
@@ -97,15 +101,18 @@ class RNN(keras.layers.Layer):
         **kwargs: Base layer arguments (name, dtype, trainable, activity_regularizer).
 
     Call arguments:
-        sequences: (batch, timesteps, features) floating-point inputs.
+        sequences: (batch, timesteps, features) floating-point inputs
+            (integer inputs are cast to the compute dtype, as in Keras).
         initial_state: Optional list of initial state tensors, each (batch, size)
             (for a stack: one entry per cell, nested or flat).
         mask: Optional (batch, timesteps) boolean mask, e.g. from
             `Embedding(mask_zero=True)` or `Masking`. At a masked step the states
             are carried over unchanged and the output repeats the previous output
-            (zeros before the first unmasked step, or always with
-            `zero_output_for_mask`); a fully masked row returns zeros and its
-            initial states.
+            (always zeros with `zero_output_for_mask`). Before a row's first
+            unmasked step the output is zeros on TensorFlow and the first
+            initial state on JAX, as Keras's own layers give on each backend
+            (zeros on both with `unroll=True`; see docs/layers.md); a fully
+            masked row returns its initial states.
         training: Whether cell dropout is active (one mask per sequence).
 
     Returns:
@@ -213,11 +220,18 @@ class RNN(keras.layers.Layer):
             )
         if dtype is not None:
             dtype = keras.backend.standardize_dtype(dtype)
-            if not keras.backend.is_float_dtype(dtype):
+            if not (keras.backend.is_float_dtype(dtype) or _is_integer_dtype(dtype)):
                 raise ValueError(
-                    f"{type(self).__name__} '{self.name}' expects floating-point inputs "
-                    f"(e.g. float32). Received: inputs with dtype {dtype}"
+                    f"{type(self).__name__} '{self.name}' expects floating-point or "
+                    f"integer inputs (e.g. float32; integers are cast to the layer's "
+                    f"compute dtype). Received: inputs with dtype {dtype}"
                 )
+
+    def _as_float(self, sequences):
+        """Integer inputs cast to the compute dtype (as Keras's layers compute them)."""
+        if _is_integer_dtype(keras.backend.standardize_dtype(sequences.dtype)):
+            return ops.cast(sequences, self.compute_dtype)
+        return sequences
 
     # ----------------------------------------------------------------- build
     def build(self, sequences_shape, initial_state_shape=None):
@@ -325,6 +339,7 @@ class RNN(keras.layers.Layer):
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=None):
         self._check_sequences(sequences.shape, sequences.dtype)
+        sequences = self._as_float(sequences)
         if self.stateful and self._expected_batch_size is not None and \
                 sequences.shape[0] is not None and sequences.shape[0] != self._expected_batch_size:
             raise ValueError(
