@@ -5,6 +5,15 @@ import subprocess
 import sys
 import textwrap
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def subprocess_env(**extra):
+    """The environment of a child ``zoo`` process: this checkout first on the path, TF on CPU."""
+    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
+                PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="2", **extra)
+
 
 def run_python(code, *, env=None, timeout=300):
     """Run `code` in a fresh Python process and return its stdout.

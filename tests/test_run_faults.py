@@ -19,22 +19,16 @@ import time
 import pytest
 
 from tests import run_folder_recipe
+from tests.helpers import ROOT, subprocess_env
 from zoo import recipe as base
 from zoo.export import LEFTOVER_MAX_AGE, read_export_info, remove_leftovers
 from zoo.training import runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = "tests.run_folder_recipe"
 
 
-def _env():
-    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    return dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
-                PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="2")
-
-
 def zoo_run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=_env(),
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=subprocess_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -201,7 +195,7 @@ def test_an_export_killed_midway_leaves_debris_that_the_next_export_removes(run_
     exports = str(tmp_path / "exports")
     target = os.path.join(exports, "1")
     proc = subprocess.Popen([sys.executable, "-c", EXPORT, run_dir, target], cwd=ROOT,
-                            env=_env(), start_new_session=True, stdout=subprocess.PIPE,
+                            env=subprocess_env(), start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240

@@ -14,26 +14,21 @@ import time
 
 import pytest
 
+from tests.helpers import ROOT, subprocess_env
 from zoo.training import lock as run_lock
 from zoo.training import runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = "tests.run_folder_recipe"
 
 
-def _env():
-    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    return dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
-                PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="2")
-
-
 def zoo_popen(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT,
+                            env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def zoo_run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=_env(),
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=subprocess_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -85,7 +80,7 @@ with RunLock(sys.argv[1]):
 def hold(folder, seconds=120):
     """A real process holding ``folder``'s lock; returns it once it holds it."""
     proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder), str(seconds)], cwd=ROOT,
-                            env=_env(), stdout=subprocess.PIPE, text=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -107,8 +102,8 @@ def test_the_lock_names_its_holder_refuses_a_second_process_and_is_removed_after
         assert body["command"] and body["started"].endswith("Z")
         code = (IMPORT_LOCK + "try:\n    RunLock(sys.argv[1]).__enter__()\n"
                 "except RunFolderBusy as err:\n    print(err)\n    sys.exit(3)\n")
-        other = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, env=_env(),
-                               capture_output=True, text=True, timeout=120)
+        other = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT,
+                               env=subprocess_env(), capture_output=True, text=True, timeout=120)
         assert other.returncode == 3, other.stderr
         assert other.stdout.strip() == (
             f"The folder {folder} is busy: pid {os.getpid()} on host {socket.gethostname()} "
@@ -125,11 +120,11 @@ def test_the_lock_is_reentrant_in_its_process_and_handed_down_to_a_child(tmp_pat
             pass
         assert holder_pid(folder) == os.getpid()  # the inner exit keeps the outer lock
         child = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT,
-                               env=run_lock.inherit_environment(folder, _env()),
+                               env=run_lock.inherit_environment(folder, subprocess_env()),
                                capture_output=True, text=True, timeout=120)
         assert child.returncode == 0 and child.stdout.strip() == "inside", child.stderr
         stranger = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT,
-                                  env=_env(), capture_output=True, text=True, timeout=120)
+                                  env=subprocess_env(), capture_output=True, text=True, timeout=120)
         assert stranger.returncode == 1 and "lock.RunFolderBusy: The folder" in stranger.stderr
     assert not os.path.exists(run_lock.lock_path(folder))
 

@@ -119,12 +119,17 @@ def write_json(path, obj, *, strict=False):
         with tf.io.gfile.GFile(path, "w") as f:
             f.write(text)
         return
+    _write_atomically(path, ".json", lambda f: f.write(text))
+
+
+def _write_atomically(path, suffix, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, flushed, renamed over ``path``."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "w", newline="") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -284,18 +289,8 @@ def read_history(run_dir, *, repair=True):
 
 def _write_lines(path, lines):
     """Rewrite the CSV ``path`` with ``lines``, atomically."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=directory)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            csv.writer(f).writerows(lines)  # the excel dialect, as CSVLogger writes
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # the excel dialect, as CSVLogger writes
+    _write_atomically(path, ".csv", lambda f: csv.writer(f).writerows(lines))
 
 
 def plot_learning_curves(history, path, *, title=None):
