@@ -173,6 +173,37 @@ def test_two_processes_match_one_device(one_device, tmp_path):
     assert outs[0]["distribution"].startswith("<EvenDataParallel")
 
 
+def test_two_processes_join_before_the_recipe_loads_its_data(tmp_path):
+    # The recipe's load_data computes on JAX (as Normalization.adapt does);
+    # keras.distribution.initialize must come before that, in zoo.recipe.run.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    port = _free_port()
+    code = ("import sys\nfrom zoo import recipe\nfrom tests import seeded_data_recipe as r\n"
+            "recipe.run(r, r.Config(), data_dir=sys.argv[1], run_dir=sys.argv[2], "
+            "export=False, verbose=0)\nprint('done')\n")
+    procs = []
+    for index in range(2):
+        data_dir = tmp_path / f"data{index}"
+        data_dir.mkdir()
+        env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS="",
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+                   KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{port}",
+                   KERAS_DISTRIBUTION_NUM_PROCESSES="2", KERAS_DISTRIBUTION_PROCESS_ID=str(index))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", code, str(data_dir), str(tmp_path / "run")], cwd=root,
+            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=600)
+        finally:
+            proc.kill()
+        assert proc.returncode == 0, err[-3000:]
+        assert out.strip().splitlines()[-1] == "done"
+    with open(tmp_path / "run" / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["status"] == "complete" and metrics["replicas"] == 2
+
+
 def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
     # From a TensorFlow-backend shell, `--backend jax` restarts the command on
     # JAX; an odd batch size (31) cannot split over 2 devices and is cut to 30.

@@ -118,7 +118,10 @@ ROW1 = "1,0.6,0.65,0.5,0.7\r\n"
 
 
 @pytest.mark.parametrize("text, line, reason", [
-    (HEADER + ROW0 + "1,", "line 3 ('1,')", "2 values for 5 columns"),
+    (HEADER + ROW0 + "1,", "line 3 ('1,')", "no line end: cut short while being written"),
+    (HEADER + ROW0 + "1,0.6,0.65,0.5,0.7", "line 3 ('1,0.6,0.65,0.5,0.7')",
+     "no line end: cut short while being written"),
+    (HEADER + ROW0 + "1,0.6\r\n", "line 3 ('1,0.6')", "2 values for 5 columns"),
     (HEADER + ROW0 + "1,0.6,0.65,0.5,\r\n", "line 3 ('1,0.6,0.65,0.5,')",
      "a missing or unreadable value"),
     (HEADER + ROW0 + "1,0.6,0.6x,0.5,0.7\r\n", "line 3 ('1,0.6,0.6x,0.5,0.7')",
@@ -130,7 +133,7 @@ def test_read_history_drops_a_torn_or_unreadable_row_and_rewrites_the_file(
         tmp_path, capsys, text, line, reason):
     path = tmp_path / "history.csv"
     path.write_bytes(text.encode())
-    assert runs.read_history(str(tmp_path)) == {
+    assert runs.read_history(str(tmp_path), repair=True) == {
         "accuracy": [0.5], "loss": [0.75], "val_accuracy": [0.4], "val_loss": [0.8]}
     assert capsys.readouterr().err == (
         f"notice: {path}: {line} is dropped ({reason}); its epoch runs again.\n")
@@ -153,15 +156,16 @@ def test_a_history_with_a_repeated_header_between_runs_keeps_both_runs_rows(tmp_
     # An older zoo let two processes append to one history.csv: a header in the middle.
     path = tmp_path / "history.csv"
     path.write_bytes((HEADER + ROW0 + HEADER + ROW0 + ROW1).encode())
-    assert runs.read_history(str(tmp_path))["loss"] == [0.75, 0.65]
+    assert runs.read_history(str(tmp_path), repair=True)["loss"] == [0.75, 0.65]
     assert "a repeated header" in capsys.readouterr().err
     assert path.read_bytes() == (HEADER + ROW0 + ROW0 + ROW1).encode()
 
 
-@pytest.mark.parametrize("text", ["epo", "epoch,loss,loss\r\n0,1,1\r\n", "loss,epoch\r\n"])
+@pytest.mark.parametrize("text", ["epo", "epoch,loss,val_lo", "epoch,loss,loss\r\n0,1,1\r\n",
+                                  "loss,epoch\r\n"])
 def test_a_history_with_a_torn_header_holds_no_epoch_and_is_removed(tmp_path, capsys, text):
     path = tmp_path / "history.csv"
     path.write_text(text)
-    assert runs.read_history(str(tmp_path)) == {}
+    assert runs.read_history(str(tmp_path), repair=True) == {}
     assert not path.exists()
     assert "has a torn header" in capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_garbage_state_is_refused(tmp_path):
     state = os.path.join(folder, "state.json")
     truncate(state)
     with pytest.raises(CorruptRunFile, match=(
-            rf"^{re.escape(state)} is corrupt \(not valid JSON: .+\)\. The run cannot be "
+            rf"^{re.escape(state)} is corrupt \(not JSON: [^;]+\)\. The run cannot be "
             r"resumed; run it again with --overwrite \(overwrite=True\) to train from "
             r"epoch 0\.$")):
         backup.restore(_model(), folder)
@@ -125,6 +125,44 @@ def test_garbage_state_is_refused(tmp_path):
         json.dump({"epoch": 3}, f)
     with pytest.raises(CorruptRunFile, match=r"is corrupt \(no 'current' state in it\)"):
         backup.restore(_model(), folder)
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("body, problem", [
+    ({"current": {"epoch": 2}}, "no 'current' state in it"),
+    ({"current": {"epoch": "2", "weights": "epoch-00002.weights.h5"}},
+     "no 'current' state in it"),
+    ({"current": {"epoch": 2, "weights": "epoch-00002.weights.h5", "callbacks": [3]}},
+     "no 'current' state in it"),
+    ({"current": {"epoch": 2, "weights": "epoch-00002.weights.h5"}, "previous": [1]},
+     "its 'previous' state is malformed"),
+])
+def test_a_state_that_parses_but_is_malformed_is_refused_naming_it(tmp_path, body, problem):
+    folder, _ = _two_backups(tmp_path)
+    state = os.path.join(folder, "state.json")
+    with open(state, "w") as f:
+        json.dump(body, f)
+    with pytest.raises(CorruptRunFile, match=rf"^{re.escape(state)} is corrupt \({problem}\)"):
+        backup.restore(_model(), folder)
+
+
+@pytest.mark.jax
+def test_an_epoch_trained_again_after_a_fallback_keeps_the_state_before_it(tmp_path, capsys):
+    folder, saved = _two_backups(tmp_path)
+    truncate(os.path.join(folder, "epoch-00002.weights.h5"))
+    model = _model()
+    assert backup.restore(model, folder)["epoch"] == 1
+    model.fit(np.ones((8, 4, 2), "float32"), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+    backup.save(model, folder, 2)  # epoch 2 trained again
+    state = json.load(open(os.path.join(folder, "state.json")))
+    assert (state["current"]["epoch"], state["previous"]["epoch"]) == (2, 1)
+    assert sorted(os.listdir(folder)) == ["epoch-00001.weights.h5", "epoch-00002.weights.h5",
+                                          "state.json"]
+    garble(os.path.join(folder, "epoch-00002.weights.h5"))  # the fallback is still there
+    model = _model()
+    assert backup.restore(model, folder)["epoch"] == 1
+    for a, b in zip(model.get_weights(), saved[1]):
+        np.testing.assert_array_equal(a, b)
 
 
 # -- the zoo command, in real processes --------------------------------------

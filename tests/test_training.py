@@ -302,3 +302,73 @@ def test_multi_worker_on_two_local_processes(tmp_path):
     # Both workers took the same synchronous steps.
     np.testing.assert_allclose(chief["loss"], worker["loss"], rtol=1e-5)
     assert json.load(open(os.path.join(run, "metrics.json")))["replicas"] == 2
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _InterruptAtEpochEnd(keras.callbacks.Callback):
+    """Raises at the end of epoch ``epoch``: after the progress write, before the backup."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise _Interrupt(epoch)
+
+
+def test_a_finished_run_trained_further_and_interrupted_resumes_where_it_was(tmp_path):
+    # The finished run's backup was removed; an interruption in the first new
+    # epoch (after metrics.json says "running") must not restart it from epoch 0.
+    run, data = str(tmp_path / "run"), _data()
+    training.train(_build, data, run_dir=run, epochs=2, config={"epochs": 2}, verbose=0)
+    first = runs.read_history(run)
+    with pytest.raises(_Interrupt):
+        training.train(_build, data, run_dir=run, epochs=4, config={"epochs": 4}, verbose=0,
+                       callbacks=[_InterruptAtEpochEnd(2)])
+    assert json.load(open(os.path.join(run, "metrics.json")))["status"] == "running"
+    result = training.train(_build, data, run_dir=run, epochs=4, config={"epochs": 4},
+                            verbose=0, callbacks=[_InterruptAtEpochEnd(-1)])
+    assert result.initial_epoch == 2
+    history = runs.read_history(run)
+    assert len(history["loss"]) == 4
+    assert history["loss"][:2] == first["loss"]  # the finished epochs were kept, not retrained
+
+
+def test_the_best_checkpoint_is_never_left_half_written(tmp_path, monkeypatch):
+    run, data = str(tmp_path / "run"), _data()
+    training.train(_build, data, run_dir=run, epochs=1, config={"epochs": 3}, verbose=0)
+    best = os.path.join(run, "checkpoints", "best.weights.h5")
+    good = open(best, "rb").read()
+    save_weights = keras.Model.save_weights
+
+    def cut_short(self, path, *args, **kwargs):  # a kill in the middle of the checkpoint write
+        if str(path).endswith("best.weights.h5"):
+            with open(path, "wb") as f:
+                f.write(good[: len(good) // 2])
+            raise _Interrupt(path)
+        return save_weights(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", cut_short)
+    with pytest.raises(_Interrupt):
+        training.train(_build, data, run_dir=run, epochs=3, config={"epochs": 3}, verbose=0)
+    assert open(best, "rb").read() == good
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights)
+    result = training.train(_build, data, run_dir=run, epochs=3, config={"epochs": 3}, verbose=0)
+    assert result.status == "complete" and len(result.history["loss"]) == 3
+    assert os.listdir(os.path.join(run, "checkpoints")) == ["best.weights.h5"]
+
+
+def test_a_backup_of_the_earlier_format_is_refused_with_the_way_out(tmp_path):
+    run = str(tmp_path / "run")
+    runs.prepare_run_dir(run, {"epochs": 2})
+    os.makedirs(os.path.join(run, "backup"))
+    open(os.path.join(run, "backup", "training_metadata.json"), "w").write('{"epoch": 0}')
+    with pytest.raises(ValueError, match=(
+            r"The backup in .*backup \(training_metadata.json\) was written by an earlier "
+            r"version of the zoo, whose runs cannot be resumed exactly\. Finish it with that "
+            r"version, or start it again with --overwrite \(overwrite=True\)\.")):
+        training.train(_build, _data(), run_dir=run, epochs=2, verbose=0)

@@ -268,6 +268,7 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
     start = time.perf_counter()
     if chief:  # fail before loading data if the folder holds another run
         runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    placement.join_cluster()  # JAX processes join before any computation, data loading included
     placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     data = _check_data(recipe.load_data(config, data_dir=data_dir), recipe)
     # Seeded again: building a dataset the first time draws from the seeded

@@ -103,15 +103,23 @@ class RunBackup(keras.callbacks.Callback):
         backup_dir: the folder (``run_dir/backup``).
         callbacks: the run's other callbacks; those with a state are saved.
         restored: the state :func:`restore` returned, or ``None``.
+        save_at_begin: the finished epochs of a finished run trained
+            further: their state is saved when training begins (the run's
+            backup was removed when it finished). ``None`` otherwise.
     """
 
-    def __init__(self, backup_dir, callbacks=(), restored=None):
+    def __init__(self, backup_dir, callbacks=(), restored=None, save_at_begin=None):
         super().__init__()
         self.backup_dir = backup_dir
         self.callbacks = [c for c in callbacks if callback_state(c) is not None]
         self.restored = restored
+        self.save_at_begin = save_at_begin
 
     def on_train_begin(self, logs=None):
+        if self.save_at_begin is not None:
+            # A finished run trained further: its state before the first new
+            # epoch, so that a kill in that epoch resumes here.
+            save(self.model, self.backup_dir, self.save_at_begin, callbacks=self.callbacks)
         if not self.restored:
             return
         saved = self.restored.get("callbacks", [])
@@ -152,21 +160,36 @@ def save(model, backup_dir, epoch, *, callbacks=()):
         "callbacks": [{"class": type(c).__name__, "state": callback_state(c)}
                       for c in callbacks],
     }
-    write_json(path, {"current": current, "previous": old.get("current")})
-    keep = {name, (old.get("current") or {}).get("weights")}
+    previous = old.get("current")
+    if previous and previous["epoch"] >= epoch:
+        # The epoch was trained again (after falling back from unreadable
+        # weights of that epoch): the fallback stays the state before it.
+        previous = old.get("previous")
+    write_json(path, {"current": current, "previous": previous})
+    keep = {name, (previous or {}).get("weights")}
     for stale in glob.glob(os.path.join(backup_dir, "*.weights.h5")):
         if os.path.basename(stale) not in keep:
             os.remove(stale)
 
 
 def _read_state(path):
-    try:
-        state = read_json(path)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise CorruptRunFile(path, f"not valid JSON: {err}", _OVERWRITE) from None
-    if not isinstance(state, dict) or not isinstance(state.get("current"), dict):
+    state = read_json(path, way_out=_OVERWRITE)
+    if not isinstance(state, dict) or not _is_entry(state.get("current")):
         raise CorruptRunFile(path, "no 'current' state in it", _OVERWRITE)
+    if state.get("previous") is not None and not _is_entry(state["previous"]):
+        raise CorruptRunFile(path, "its 'previous' state is malformed", _OVERWRITE)
     return state
+
+
+def _is_entry(entry):
+    """An entry of ``state.json``: the epoch, its weights file, the seeds and callback states."""
+    return (isinstance(entry, dict) and isinstance(entry.get("epoch"), int)
+            and not isinstance(entry["epoch"], bool) and entry["epoch"] >= 0
+            and isinstance(entry.get("weights"), str)
+            and isinstance(entry.get("seeds", []), list)
+            and isinstance(entry.get("callbacks", []), list)
+            and all(isinstance(c, dict) and "class" in c and "state" in c
+                    for c in entry.get("callbacks", [])))
 
 
 _OVERWRITE = ("The run cannot be resumed; run it again with --overwrite "
@@ -185,6 +208,27 @@ def load_weights(model, path):
 def _problem(err):
     text = " ".join(str(err).split())
     return text[:200] or type(err).__name__
+
+
+# What Keras's BackupAndRestore wrote, which zoo runs used before this backup.
+_OLDER_FORMAT = ("training_metadata.json", "latest.weights.h5")
+
+
+def refuse_older_format(backup_dir):
+    """Refuse a backup written by Keras's ``BackupAndRestore`` (zoo before ``state.json``).
+
+    It lacks what a reproducible resume needs (the random generators, the
+    callbacks' states, one commit point), so resuming from it would continue
+    a different run; training it from epoch 0 would overwrite its epochs.
+    """
+    if os.path.exists(os.path.join(backup_dir, STATE)):
+        return
+    found = [name for name in _OLDER_FORMAT if os.path.exists(os.path.join(backup_dir, name))]
+    if found:
+        raise ValueError(
+            f"The backup in {backup_dir} ({', '.join(found)}) was written by an earlier version "
+            "of the zoo, whose runs cannot be resumed exactly. Finish it with that version, or "
+            "start it again with --overwrite (overwrite=True).")
 
 
 def restore(model, backup_dir):

@@ -293,6 +293,22 @@ def _jax_cluster():
     return n, index
 
 
+def join_cluster():
+    """On JAX, join the processes named by ``KERAS_DISTRIBUTION_*`` now.
+
+    ``keras.distribution.initialize`` must come before any JAX computation,
+    and a recipe's data loading may compute (``Normalization.adapt``), so
+    ``zoo.recipe.run`` calls this before it loads data. Does nothing on
+    TensorFlow, on one process, or once joined.
+    """
+    if keras.backend.backend() != "jax" or _jax_cluster()[0] <= 1:
+        return
+    import jax
+
+    if not jax.distributed.is_initialized():
+        keras.distribution.initialize()
+
+
 def _jax_placement(kind):
     processes, _ = _jax_cluster()
     if kind == "multi_worker" and processes <= 1:
@@ -306,8 +322,7 @@ def _jax_placement(kind):
     import jax
 
     if processes > 1 and kind in ("auto", "multi_worker"):
-        if not jax.distributed.is_initialized():  # must precede any JAX computation
-            keras.distribution.initialize()
+        join_cluster()  # must precede any JAX computation
     devices = jax.devices()  # every process's devices once initialized
     if kind == "one_device" or len(devices) == 1:
         return _Placement(devices[:1])

@@ -225,18 +225,22 @@ def _history_value(key, value):
         return None
 
 
-def read_history(run_dir, *, repair=True):
+def read_history(run_dir, *, repair=False):
     """The per-epoch history of a run, from its ``history.csv``.
 
     Rows are keyed by epoch; when an epoch appears twice (a restart after a
     kill between logging and backing up), the later row wins.
 
     Only complete rows count. A torn row (a kill while ``CSVLogger`` wrote
-    it: ``1,``), a row with missing or unreadable values, or a repeated
-    header (from older runs) is dropped with a notice on stderr, and with
-    ``repair`` the file is rewritten without it, so that the epoch runs
-    again and the resumed run appends its row to a clean file. A file whose
-    header is torn holds no finished epoch: it is removed.
+    it: ``1,``, or a last line without its line end, even one that parses),
+    a row with missing or unreadable values, or a repeated header (from
+    older runs) is dropped with a notice on stderr, and with ``repair`` the
+    file is rewritten without it, so that the epoch runs again and the
+    resumed run appends its row to a clean file. A file whose header is torn
+    holds no finished epoch: with ``repair`` it is removed.
+
+    Only the trainer repairs (``repair=True``), before ``CSVLogger`` opens
+    the file; any other reader leaves the file alone.
 
     Returns:
         dict metric name -> list of floats, one per finished epoch.
@@ -245,10 +249,13 @@ def read_history(run_dir, *, repair=True):
     if not os.path.exists(path):
         return {}
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        lines = list(csv.reader(f))
+        text = f.read()
+    lines = list(csv.reader(text.splitlines(keepends=True)))
+    # CSVLogger ends every row with a line end: a last line without one was cut short.
+    cut = bool(text) and not text.endswith("\n")
     header = lines[0] if lines else []
     if not header or header[0] != "epoch" or len(set(header)) != len(header) or any(
-            not name for name in header):
+            not name for name in header) or (cut and len(lines) == 1):
         if lines:
             _notice(f"{path} has a torn header ({','.join(header)!r}) and no finished epoch: "
                     "it is removed" + ("" if repair else " when training resumes") + ".")
@@ -260,7 +267,9 @@ def read_history(run_dir, *, repair=True):
         if not line:
             continue
         reason = None
-        if line == header:
+        if cut and number == len(lines):
+            reason = "no line end: cut short while being written"
+        elif line == header:
             reason = "a repeated header"
         elif len(line) != len(header):
             reason = f"{len(line)} values for {len(header)} columns"

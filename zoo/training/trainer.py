@@ -167,6 +167,30 @@ class _Progress(keras.callbacks.Callback):
                                       "epochs_done": epoch + 1})
 
 
+class _AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` whose file is never seen half written.
+
+    Keras writes the weights file in place, so a kill during the write
+    leaves a truncated best checkpoint. This one lets Keras write a
+    temporary file beside it, then flushes it and renames it over the
+    checkpoint.
+    """
+
+    def __init__(self, filepath, **kwargs):
+        self.final_path = filepath
+        folder, name = os.path.split(filepath)
+        super().__init__(os.path.join(folder, ".partial-" + name), **kwargs)
+        if os.path.exists(self.filepath):  # left by a process killed while writing it
+            os.remove(self.filepath)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if os.path.exists(self.filepath):  # written this epoch: a new best
+            with open(self.filepath, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(self.filepath, self.final_path)
+
+
 def make_callbacks(
     run_dir,
     *,
@@ -177,8 +201,13 @@ def make_callbacks(
     previous_history=None,
     extra=(),
     restored=None,
+    save_at_begin=None,
 ):
     """The standard callbacks of a run, writing into ``run_dir``.
+
+    They write the resume state into ``run_dir/backup``, which :func:`train`
+    reads back (:func:`zoo.training.backup.restore`); a plain
+    ``model.fit(callbacks=make_callbacks(d))`` writes it but does not resume.
 
     Args:
         run_dir: the run folder.
@@ -195,6 +224,8 @@ def make_callbacks(
         restored: the resume state of an unfinished run
             (:func:`zoo.training.backup.restore`): the callbacks' states are
             set back to it when training begins.
+        save_at_begin: the finished epochs of a finished run trained further,
+            saved as its resume state when training begins.
 
     Returns:
         A list of callbacks. ``CSVLogger`` comes before the backup
@@ -206,7 +237,7 @@ def make_callbacks(
     previous = (previous_history or {}).get(monitor, [])
     mode = resolve_mode(monitor, mode)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
-    checkpoint = keras.callbacks.ModelCheckpoint(
+    checkpoint = _AtomicModelCheckpoint(
         os.path.join(run_dir, RUN_FILES["checkpoint"]),
         monitor=monitor,
         mode=mode,
@@ -230,7 +261,8 @@ def make_callbacks(
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, RUN_FILES["logs"])))
     callbacks += list(extra)
     callbacks.append(backup.RunBackup(os.path.join(run_dir, RUN_FILES["backup"]),
-                                      callbacks, restored=restored))
+                                      callbacks, restored=restored,
+                                      save_at_begin=save_at_begin))
     return callbacks
 
 
@@ -419,7 +451,7 @@ def train(
             f"or pass config=. Received: run_dir={run_dir!r}"
         )
     strategy = strategy or choose_strategy()
-    previous = read_history(run_dir)
+    previous = read_history(run_dir, repair=True)  # before CSVLogger appends to it
     metrics = read_json(os.path.join(run_dir, RUN_FILES["metrics"]), {}) or {}
     model_path = os.path.join(run_dir, RUN_FILES["model"])
     best = os.path.join(run_dir, RUN_FILES["checkpoint"])
@@ -432,6 +464,7 @@ def train(
         else:
             model = build_model() if _is_builder(build_model) else build_model
         if not finished_before:
+            backup.refuse_older_format(backup_dir)
             restored = backup.restore(model, backup_dir)
     if finished_before:
         done = len(next(iter(previous.values()), []))
@@ -448,10 +481,18 @@ def train(
     initial_epoch = done
     if not (finished_before and done >= epochs):
         if done < epochs and not stopped:
-            _fit(model, data, strategy, epochs=epochs, initial_epoch=done, callbacks=make_callbacks(
-                run_dir, monitor=monitor, mode=mode, patience=patience, tensorboard=tensorboard,
-                previous_history=previous if finished_before else None, restored=restored,
-                extra=[clock, _Progress(run_dir, clock), *callbacks]), verbose=verbose)
+            try:
+                _fit(model, data, strategy, epochs=epochs, initial_epoch=done,
+                     callbacks=make_callbacks(
+                         run_dir, monitor=monitor, mode=mode, patience=patience,
+                         tensorboard=tensorboard, restored=restored,
+                         previous_history=previous if finished_before else None,
+                         save_at_begin=done if finished_before else None,
+                         extra=[clock, _Progress(run_dir, clock), *callbacks]),
+                     verbose=verbose)
+            except BaseException:
+                release(strategy)
+                raise
         status = "complete"
         initial_epoch = clock.first_epoch if clock.first_epoch is not None else done
         history = read_history(run_dir)
