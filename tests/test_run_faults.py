@@ -237,9 +237,11 @@ def test_remove_leftovers_keeps_a_live_export_s_files_and_removes_dead_and_old_o
         f".2.cases-{host}-{live}-01234567.npz": "kept",
         f".3.partial-other-host-{dead}-0123abcd": "kept",  # another host's, recent
         ".4.partial-0123abcd": "kept",  # an older zoo's (no owner), recent
-        ".5.old-89abcdef": "removed",  # an older zoo's, two days old
+        ".5.old-89abcdef": "removed",  # an older zoo's, two days old (5 is there)
+        "5": "kept",
+        f".6.old-{host}-{dead}-0123abcd": "restored",  # moved aside, never replaced: 6 is back
         ".hidden": "kept",  # not an export's
-        "6": "kept",
+        "7": "kept",
     }
     for name in names:
         if name.endswith(".npz") or name == ".hidden":
@@ -252,7 +254,9 @@ def test_remove_leftovers_keeps_a_live_export_s_files_and_removes_dead_and_old_o
     removed = remove_leftovers(tmp_path)
     assert sorted(os.path.basename(p) for p in removed) == sorted(
         n for n, fate in names.items() if fate == "removed")
-    assert sorted(os.listdir(tmp_path)) == sorted(n for n, f in names.items() if f == "kept")
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [n for n, f in names.items() if f == "kept"] + ["6"])
+    assert (tmp_path / "6" / "saved_model.pb").read_bytes() == b"x"
     later = time.time() + LEFTOVER_MAX_AGE + 60  # a day on, nobody's files are young
     assert sorted(os.path.basename(p) for p in remove_leftovers(tmp_path, now=later)) == sorted(
         [f".2.partial-{host}-{live}-89abcdef", f".2.cases-{host}-{live}-01234567.npz",
