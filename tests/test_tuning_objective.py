@@ -96,18 +96,16 @@ def _sweep(kind, directory, **changes):
 
 
 def _partial_then_full_read(**changes):
+    """A ``take(1)`` read of the validation split, then a full one: the examples it yields.
+
+    Over the prefetched source the partial read may leave a truncated cache
+    (a race, so not asserted here); over a plain source TensorFlow discards
+    the partial cache and logs its warning.
+    """
     validation = load_data(_config(**changes)).validation
     for _ in validation.take(1):
         pass
     return sum(int(y.shape[0]) for _, y in validation)
-
-
-def test_the_cached_validation_split_is_truncated_by_a_partial_read():
-    # The hazard the sweep must not trigger: after a `take(1)`, a full read of
-    # this pipeline yields only what the partial read had cached.
-    assert _partial_then_full_read() < VALIDATION_SIZE
-    # Read without latency, the partial cache is discarded instead.
-    assert _partial_then_full_read(prefetched_source=False) == VALIDATION_SIZE
 
 
 @pytest.mark.parametrize("kind", ["random", "hyperband", "bayesian"])
