@@ -27,6 +27,8 @@ from zoo.data import pipelines
 from zoo.recipe import Data
 from zoo.tuning import HyperModel, tune, tuners
 
+pytestmark = pytest.mark.slow  # three sweeps and a sweep in a fresh process: minutes
+
 VALIDATION_SIZE = 100  # not a multiple of the batch size: the last batch is partial
 CACHE_WARNING = "did not fully read the dataset being cached"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
