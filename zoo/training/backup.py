@@ -205,9 +205,14 @@ def load_weights(model, path):
     model.load_weights(path)
 
 
-def _problem(err):
-    text = " ".join(str(err).split())
-    return text[:200] or type(err).__name__
+# What reading a damaged weights file raises (h5py: OSError; a missing key or
+# a shape that does not match: KeyError, ValueError).
+UNREADABLE = (OSError, KeyError, ValueError)
+
+
+def describe_error(err):
+    """``err`` in a few words, on one line: the problem a CorruptRunFile names."""
+    return " ".join(str(err).split())[:200] or type(err).__name__
 
 
 # What Keras's BackupAndRestore wrote, which zoo runs used before this backup.
@@ -251,8 +256,8 @@ def restore(model, backup_dir):
     try:
         load_weights(model, first)
         chosen = current
-    except (OSError, KeyError, ValueError) as err:
-        problem = _problem(err)
+    except UNREADABLE as err:
+        problem = describe_error(err)
         if not previous:
             raise CorruptRunFile(first, problem, (
                 f"It holds the state after epoch {current['epoch']}, the only one kept, so the "
@@ -261,9 +266,10 @@ def restore(model, backup_dir):
         second = os.path.join(backup_dir, previous["weights"])
         try:
             load_weights(model, second)
-        except (OSError, KeyError, ValueError) as err2:
+        except UNREADABLE as err2:
             raise CorruptRunFile(first, problem, (
-                f"Its previous copy {second} cannot be read either ({_problem(err2)}), so the "
+                f"Its previous copy {second} cannot be read either "
+                f"({describe_error(err2)}), so the "
                 f"{current['epoch']} finished epochs cannot be resumed. Run again with "
                 "--overwrite (overwrite=True) to train from epoch 0.")) from None
         print(f"Notice: {first} cannot be read ({problem}); resuming from the previous "

@@ -327,13 +327,6 @@ def _fit(model, data, strategy, *, epochs, initial_epoch, callbacks, verbose):
               callbacks=callbacks, verbose=verbose)
 
 
-_UNREADABLE = (OSError, KeyError, ValueError)
-
-
-def _problem(err):
-    return " ".join(str(err).split())[:200] or type(err).__name__
-
-
 def _best_way_out(path):
     return (f"It holds the weights of the best epoch, which only training again can rebuild: "
             f"run again with --overwrite (overwrite=True), or delete {path} to keep the last "
@@ -347,23 +340,23 @@ def _check_best(path):
     try:
         with h5py.File(path, "r") as f:
             f.visititems(lambda name, item: item[()] if isinstance(item, h5py.Dataset) else None)
-    except _UNREADABLE as err:
-        raise CorruptRunFile(path, _problem(err), _best_way_out(path)) from None
+    except backup.UNREADABLE as err:
+        raise CorruptRunFile(path, backup.describe_error(err), _best_way_out(path)) from None
 
 
 def _load_best(model, path):
     try:
         backup.load_weights(model, path)
-    except _UNREADABLE as err:
-        raise CorruptRunFile(path, _problem(err), _best_way_out(path)) from None
+    except backup.UNREADABLE as err:
+        raise CorruptRunFile(path, backup.describe_error(err), _best_way_out(path)) from None
 
 
 def _load_finished_model(path, build_model, best):
     """The model of a finished run: ``model.keras``, else rebuilt from the best checkpoint."""
     try:
         return keras.models.load_model(path)
-    except (*_UNREADABLE, zipfile.BadZipFile) as err:
-        problem = _problem(err)
+    except (*backup.UNREADABLE, zipfile.BadZipFile) as err:
+        problem = backup.describe_error(err)
     if not (_is_builder(build_model) and os.path.exists(best)):
         raise CorruptRunFile(path, problem, (
             "The run's best weights are not there to rebuild it from; run again with "
@@ -371,9 +364,10 @@ def _load_finished_model(path, build_model, best):
     model = build_model()
     try:
         backup.load_weights(model, best)
-    except _UNREADABLE as err:
+    except backup.UNREADABLE as err:
         raise CorruptRunFile(path, problem, (
-            f"The best checkpoint {best} cannot be read either ({_problem(err)}); run again "
+            f"The best checkpoint {best} cannot be read either "
+            f"({backup.describe_error(err)}); run again "
             "with --overwrite (overwrite=True) to train it again.")) from None
     print(f"Notice: {path} cannot be read ({problem}); rebuilt from the best checkpoint "
           f"{best}, and saved again.", file=sys.stderr, flush=True)
