@@ -93,7 +93,7 @@ def test_interrupted_export_leaves_nothing_at_the_target(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "verify_saved_model", interrupted)
+    monkeypatch.setattr(export.verify, "verify_saved_model", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export.export_saved_model(_one_to_many(), tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
@@ -113,13 +113,13 @@ def test_existing_target_needs_overwrite(tmp_path):
 
 def test_verifier_rejects_a_mismatch(tmp_path):
     model = zoo.create_model("one_to_one", input_dim=3, num_classes=2, units=4)
-    archive, endpoints = export.build_archive(model)
+    archive, endpoints, context = export.build_archive(model)
     archive.write_out(str(tmp_path / "sm"), verbose=False)
-    cases = export._reference_cases(model, None, endpoints, beam_width=4)
-    np.savez(tmp_path / "good.npz", **cases)
+    book = export.reference_cases(model, endpoints, context, [export.signatures])
+    book.save(tmp_path / "good.npz")
     assert len(export.verify_saved_model(tmp_path / "sm", tmp_path / "good.npz")) == 2
-    cases["case0/out/output_0"] = cases["case0/out/output_0"] + 1e-5
-    np.savez(tmp_path / "bad.npz", **cases)
+    book.arrays["case0/out/output_0"] = book.arrays["case0/out/output_0"] + 1e-5
+    book.save(tmp_path / "bad.npz")
     with pytest.raises(RuntimeError, match="max abs diff"):
         export.verify_saved_model(tmp_path / "sm", tmp_path / "bad.npz")
 

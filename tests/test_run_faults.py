@@ -224,9 +224,9 @@ def test_an_export_killed_midway_leaves_debris_that_the_next_export_removes(run_
 
 
 def test_remove_leftovers_keeps_a_live_export_s_files_and_removes_dead_and_old_ones(tmp_path):
-    from zoo import export
+    from zoo.export import leftovers
 
-    host = export._host()
+    host = leftovers._host()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     live = str(os.getpid())

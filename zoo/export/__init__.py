@@ -1,0 +1,60 @@
+"""SavedModel (and LiteRT) export of zoo models, with serving signatures and verification.
+
+``export_saved_model(model, path)`` writes a TensorFlow SavedModel (through
+the public ``keras.export.ExportArchive``). Its signatures come in groups, one
+module each (:data:`zoo.export.saved_model.GROUPS`):
+
+- :mod:`zoo.export.signatures`, the tensor level:
+
+  - ``serve``: the forward pass; inputs named like the model's inputs
+    (``tokens`` / ``features`` / ``condition`` / ``source`` / ``target_in``),
+    variable batch size and sequence length; output ``output_0``
+    (``ExportArchive`` also aliases it as ``serving_default``).
+  - ``generate`` (``one_to_many``): ``condition``, ``max_length`` (int32),
+    ``temperature`` (float32, <= 0 greedy), ``top_k`` (int32, 0 = all),
+    ``seed`` (int32) -> ``tokens`` (batch, max_length) int32, ``scores`` (batch,).
+  - ``translate`` (``encoder_decoder``): ``source`` and the same sampling
+    inputs -> ``tokens``, ``scores``;
+  - ``beam_search`` (``encoder_decoder``): ``source``, ``max_length``,
+    ``alpha`` (length normalisation) with the beam width fixed at export time.
+
+The export is written to a hidden temporary sibling folder and renamed onto
+`path` only after it has been verified, so an interrupted export leaves
+nothing at `path`; the next export into the same parent folder removes what
+a killed one left there (:func:`remove_leftovers`). ``zoo_export.json``
+inside the folder records the model's registry name and factory arguments,
+library versions, signatures, the verification results and the metrics and
+recipe given in `metadata`.
+
+Verification (:mod:`zoo.export.verify`) loads the export in a fresh Python
+process with ``tf.saved_model.load`` only (no zoo, no Keras model code, GPUs
+hidden) and compares every signature with the in-process model at two batch
+sizes and two sequence lengths (float outputs within a tolerance of their
+dtype relative to their scale; integer and string outputs exactly; every
+output in the dtype the export serves).
+
+TensorFlow backend only; the SavedModel itself loads anywhere TensorFlow runs,
+CPU-only included.
+"""
+
+from zoo.export.leftovers import LEFTOVER_MAX_AGE, remove_leftovers
+from zoo.export.saved_model import (
+    EXPORT_FORMAT,
+    build_archive,
+    export_saved_model,
+    read_export_info,
+)
+from zoo.export import signatures
+from zoo.export.verify import (
+    BATCH_SIZES,
+    SEQUENCE_LENGTHS,
+    TOLERANCE,
+    reference_cases,
+    verify_saved_model,
+)
+
+__all__ = [
+    "BATCH_SIZES", "EXPORT_FORMAT", "LEFTOVER_MAX_AGE", "SEQUENCE_LENGTHS", "TOLERANCE",
+    "build_archive", "export_saved_model", "read_export_info", "reference_cases",
+    "remove_leftovers", "signatures", "verify_saved_model",
+]
