@@ -108,6 +108,15 @@ def _fill(template, values):
     return template
 
 
+def _input_names(entries):
+    """The input layer names of get_config()'s "input_layers" (a dict, a list, or one entry)."""
+    if isinstance(entries, dict):
+        return [entry[0] for entry in entries.values()]
+    if len(entries) == 3 and isinstance(entries[0], str) and isinstance(entries[1], int):
+        return [entries[0]]
+    return [entry[0] for entry in entries]
+
+
 def _is_recurrent(op):
     return isinstance(op, (RNN, keras.layers.RNN))
 
@@ -161,8 +170,7 @@ class StreamingModel:
         if "layers" not in config:
             _refuse(model, "it is not a functional model (no graph in get_config())")
         ops_by_name = {op.name: op for op in model.operations}
-        self.input_names = list(config["input_layers"]) if isinstance(
-            config["input_layers"], dict) else [entry[0] for entry in config["input_layers"]]
+        self.input_names = _input_names(config["input_layers"])
         self._outputs = config["output_layers"]
         self._nodes = []
         for entry in config["layers"]:
