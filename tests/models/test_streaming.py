@@ -167,3 +167,13 @@ def test_step_names_missing_and_unknown_inputs_and_wrong_state_count():
     with pytest.raises(ValueError) as raised:
         stream.step({"features": np.zeros((1, 2, 3), "float32")}, states + states)
     assert str(raised.value) == "step expects 1 states ['state_0']. Received: 2 states"
+
+
+def test_a_model_reloaded_from_keras_file_streams(tmp_path):
+    model = _model("many_to_many", "gru", 2, "tokens")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    x = {"tokens": _inputs("tokens", np.random.default_rng(7))}
+    outputs, _ = _chunked(loaded, x, "tokens")
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1),
+                               keras.ops.convert_to_numpy(model(x)), atol=TOLERANCE, rtol=0)
