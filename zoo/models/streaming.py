@@ -167,8 +167,9 @@ class StreamingModel:
                 f"streaming_model expects a functional keras.Model. Received: model={model!r}")
         self.model = model
         config = model.get_config()
-        if "layers" not in config:
-            _refuse(model, "it is not a functional model (no graph in get_config())")
+        if "layers" not in config or "input_layers" not in config:
+            _refuse(model, "it is not a functional model (no graph in get_config()); build "
+                           "it with keras.Model(inputs, outputs) or zoo.create_model")
         ops_by_name = {op.name: op for op in model.operations}
         self.input_names = _input_names(config["input_layers"])
         self._outputs = config["output_layers"]
