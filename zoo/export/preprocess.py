@@ -195,11 +195,18 @@ class FeatureNormalizer(tf.Module):
     def __call__(self, values):
         values = tf.cast(tf.convert_to_tensor(values), tf.float32)
         if not self.invert:
-            got = tf.shape(values)[-1]
-            values = checked(values, tf.equal(got, self.num_features),
-                             f"input '{self.input_name}' has ", got, " features (last axis); "
-                             f"expected {self.num_features}. Received: shape ", tf.shape(values))
+            values = check_features(values, input_name=self.input_name,
+                                    num_features=self.num_features)
         return tf.cast(self.layer(values), tf.float32)
+
+
+def check_features(values, *, input_name, num_features):
+    """`values` after checking that its last axis holds `num_features` (else
+    ``InvalidArgumentError("predict: input '<input_name>' has ... features ...")``)."""
+    got = tf.shape(values)[-1]
+    return checked(values, tf.equal(got, num_features),
+                   f"input '{input_name}' has ", got, " features (last axis); "
+                   f"expected {num_features}. Received: shape ", tf.shape(values))
 
 
 def feature_normalizer(normalizer_artifact, *, input_name, num_features):
