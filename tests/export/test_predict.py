@@ -3,11 +3,8 @@ exported from tiny models with hand-made artifacts, called in a fresh process wi
 ``tf.saved_model.load`` alone, and compared with the in-process model on the ids of
 ``zoo.data.text.Tokenizer`` / the features of ``zoo.data.normalization``."""
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -19,31 +16,7 @@ from zoo.data.text import Tokenizer
 from zoo.export import export_saved_model
 from zoo.export.interface import error_message
 
-# Runs each call of a JSON list in a process without zoo; prints outputs or errors.
-_CALL_SCRIPT = r"""
-import json, sys
-import numpy as np
-import tensorflow as tf
-assert "zoo" not in sys.modules
-calls = json.loads(open(sys.argv[1]).read())
-loaded, results = {}, []
-for call in calls:
-    path = call["path"]
-    if path not in loaded:
-        loaded[path] = tf.saved_model.load(path)
-    fn = loaded[path].signatures[call.get("signature", "predict")]
-    args = {k: tf.constant(v, dtype=call["dtypes"][k]) for k, v in call["inputs"].items()}
-    try:
-        out = fn(**args)
-    except tf.errors.InvalidArgumentError as e:
-        results.append({"error": e.message})
-        continue
-    results.append({"outputs": {k: (np.vectorize(lambda b: b.decode("utf-8"))(v.numpy())
-                                    if v.dtype == tf.string else v.numpy()).tolist()
-                                for k, v in out.items()},
-                    "dtypes": {k: v.dtype.name for k, v in out.items()}})
-print(json.dumps(results))
-"""
+from tests.recipes.recipe_helpers import call_fresh
 
 TOKENIZER = Tokenizer(["the", "film", "good", "bad", ",", "!", "was", "é"], level="word",
                       lowercase=True, max_length=6)
@@ -51,20 +24,6 @@ SOPRANO = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")
 BASS = Tokenizer(["36", "38", "40", "41", "43", "45"], level="tokens")
 SPOTS = {"mean": [50.0], "variance": [900.0]}
 FRAMES = {"mean": [1.0, -2.0, 0.5], "variance": [4.0, 0.25, 9.0]}
-
-
-def _fresh(calls):
-    """Run `calls` ({"path", "inputs", "dtypes"}) in a fresh process without zoo."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(calls, handle)
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([sys.executable, "-c", _CALL_SCRIPT, handle.name],
-                          capture_output=True, text=True, env=env, timeout=600,
-                          cwd=tempfile.gettempdir())
-    os.unlink(handle.name)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _softmax(y):
@@ -110,7 +69,7 @@ def exports(tmp_path_factory):
     calls = {name: {"path": paths[kind], "inputs": inputs,
                     "dtypes": {k: dtype for k in inputs}}
              for name, (kind, inputs, dtype) in CALLS.items()}
-    answers = dict(zip(calls, _fresh(list(calls.values()))))
+    answers = dict(zip(calls, call_fresh(list(calls.values()))))
     return {"paths": paths, "models": {k: m for k, (m, _) in models.items()},
             "answers": answers}
 
