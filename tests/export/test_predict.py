@@ -230,3 +230,25 @@ def test_artifacts_of_another_model_are_refused():
     with pytest.raises(ValueError, match="the input vocabulary has 12 tokens but the model "
                                          "embeds 5"):
         build_archive(model, artifacts={"vocabulary": {"input": TOKENIZER.get_config()}})
+
+
+def test_feature_normalizer_computes_in_float32_under_mixed_precision():
+    import keras
+    import tensorflow as tf
+
+    from zoo.export.preprocess import feature_denormalizer, feature_normalizer
+
+    raw = np.array([[[123.456], [0.001], [250.0]]], np.float32)
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        norm = feature_normalizer(SPOTS, input_name="features", num_features=1)
+        denorm = feature_denormalizer(SPOTS, input_name="value", num_features=1)
+        scaled = norm(tf.constant(raw))
+        back = denorm(scaled)
+    finally:
+        keras.config.set_dtype_policy(saved)
+    assert scaled.dtype == tf.float32 and back.dtype == tf.float32
+    np.testing.assert_allclose(scaled.numpy(), (raw.astype(np.float64) - 50.0) / 30.0,
+                               rtol=1e-6)
+    np.testing.assert_allclose(back.numpy(), raw, rtol=1e-6, atol=1e-5)  # float16: ~0.06

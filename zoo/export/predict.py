@@ -36,7 +36,6 @@ Models with a recurrent decoder get their ``predict`` from the generation group.
 import keras
 import numpy as np
 
-from zoo.data import normalization
 from zoo.data.text import from_artifact
 from zoo.export import preprocess
 from zoo.export._context import tf
@@ -247,7 +246,8 @@ def raw_features(plan, batch, steps, rng):
 
 def reference(model, plan, raw):
     """The ``predict`` outputs of `raw` computed outside the export: ids by
-    ``Tokenizer.encode_batch``, features by ``normalization_from_config``, names in NumPy."""
+    ``Tokenizer.encode_batch``, features by ``normalization_from_config`` (in float32),
+    softmax and names in NumPy."""
     if plan.input_name == "tokens":
         if plan.tokenizer is not None:
             x = plan.tokenizer.encode_batch(list(raw))
@@ -261,7 +261,7 @@ def reference(model, plan, raw):
         raw = np.asarray(raw, np.float32)
         x = raw
         if plan.normalizer is not None:
-            x = np.asarray(normalization.normalization_from_config(plan.normalizer)(raw))
+            x = np.asarray(preprocess.float32_normalization(plan.normalizer)(raw))
         pad = None
         if plan.mask_value is not None:
             pad = np.all(raw == plan.mask_value, axis=-1)
@@ -269,7 +269,7 @@ def reference(model, plan, raw):
     y = keras.ops.convert_to_numpy(model({plan.input_name: x}, training=False)).astype(np.float32)
     if plan.kind == "regression":
         if plan.output_normalizer is not None:
-            y = np.asarray(normalization.normalization_from_config(
+            y = np.asarray(preprocess.float32_normalization(
                 plan.output_normalizer, invert=True)(y))
         return {"value": y.astype(np.float32)}
     e = np.exp(y - y.max(axis=-1, keepdims=True))

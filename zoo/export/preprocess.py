@@ -27,6 +27,7 @@ import base64
 import os
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -156,6 +157,14 @@ def text_encoder(tokenizer_config, *, start=False, end=False, input_name):
     return TextEncoder(tokenizer_config, start=start, end=end, input_name=input_name)
 
 
+def float32_normalization(normalizer_artifact, *, invert=False):
+    """``zoo.data.normalization.normalization_from_config`` computing in float32 whatever
+    the global dtype policy (raw values are float32 in and out, mixed precision or not)."""
+    layer = normalization.normalization_from_config(normalizer_artifact, invert=invert)
+    layer.dtype_policy = keras.DTypePolicy("float32")
+    return layer
+
+
 class FeatureNormalizer(tf.Module):
     """Features in their original units -> standardised (or back, ``invert=True``),
     with ``zoo.data.normalization.normalization_from_config`` (a Keras
@@ -185,7 +194,7 @@ class FeatureNormalizer(tf.Module):
             raise ValueError(f"num_features must be a positive integer. "
                              f"Received: num_features={num_features!r}")
         self.input_name, self.num_features, self.invert = input_name, int(num_features), invert
-        self.layer = normalization.normalization_from_config(normalizer_artifact, invert=invert)
+        self.layer = float32_normalization(normalizer_artifact, invert=invert)
         size = int(self.layer.mean.shape[-1])
         if size not in (1, self.num_features):
             raise ValueError(
