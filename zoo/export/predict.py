@@ -35,11 +35,11 @@ Models with a recurrent decoder get their ``predict`` from the generation group.
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from zoo.data.text import from_artifact
 from zoo.export import preprocess
-from zoo.export._context import tf
-from zoo.export.interface import checked
+from zoo.export import _context
 from zoo.export.signatures import generative_kind
 
 
@@ -108,38 +108,7 @@ def applies(model):
             and names[0] in ("tokens", "features"))
 
 
-class IdTextEncoder(tf().Module):
-    """A bare token model's text input: space-separated decimal ids -> int32 (batch, steps)
-    0-padded, each id checked to lie in [1, vocab_size)."""
-
-    def __init__(self, vocab_size, *, input_name="tokens"):
-        super().__init__(name=f"{input_name}_ids")
-        self.vocab_size, self.input_name = int(vocab_size), input_name
-
-    def __call__(self, texts):
-        tf_ = tf()
-        words = tf_.strings.split(texts)
-        rows = words.row_lengths()
-        numeric = tf_.strings.regex_full_match(words.flat_values, r"[0-9]{1,9}")
-        first = tf_.argmax(tf_.cast(~numeric, tf_.int32), output_type=tf_.int64)
-        flat = checked(words.flat_values, tf_.reduce_all(numeric),
-                       f"input '{self.input_name}' holds ",
-                       tf_.gather(words.flat_values, first)[None],
-                       "; expected space-separated decimal token ids (this export has no "
-                       "vocabulary)")
-        empty = tf_.equal(rows, 0)
-        flat = checked(flat, ~tf_.reduce_any(empty), f"input '{self.input_name}' row ",
-                       tf_.argmax(tf_.cast(empty, tf_.int32)), " is an empty string (or "
-                       "whitespace only); expected at least one token id")
-        ids = tf_.strings.to_number(flat, tf_.int32)
-        bad = (ids < 1) | (ids >= self.vocab_size)
-        ids = checked(ids, ~tf_.reduce_any(bad), f"input '{self.input_name}' token id ",
-                      tf_.gather(ids, tf_.argmax(tf_.cast(bad, tf_.int32)))[None],
-                      f" is out of range; expected ids in [1, {self.vocab_size})")
-        return tf_.RaggedTensor.from_row_lengths(ids, rows).to_tensor(0)
-
-
-class Predictor(tf().Module):
+class Predictor(tf.Module):
     """The ``predict`` function of a :class:`Plan`: raw input -> named outputs."""
 
     def __init__(self, model, plan):
@@ -149,7 +118,8 @@ class Predictor(tf().Module):
             self.encode = (preprocess.text_encoder(plan.tokenizer.get_config(),
                                                    input_name="tokens")
                            if plan.tokenizer is not None
-                           else IdTextEncoder(plan.vocab_size or 2))
+                           else preprocess.id_text_encoder(plan.vocab_size or 2,
+                                                           input_name="tokens"))
         else:
             self.num_features = int(plan.input.shape[-1])
             self.normalize = (preprocess.feature_normalizer(
@@ -163,48 +133,46 @@ class Predictor(tf().Module):
             self.names = preprocess.id_names(plan.class_names, stem="classes")
 
     def input_spec(self):
-        tf_ = tf()
         if self.plan.input_name == "tokens":
-            return tf_.TensorSpec((None,), tf_.string, name="tokens")
+            return tf.TensorSpec((None,), tf.string, name="tokens")
         rank = len(self.plan.input.shape)
-        return tf_.TensorSpec((None,) * rank, tf_.float32, name="features")
+        return tf.TensorSpec((None,) * rank, tf.float32, name="features")
 
     def model_input(self, raw):
         """(model input, padding (batch, steps) bool or None)."""
-        tf_ = tf()
         if self.plan.input_name == "tokens":
             ids = self.encode(raw)
-            return ids, tf_.equal(ids, 0)
+            return ids, tf.equal(ids, 0)
         raw = preprocess.check_features(raw, input_name="features",
                                         num_features=self.num_features)
-        raw = tf_.ensure_shape(raw, (None,) * (len(self.plan.input.shape) - 1)
-                               + (self.num_features,))
+        raw = tf.ensure_shape(raw, (None,) * (len(self.plan.input.shape) - 1)
+                              + (self.num_features,))
         x = self.normalize(raw) if self.normalize is not None else raw
         pad = None
         if self.plan.mask_value is not None:
-            pad = tf_.reduce_all(tf_.equal(raw, self.plan.mask_value), axis=-1)
-            x = tf_.where(pad[..., None], tf_.constant(self.plan.mask_value, x.dtype), x)
-        return tf_.cast(x, self.plan.input.dtype), pad
+            pad = tf.reduce_all(tf.equal(raw, self.plan.mask_value), axis=-1)
+            x = tf.where(pad[..., None], tf.constant(self.plan.mask_value, x.dtype), x)
+        return tf.cast(x, self.plan.input.dtype), pad
 
     def __call__(self, raw):
-        tf_ = tf()
         x, pad = self.model_input(raw)
-        y = tf_.cast(self.model({self.plan.input_name: x}, training=False), tf_.float32)
+        y = tf.cast(self.model({self.plan.input_name: x}, training=False), tf.float32)
         if self.plan.kind == "regression":
             return {"value": self.denormalize(y) if self.denormalize is not None else y}
-        probabilities = tf_.nn.softmax(y, axis=-1)
-        ids = tf_.argmax(y, axis=-1, output_type=tf_.int32)
+        probabilities = tf.nn.softmax(y, axis=-1)
+        ids = tf.argmax(y, axis=-1, output_type=tf.int32)
         if self.plan.kind == "classifier":
             return {"label": self.names(ids), "class_id": ids, "probabilities": probabilities}
         if pad is not None:
-            ids = tf_.where(pad, 0, ids)
+            ids = tf.where(pad, 0, ids)
         labels = self.names(ids)
         if pad is not None:
-            labels = tf_.where(pad, "", labels)
+            labels = tf.where(pad, "", labels)
         return {"labels": labels, "class_ids": ids, "probabilities": probabilities}
 
 
 def add(archive, model, context):
+    _context.tf()  # the TensorFlow backend
     if not applies(model):
         return {}
     plan = Plan(model, context.artifacts)

@@ -10,6 +10,7 @@ the SavedModel copies it into its ``assets/`` folder and needs nothing beside it
 - :func:`feature_normalizer` / :func:`feature_denormalizer`: features in their
   original units <-> standardised, with the ``keras.layers.Normalization`` the
   pipelines use (``zoo.data.normalization``);
+- :func:`id_text_encoder`: a bare model's text input, space-separated decimal ids;
 - :func:`name_lookup`: names (or their decimal ids) (batch,) -> ids (batch,) int32;
 - :func:`id_names`: ids (any shape) -> their names ("" for an id without one), for
   labels, tags and decoded tokens.
@@ -305,6 +306,47 @@ def name_lookup(names, *, input_name):
         >>> keys(tf.constant(["D major", "3"]))   # [id of "D major", 3] int32 (2,)
     """
     return NameLookup(names, input_name=input_name)
+
+
+class IdTextEncoder(tf.Module):
+    """A bare token model's text input: space-separated decimal ids -> int32 (batch, steps)
+    0-padded, each id checked to lie in [1, vocab_size)."""
+
+    def __init__(self, vocab_size, *, input_name):
+        super().__init__(name=f"{input_name}_ids")
+        _check_input_name(input_name)
+        self.vocab_size, self.input_name = int(vocab_size), input_name
+
+    def __call__(self, texts):
+        words = tf.strings.split(texts)
+        rows = words.row_lengths()
+        numeric = tf.strings.regex_full_match(words.flat_values, r"[0-9]{1,9}")
+        first = tf.argmax(tf.cast(~numeric, tf.int32), output_type=tf.int64)
+        flat = checked(words.flat_values, tf.reduce_all(numeric),
+                       f"input '{self.input_name}' holds ",
+                       tf.gather(words.flat_values, first)[None],
+                       "; expected space-separated decimal token ids (this export has no "
+                       "vocabulary)")
+        empty = tf.equal(rows, 0)
+        flat = checked(flat, ~tf.reduce_any(empty), f"input '{self.input_name}' row ",
+                       tf.argmax(tf.cast(empty, tf.int32)), " is an empty string (or "
+                       "whitespace only); expected at least one token id")
+        ids = tf.strings.to_number(flat, tf.int32)
+        bad = (ids < 1) | (ids >= self.vocab_size)
+        ids = checked(ids, ~tf.reduce_any(bad), f"input '{self.input_name}' token id ",
+                      tf.gather(ids, tf.argmax(tf.cast(bad, tf.int32)))[None],
+                      f" is out of range; expected ids in [1, {self.vocab_size})")
+        return tf.RaggedTensor.from_row_lengths(ids, rows).to_tensor(0)
+
+
+def id_text_encoder(vocab_size, *, input_name):
+    """An :class:`IdTextEncoder`: the text input of a model exported without a vocabulary.
+
+    Example:
+        >>> encode = id_text_encoder(30, input_name="tokens")
+        >>> encode(tf.constant(["5 17 3", "29"]))   # [[5, 17, 3], [29, 0, 0]] int32 (2, 3)
+    """
+    return IdTextEncoder(vocab_size, input_name=input_name)
 
 
 class IdNames(tf.Module):
