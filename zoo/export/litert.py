@@ -112,20 +112,21 @@ def litert_loop():
 
 
 def _streaming(model):
-    """``(step_callable, specs)`` of `model` from ``zoo.export.streaming``, or None
-    when the model does not stream (bidirectional) or that module is absent."""
-    try:
-        from zoo.export.streaming import step_function
-    except ImportError:
-        return None
+    """``(step_callable, specs)`` of `model` (``zoo.export.streaming.step_function``),
+    or None when the model cannot stream (bidirectional layers)."""
+    from zoo.export.streaming import step_function
+    from zoo.models.streaming import NotStreamable
+
     try:
         return step_function(model)
-    except (ValueError, TypeError, NotImplementedError):
+    except NotStreamable:
         return None
 
 
 def _signatures(model):
-    """name -> (function(*tensors) -> {output: tensor}, [tf.TensorSpec]) of the export."""
+    """name -> (function(*tensors) -> {output: tensor}, [tf.TensorSpec]) of the export:
+    ``serve``, and ``step`` / ``initial_state`` for a streaming model (the same
+    computations as the SavedModel's)."""
     tf = _tf()
     specs = input_specs(model)
     names = list(specs)
@@ -138,20 +139,37 @@ def _signatures(model):
     if streaming is None:
         return found
     step_fn, step_specs = streaming
-    state_specs = [s for s in step_specs if s.name.startswith("state_")]
-    input_names = [s.name for s in step_specs if not s.name.startswith("state_")]
+    stream = step_fn.stream
+    state_names = [name for name, _, _ in stream.state_specs]
 
     def step(*args):
-        inputs = dict(zip(input_names, args[:len(input_names)]))
-        return dict(step_fn(inputs, list(args[len(input_names):])))
+        return dict(step_fn(dict(zip(names, args[:len(names)])), list(args[len(names):])))
 
     def initial_state(batch_size):
-        return {s.name: tf.zeros(tf.stack([batch_size] + list(s.shape[1:])), s.dtype)
-                for s in state_specs}
+        return dict(zip(state_names, stream.initial_state(batch_size)))
 
     found["step"] = (step, list(step_specs))
     found["initial_state"] = (initial_state, [tf.TensorSpec((), tf.int32, name="batch_size")])
     return found
+
+
+def _write_saved_model(model, signatures, folder, builtin_loop):
+    """The signatures, traced (with :func:`litert_loop` when `builtin_loop`), as a
+    SavedModel in `folder`, the model's weights frozen into constants.
+
+    ``keras.StatelessScope`` maps every variable to its value while tracing, so
+    the graphs hold constants only: the converter keeps variables read inside
+    a loop of a multi-signature model as resource variables, which the
+    interpreter then finds uninitialised (READ_VARIABLE fails)."""
+    tf = _tf()
+    frozen = [(v, tf.constant(keras.ops.convert_to_numpy(v.value))) for v in model.variables]
+    module = tf.Module()
+    with litert_loop() if builtin_loop else contextlib.nullcontext(), \
+            keras.StatelessScope(state_mapping=frozen):
+        functions = {
+            name: tf.function(fn, input_signature=specs, autograph=False).get_concrete_function()
+            for name, (fn, specs) in signatures.items()}
+    tf.saved_model.save(module, str(folder), signatures=functions)
 
 
 # --------------------------------------------------------------------------
@@ -377,12 +395,7 @@ def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=Tru
     cases_file = temporary_path(path, "cases", ".npz")
     try:
         signatures = _signatures(model)
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        with litert_loop() if builtin_loop else contextlib.nullcontext():
-            for name, (fn, specs) in signatures.items():
-                archive.add_endpoint(name, fn, specs)
-            archive.write_out(str(saved), verbose=False)  # traces the endpoints
+        _write_saved_model(model, signatures, saved, builtin_loop)
         content, ops = _convert(saved, list(signatures))
         tmp.write_bytes(content)
         builtin, flex = _ops_in(content)
