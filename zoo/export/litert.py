@@ -328,8 +328,10 @@ def verify_litert(path, cases_file, *, tolerance=LITERT_TOLERANCE, timeout=600):
          str(Path(cases_file).resolve()), repr(float(tolerance))],
         capture_output=True, text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir())
     if proc.returncode != 0:
-        raise RuntimeError(f"LiteRT verification failed for {path}: "
-                           f"{proc.stdout[-2000:]}{proc.stderr[-4000:]}".rstrip())
+        lines = [line for line in proc.stderr.splitlines() if not line.startswith("INFO: ")]
+        # A mismatch is the one line the checker exits with; anything else, the whole tail.
+        detail = lines[-1] if len(lines) == 1 else "\n".join(lines)[-4000:]
+        raise RuntimeError(f"LiteRT verification failed for {path}: {detail}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
