@@ -74,10 +74,14 @@ def _add_evaluate(sub):
 
 
 def _add_export(sub):
-    p = sub.add_parser("export", help="export a run folder's model as a SavedModel",
-                       description="Export a run folder's model as a verified SavedModel.")
+    p = sub.add_parser("export", help="export a run folder's model (SavedModel, LiteRT)",
+                       description="Export a run folder's model as a verified SavedModel "
+                                   "and/or a verified LiteRT model.tflite (docs/litert.md).")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--to", help="target folder (default: saved_models/<recipe>/<next version>)")
+    p.add_argument("--format", choices=["saved_model", "litert", "both"], default="saved_model",
+                   help="saved_model (default); litert: <target>/model.tflite only; both: the "
+                        "SavedModel with model.tflite beside its saved_model.pb")
     p.add_argument("--overwrite", action="store_true", help="replace an existing target")
 
 
@@ -184,8 +188,11 @@ def cmd_export(args):
     name = recipe.recipe_name(module)
     root = os.path.join(recipe.DEFAULT_EXPORTS, name)
     path = args.to or os.path.join(root, recipe.next_version(root))
-    path = recipe.export_run(args.run_dir, path, overwrite=args.overwrite)
-    print(f"[export] {args.run_dir} -> SavedModel {path}")
+    path = recipe.export_run(args.run_dir, path, overwrite=args.overwrite, format=args.format)
+    if args.format in ("saved_model", "both"):
+        print(f"[export] {args.run_dir} -> SavedModel {path}")
+    if args.format in ("litert", "both"):
+        print(f"[export] {args.run_dir} -> LiteRT {os.path.join(path, 'model.tflite')}")
 
 
 def _export_info(path):

@@ -44,6 +44,7 @@ import sys
 import time
 import typing
 from importlib import metadata
+from pathlib import Path
 
 from zoo._overrides import apply_overrides, make_config
 
@@ -440,35 +441,49 @@ def run_artifacts(run_dir):
     return found
 
 
-def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False):
-    """Export a run folder's model as a SavedModel at ``path``.
+EXPORT_FORMATS = ("saved_model", "litert", "both")
 
-    The export records the recipe, config, test metrics and ``artifacts``
-    (default: those the run recorded, :func:`run_artifacts`). On a backend
-    other than TensorFlow the export runs in a TensorFlow-backend subprocess
-    from the saved ``model.keras``. It holds the run folder's lock
+
+def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False,
+               format="saved_model"):
+    """Export a run folder's model at ``path`` (a version folder).
+
+    ``format``: ``"saved_model"`` (the SavedModel in ``path``), ``"litert"``
+    (``path/model.tflite`` and its record ``model.tflite.json`` only) or
+    ``"both"`` (the SavedModel, then ``model.tflite`` beside its
+    ``saved_model.pb``). The export records the recipe, config, test metrics and
+    ``artifacts`` (default: those the run recorded, :func:`run_artifacts`). On a
+    backend other than TensorFlow the export runs in a TensorFlow-backend
+    subprocess from the saved ``model.keras``. It holds the run folder's lock
     (re-entrant: :func:`run` exports while holding it).
+
+    Returns:
+        ``path``.
     """
     from zoo.training import lock
 
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"`format` must be one of {list(EXPORT_FORMATS)}. "
+                         f"Received: format={format!r}")
     with _run_lock(run_dir):
         return _export_run(run_dir, path, model=model, artifacts=artifacts, overwrite=overwrite,
-                           environ=lock.inherit_environment(run_dir))
+                           environ=lock.inherit_environment(run_dir), format=format)
 
 
-def _export_run(run_dir, path, *, model, artifacts, overwrite, environ):
+def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="saved_model"):
     import keras
 
     from zoo.training import runs
 
     if keras.backend.backend() != "tensorflow":
         env = dict(environ, KERAS_BACKEND="tensorflow")
-        cmd = [sys.executable, "-m", "zoo.recipe", "export", run_dir, str(path)]
+        cmd = [sys.executable, "-m", "zoo.recipe", "export", run_dir, str(path),
+               "--format", format]
         if overwrite:
             cmd.append("--overwrite")
         subprocess.run(cmd, check=True, env=env)
         return path
-    from zoo.export import export_saved_model
+    from zoo.export import LITERT_FILE, export_litert, export_saved_model
 
     if model is None:
         model = load_run_model(run_dir)
@@ -480,7 +495,13 @@ def _export_run(run_dir, path, *, model, artifacts, overwrite, environ):
         "artifacts": run_artifacts(run_dir) if artifacts is None else dict(artifacts),
         "run_dir": os.path.abspath(run_dir),
     }
-    return export_saved_model(model, path, metadata=metadata, overwrite=overwrite)
+    if format in ("saved_model", "both"):
+        path = export_saved_model(model, path, metadata=metadata, overwrite=overwrite)
+    if format in ("litert", "both"):
+        record = {k: metadata[k] for k in ("recipe", "metrics", "run_dir")}
+        export_litert(model, Path(path) / LITERT_FILE, metadata=record,
+                      overwrite=overwrite)
+    return Path(path)
 
 
 # --------------------------------------------------------------------------
@@ -545,8 +566,9 @@ def _main(argv=None):
     exp.add_argument("run_dir")
     exp.add_argument("path")
     exp.add_argument("--overwrite", action="store_true")
+    exp.add_argument("--format", choices=EXPORT_FORMATS, default="saved_model")
     args = parser.parse_args(argv)
-    exported = export_run(args.run_dir, args.path, overwrite=args.overwrite)
+    exported = export_run(args.run_dir, args.path, overwrite=args.overwrite, format=args.format)
     print(json.dumps({"export": str(exported)}))
 
 

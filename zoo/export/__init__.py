@@ -33,11 +33,23 @@ sizes and two sequence lengths (float outputs within a tolerance of their
 dtype relative to their scale; integer and string outputs exactly; every
 output in the dtype the export serves).
 
+``export_litert(model, path)`` (:mod:`zoo.export.litert`) writes ``model.tflite``
+with the ``serve`` signature (and ``step`` / ``initial_state`` for streaming
+models), built-in ops wherever possible, verified with the LiteRT interpreter
+in a fresh process (docs/litert.md).
+
 TensorFlow backend only; the SavedModel itself loads anywhere TensorFlow runs,
 CPU-only included.
 """
 
 from zoo.export.leftovers import LEFTOVER_MAX_AGE, remove_leftovers
+from zoo.export.litert import (
+    LITERT_FILE,
+    LITERT_TOLERANCE,
+    export_litert,
+    read_litert_info,
+    verify_litert,
+)
 from zoo.export.saved_model import (
     EXPORT_FORMAT,
     build_archive,
@@ -54,7 +66,8 @@ from zoo.export.verify import (
 )
 
 __all__ = [
-    "BATCH_SIZES", "EXPORT_FORMAT", "LEFTOVER_MAX_AGE", "SEQUENCE_LENGTHS", "TOLERANCE",
-    "build_archive", "export_saved_model", "read_export_info", "reference_cases",
-    "remove_leftovers", "signatures", "verify_saved_model",
+    "BATCH_SIZES", "EXPORT_FORMAT", "LEFTOVER_MAX_AGE", "LITERT_FILE", "LITERT_TOLERANCE",
+    "SEQUENCE_LENGTHS", "TOLERANCE", "build_archive", "export_litert", "export_saved_model",
+    "read_export_info", "read_litert_info", "reference_cases", "remove_leftovers", "signatures",
+    "verify_litert", "verify_saved_model",
 ]

@@ -346,7 +346,7 @@ class StreamingModel:
                 seen = ops.cumsum(ops.cast(mask, "int32"), axis=1) > 0
                 previous = ops.cast(initial[len(initial) - len(_cell_sizes(op.cell))],
                                     output.dtype)
-                output = ops.where(seen[:, :, None], output, previous[:, None, :])
+                output = ops.where(ops.expand_dims(seen, -1), output, previous[:, None, :])
         if op.return_state:
             return [output, *final], final
         return output, final
