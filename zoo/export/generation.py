@@ -47,11 +47,6 @@ Example:
     >>> out["token_ids"]  # (1, 11) int32, 0 after the end token
 """
 
-import os
-import shutil
-import tempfile
-import weakref
-
 import numpy as np
 
 from zoo.export._context import run_endpoint, tf
@@ -84,153 +79,63 @@ def option_defaults(model, kind):
 
 
 # --------------------------------------------------------------------------- checks
-def check(condition, *message):
-    """An assertion op failing with InvalidArgumentError "predict: <message>";
-    `message` parts are Python strings or scalar string tensors."""
-    tf_ = tf()
-    text = tf_.strings.join([tf_.constant("predict: ")] + [tf_.convert_to_tensor(m)
-                                                           for m in message])
-    return tf_.debugging.Assert(condition, [text], summarize=1)
-
-
 def _option_checks(max_length, top_k=None):
-    tf_ = tf()
+    from zoo.export.interface import check
+
     ops = [check(max_length >= 1, "input 'max_length' must be >= 1. Received: max_length=",
-                 tf_.strings.as_string(max_length))]
+                 max_length)]
     if top_k is not None:
         ops.append(check(top_k >= 0, "input 'top_k' must be >= 0 (0 = all tokens). "
-                                     "Received: top_k=", tf_.strings.as_string(top_k)))
+                                     "Received: top_k=", top_k))
     return ops
 
 
 # --------------------------------------------------------------------------- text out
-def _asset_dir(archive):
-    """A temporary folder for the asset files of `archive`, removed with it."""
-    folder = tempfile.mkdtemp(prefix="zoo_export_assets_")
-    weakref.finalize(archive, shutil.rmtree, folder, True)
-    return folder
-
-
-class TextDecoder:
+class TextDecoder(tf().Module):
     """int32 token ids (batch, steps) -> ``text`` (batch,) and ``tokens`` (batch,
-    steps) tf.string, as ``zoo.data.text.Tokenizer.decode`` reads them.
+    steps) tf.string, as ``zoo.data.text.Tokenizer.decode`` reads them: stop at the
+    end id, skip padding and start, out-of-range ids "[UNK]", tokens joined with ""
+    at char level and " " otherwise.
 
-    The id -> token table is a ``tf.lookup.StaticHashTable`` initialised from a
-    text file (one token per line, by id, from id 1) in `folder`; tracked by an
-    ``ExportArchive`` it becomes an asset of the SavedModel. A token holding a
-    line break (which a line-based file cannot hold) is written as a placeholder
-    line and restored in the graph.
+    The id -> token table is ``zoo.export.preprocess.id_names`` (a
+    ``tf.lookup.StaticHashTable`` from a text file, ``<stem>.txt``): tracked by an
+    ``ExportArchive``, it becomes an asset of the SavedModel.
 
     Args:
         config: a ``Tokenizer.get_config()`` dict (``vocabulary`` by id, ``level``).
-        folder: where the vocabulary file is written.
-        name: the file's stem (``<name>_vocabulary.txt``).
+        stem: the vocabulary file's stem.
 
     Example:
-        >>> decoder = TextDecoder(tokenizer.get_config(), folder=tmp)
+        >>> decoder = TextDecoder(tokenizer.get_config())
         >>> out = decoder(tf.constant([[2, 5, 6, 3, 0]]))
         >>> out["text"]    # (1,) tf.string, Tokenizer.decode of the row
-        >>> out["tokens"]  # (1, 5) tf.string, "" at and after the end id
+        >>> out["tokens"]  # (1, 5) tf.string, "" at padding / start, at and after the end
     """
 
-    def __init__(self, config, *, folder, name="output"):
+    def __init__(self, config, *, stem="output_vocabulary"):
         from zoo.data import text
+        from zoo.export.preprocess import id_names
 
-        tf_ = tf()
+        super().__init__(name=f"{stem}_decoder")
         vocabulary = [str(t) for t in config["vocabulary"]]
         if vocabulary[:len(text.SPECIAL_TOKENS)] != list(text.SPECIAL_TOKENS):
             raise ValueError(
-                f"the {name} vocabulary must start with {list(text.SPECIAL_TOKENS)}. "
+                f"the vocabulary must start with {list(text.SPECIAL_TOKENS)}. "
                 f"Received: {vocabulary[:len(text.SPECIAL_TOKENS)]}")
         self.separator = "" if config.get("level") == "char" else " "
-        self.size = len(vocabulary)
-        self.path = os.path.join(folder, f"{name}_vocabulary.txt")
-        self.line_breaks = {i: t for i, t in enumerate(vocabulary) if "\n" in t or "\r" in t}
-        # Line i holds id i + 1: the file cannot hold padding's empty token, which
-        # is never written out anyway.
-        lines = ["[LINE BREAK]" if i in self.line_breaks else t
-                 for i, t in enumerate(vocabulary)][1:]
-        with open(self.path, "w", encoding="utf-8", newline="") as handle:
-            handle.write("\n".join(lines) + "\n")
-        initializer = tf_.lookup.TextFileInitializer(
-            self.path, tf_.int64, tf_.lookup.TextFileIndex.LINE_NUMBER,
-            tf_.string, tf_.lookup.TextFileIndex.WHOLE_LINE, vocab_size=self.size - 1)
-        self.table = tf_.lookup.StaticHashTable(initializer, default_value=text.OOV)
+        self.names = id_names(vocabulary, default=text.OOV, stem=stem)
 
     def __call__(self, ids):
         from zoo.data import text
 
         tf_ = tf()
         ids = tf_.cast(ids, tf_.int32)
-        tokens = self.table.lookup(tf_.cast(ids, tf_.int64) - 1)  # line i: id i + 1
-        for i, token in self.line_breaks.items():
-            tokens = tf_.where(ids == i, tf_.constant(token), tokens)
         ended = tf_.cumsum(tf_.cast(ids == text.END_ID, tf_.int32), axis=1) > 0
         keep = tf_.logical_not(ended) & (ids != text.PAD_ID) & (ids != text.START_ID)
-        tokens = tf_.where(keep, tokens, tf_.constant(""))
+        tokens = tf_.where(keep, self.names(ids), tf_.constant(""))
         joined = tf_.strings.reduce_join(tf_.ragged.boolean_mask(tokens, keep), axis=1,
                                          separator=self.separator)
         return {"text": joined, "tokens": tokens}
-
-
-# --------------------------------------------------------------------------- text in
-def _preprocess():
-    try:
-        from zoo.export import preprocess
-    except ImportError:  # stand-in until zoo.export.preprocess lands
-        return _StandIn
-    return preprocess
-
-
-class _StandIn:
-    """Minimal stand-ins for ``zoo.export.preprocess`` (temporary)."""
-
-    @staticmethod
-    def text_encoder(config, *, start=False, end=False, input_name):
-        from zoo.data import text
-
-        tf_ = tf()
-        vocabulary = list(config["vocabulary"])
-        table = tf_.lookup.StaticHashTable(tf_.lookup.KeyValueTensorInitializer(
-            tf_.constant(vocabulary[1:]), tf_.range(1, len(vocabulary), dtype=tf_.int64)),
-            default_value=text.OOV_ID)
-        level, lower, max_length = config["level"], config["lowercase"], config["max_length"]
-
-        def encode(raw):
-            x = tf_.strings.lower(raw, encoding="utf-8") if lower else raw
-            if level == "tokens":
-                pieces = tf_.strings.split(x)
-            else:
-                pieces = text.split_tokens(x, level)
-            ids = tf_.ragged.map_flat_values(lambda t: tf_.cast(table.lookup(t), tf_.int32),
-                                             pieces)
-            if max_length is not None:
-                ids = ids[:, :max_length]
-            lengths = ids.row_lengths()
-            with tf_.control_dependencies([check(tf_.reduce_all(lengths > 0),
-                                                 f"input '{input_name}' has an empty string")]):
-                return tf_.identity(ids.to_tensor(0))
-
-        encode.resources = [table]
-        return encode
-
-    @staticmethod
-    def name_lookup(names, *, input_name):
-        tf_ = tf()
-        table = tf_.lookup.StaticHashTable(tf_.lookup.KeyValueTensorInitializer(
-            tf_.constant(names), tf_.range(len(names), dtype=tf_.int64)), default_value=-1)
-
-        def lookup(raw):
-            is_id = tf_.strings.regex_full_match(raw, "[0-9]+")
-            ids = tf_.strings.to_number(tf_.where(is_id, raw, "0"), tf_.int64)
-            ids = tf_.where(is_id, ids, table.lookup(raw))
-            ok = tf_.reduce_all((ids >= 0) & (ids < len(names)))
-            with tf_.control_dependencies([check(ok, f"input '{input_name}': unknown name or id "
-                                                 f"out of range; expected one of {names}")]):
-                return tf_.identity(tf_.cast(ids, tf_.int32))
-
-        lookup.resources = [table]
-        return lookup
 
 
 # --------------------------------------------------------------------------- the group
@@ -255,8 +160,8 @@ def add(archive, model, context):
     if kind == "translate" and not isinstance(vocabulary.get("input"), dict):
         return {}
     decoder, prefix = find_decoder(model, source_name)
-    text_decoder = TextDecoder(vocabulary["output"], folder=_asset_dir(archive))
-    archive.track(text_decoder.table)
+    text_decoder = TextDecoder(vocabulary["output"])
+    archive.track(text_decoder)
     reader, reader_spec = _input_reader(archive, model, kind, vocabulary)
     scalar = scalar_specs()
     endpoints = {}
@@ -294,11 +199,12 @@ def add(archive, model, context):
 
 def _input_reader(archive, model, kind, vocabulary):
     """(raw input -> model ids, the raw input's TensorSpec) of ``predict``."""
+    from zoo.export import preprocess
+
     tf_ = tf()
-    preprocess = _preprocess()
     if kind == "translate":
         encoder = preprocess.text_encoder(vocabulary["input"], input_name="source")
-        _track(archive, encoder)
+        archive.track(encoder)
         return encoder, tf_.TensorSpec((None,), tf_.string, name="source")
     condition = model.inputs[[t.name for t in model.inputs].index("condition")]
     if "int" not in str(condition.dtype):
@@ -309,14 +215,8 @@ def _input_reader(archive, model, kind, vocabulary):
     if not names:
         names = [str(i) for i in range(_num_conditions(model))]
     lookup = preprocess.name_lookup([str(n) for n in names], input_name="condition")
-    _track(archive, lookup)
+    archive.track(lookup)
     return lookup, tf_.TensorSpec((None,), tf_.string, name="condition")
-
-
-def _track(archive, obj):
-    """Track the lookup tables of a preprocessing object in `archive`."""
-    for resource in getattr(obj, "resources", None) or [obj]:
-        archive.track(resource)
 
 
 def _num_conditions(model):
