@@ -3,11 +3,7 @@
 with ``tf.saved_model.load`` alone and compared with the in-process decoding on
 the ids that ``zoo.data.text.Tokenizer`` gives, decoded with ``Tokenizer.decode``."""
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -18,6 +14,8 @@ from zoo.data.text import Tokenizer
 from zoo.export import export_saved_model, generation, read_export_info
 from zoo.export.interface import error_message
 
+from tests.recipes.generative_checks import check_decoded, options, run_fresh
+
 SOURCE = Tokenizer(list("abcdhg 0123"), level="char", lowercase=True, max_length=8)
 TARGET = Tokenizer(["AA", "B", "CH", "D", "EH1"], level="space")
 PITCHES = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")
@@ -26,49 +24,6 @@ CONDITION_NAMES = ["D major", "D major", "E minor", "E minor", "C major"]
 CONDITION_IDS = ["1", "1", "2", "2", "0"]
 TEXTS = ["abc 12", "H", "ABC hdg 0123 aaa", "z0"]  # lower-cased, cut to 8 chars, "z" unknown
 BEAM_WIDTH = 3
-
-# A zoo-free client: each call is {"path", "signature", "inputs": {name: [value, dtype]}};
-# it answers the outputs (strings decoded) or {"error": message}.
-_CLIENT = r"""
-import json, sys
-import numpy as np
-import tensorflow as tf
-assert "zoo" not in sys.modules
-calls = json.load(open(sys.argv[1]))
-loaded, answers = {}, []
-for call in calls:
-    if call["path"] not in loaded:
-        loaded[call["path"]] = tf.saved_model.load(call["path"])
-    fn = loaded[call["path"]].signatures[call["signature"]]
-    args = {k: tf.constant(v, dtype=d) for k, (v, d) in call["inputs"].items()}
-    try:
-        out = fn(**args)
-    except tf.errors.InvalidArgumentError as err:
-        answers.append({"error": err.message})
-        continue
-    answers.append({k: {"dtype": v.dtype.name, "value": (
-        np.char.decode(v.numpy().astype(bytes), "utf-8").tolist()
-        if v.dtype == tf.string else v.numpy().tolist())} for k, v in out.items()})
-print(json.dumps(answers))
-"""
-
-
-def run_fresh(calls, tmp_path):
-    """Answers of `calls` from a new Python process that does not import zoo."""
-    request = tmp_path / "calls.json"
-    request.write_text(json.dumps(calls))
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([sys.executable, "-c", _CLIENT, str(request)], capture_output=True,
-                          text=True, env=env, timeout=600, cwd=tempfile.gettempdir())
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def options(max_length, temperature, top_k, seed):
-    return {"max_length": [max_length, "int32"], "temperature": [temperature, "float32"],
-            "top_k": [top_k, "int32"], "seed": [seed, "int32"]}
-
 
 SAMPLING = [(6, 0.0, 0, 0), (7, 1.0, 3, 5), (4, 0.7, 0, 11)]
 BEAM = [(6, 0.6), (7, 0.0)]
@@ -87,7 +42,7 @@ BAD_TRANSLATE = [
 ]
 BAD_GENERATE = [
     (["C major", "F major"], "predict: input 'condition' has an unknown name", "F major"),
-    (["3"], "predict: input 'condition' id 3 at row 0 is out of range", "[0, 3)"),
+    (["3"], "predict: input 'condition' id \"3\" at row 0 is out of range", "[0, 3)"),
 ]
 
 
@@ -147,20 +102,6 @@ def answers(exports, tmp_path_factory):
             "generate": [out[i:i + 2] for i in range(n + b, g, 2)],
             "defaults": out[g:g + 2], "bad_translate": out[g + 2:g + 2 + len(BAD_TRANSLATE)],
             "bad_generate": out[g + 2 + len(BAD_TRANSLATE):]}
-
-
-def check_decoded(answer, token_ids, scores, tokenizer):
-    """A predict answer against in-process ids / scores decoded by `tokenizer`."""
-    assert answer["token_ids"]["dtype"] == "int32"
-    np.testing.assert_array_equal(answer["token_ids"]["value"], token_ids)
-    assert answer["text"]["value"] == [tokenizer.decode(row) for row in token_ids]
-    vocabulary = tokenizer.get_vocabulary()
-    for got, row in zip(answer["tokens"]["value"], token_ids):
-        end = list(row).index(3) if 3 in list(row) else len(row)
-        want = [vocabulary[i] if j < end and i not in (0, 2) else "" for j, i in enumerate(row)]
-        assert got == want
-    assert answer["scores"]["dtype"] == "float32"
-    np.testing.assert_allclose(answer["scores"]["value"], scores, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLING)))
