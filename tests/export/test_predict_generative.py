@@ -194,10 +194,30 @@ def test_text_decoder_reads_ids_as_tokenizer_decode():
         assert out["tokens"].shape == ids.shape
 
 
-def test_bare_generative_model_keeps_the_tensor_signatures_only():
-    from zoo.export import build_archive
+def test_bare_generative_model_gets_no_raw_signatures():
+    import keras
+
+    from zoo.export._context import Context
 
     model = zoo.create_model("one_to_many", vocab_size=8, num_conditions=2, units=4,
                              embedding_dim=4, max_length=3)
-    _, endpoints, _ = build_archive(model)
-    assert "generate" in endpoints and "predict" not in endpoints
+    assert generation.add(keras.export.ExportArchive(), model, Context()) == {}
+
+
+def test_a_vocabulary_that_does_not_fit_the_model_is_refused_at_export():
+    import keras
+
+    from zoo.export._context import Context
+
+    model = zoo.create_model("one_to_many", vocab_size=PITCHES.size + 1,
+                             num_conditions=len(KEYS), units=4, embedding_dim=4, max_length=3)
+    context = Context(artifacts={"vocabulary": {"output": PITCHES.get_config(),
+                                                "condition_classes": KEYS}})
+    with pytest.raises(ValueError, match=(
+            r"^the vocabulary artifact's 'output' does not fit the model: it holds 9 entries, "
+            r"expected 10 \(the decoder's vocab_size\)$")):
+        generation.add(keras.export.ExportArchive(), model, context)
+    model = zoo.create_model("one_to_many", vocab_size=PITCHES.size, num_conditions=2,
+                             units=4, embedding_dim=4, max_length=3)
+    with pytest.raises(ValueError, match=r"'condition_classes' .* holds 3 entries, expected 2"):
+        generation.add(keras.export.ExportArchive(), model, context)

@@ -160,6 +160,8 @@ def add(archive, model, context):
     if kind == "translate" and not isinstance(vocabulary.get("input"), dict):
         return {}
     decoder, prefix = find_decoder(model, source_name)
+    _check_size("output", len(vocabulary["output"].get("vocabulary", ())), decoder.vocab_size,
+                "the decoder's vocab_size")
     text_decoder = TextDecoder(vocabulary["output"])
     archive.track(text_decoder)
     reader, reader_spec = _input_reader(archive, model, kind, vocabulary)
@@ -214,9 +216,18 @@ def _input_reader(archive, model, kind, vocabulary):
     names = vocabulary.get("condition_classes")
     if not names:
         names = [str(i) for i in range(_num_conditions(model))]
+    _check_size("condition_classes", len(names), _num_conditions(model),
+                "the model's num_conditions")
     lookup = preprocess.name_lookup([str(n) for n in names], input_name="condition")
     archive.track(lookup)
     return lookup, tf_.TensorSpec((None,), tf_.string, name="condition")
+
+
+def _check_size(entry, size, expected, what):
+    if size != expected:
+        raise ValueError(
+            f"the vocabulary artifact's {entry!r} does not fit the model: it holds {size} "
+            f"entries, expected {expected} ({what})")
 
 
 def _num_conditions(model):
