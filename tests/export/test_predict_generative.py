@@ -221,3 +221,26 @@ def test_a_vocabulary_that_does_not_fit_the_model_is_refused_at_export():
                              units=4, embedding_dim=4, max_length=3)
     with pytest.raises(ValueError, match=r"'condition_classes' .* holds 3 entries, expected 2"):
         generation.add(keras.export.ExportArchive(), model, context)
+
+
+def test_vector_conditioned_generator_takes_its_vectors_as_they_are():
+    import keras
+
+    from zoo.export._context import Context
+
+    model = zoo.create_model("one_to_many", vocab_size=PITCHES.size, input_dim=3, units=4,
+                             embedding_dim=4, max_length=5)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    endpoints = generation.add(archive, model, Context(
+        artifacts={"vocabulary": {"output": PITCHES.get_config()}}))
+    spec = endpoints["predict"].get_concrete_function().structured_input_signature[0][0]
+    assert (spec.name, spec.dtype, spec.shape.as_list()) == ("condition", tf.float32, [None, 3])
+    condition = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
+    out = endpoints["predict"](condition, np.int32(5), np.float32(1.0), np.int32(0), np.int32(2))
+    tokens, scores = zoo.decoding.generate(model, condition, max_length=5, temperature=1.0,
+                                           seed=2)
+    np.testing.assert_array_equal(out["token_ids"].numpy(), tokens)
+    assert np.char.decode(out["text"].numpy().astype(bytes), "utf-8").tolist() == [
+        PITCHES.decode(row) for row in tokens]
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-5)
