@@ -10,8 +10,9 @@ vocabulary (``["input"]``):
 - generators (``one_to_many``):
   ``predict(condition, max_length, temperature, top_k, seed)``; ``condition`` is
   tf.string (batch,): a condition name (``artifacts["vocabulary"]
-  ["condition_classes"]``, e.g. ``"D major"``) or its decimal id (``"3"``); a model
-  conditioned on vectors takes them as float32 (batch, input_dim) instead;
+  ["condition_classes"]``, e.g. ``"D major"``; without them the ids are the names)
+  or its decimal id (``"3"``); a model conditioned on vectors takes them as float32
+  (batch, input_dim) instead;
 - encoder-decoders (``encoder_decoder``):
   ``predict(source, max_length, temperature, top_k, seed)`` on raw text
   tf.string (batch,), tokenized inside the graph as in training, and
@@ -36,7 +37,10 @@ Bad input fails inside the signature with ``tf.errors.InvalidArgumentError``
 whose message carries ``"predict: input '<name>' ..."``: what was received and
 what was expected (an empty source string, an unknown condition name with the
 known ones listed, a condition id out of range, ``max_length < 1``,
-``top_k < 0``).
+``top_k < 0``); ``zoo.export.interface.error_message`` recovers the message. A
+vocabulary artifact that does not fit the model (its size against the decoder's
+``vocab_size``, the condition names against ``num_conditions``) is refused at
+export with a ValueError.
 
 Example:
     >>> loaded = tf.saved_model.load("saved_models/dates/1")
