@@ -8,7 +8,11 @@ into pieces of ``max_steps`` steps. After training it samples
 ``num_samples`` new melodies (temperature / top-k sampling), writes them as
 MIDI files (``samples/chorale_<i>.mid``) and a piano-roll PNG
 (``samples/piano_roll.png``) into the run folder, and exports a SavedModel
-whose ``generate`` signature samples more.
+whose ``predict`` signature samples more: ``condition`` is the key by name
+(``"D major"``, the names recorded as ``artifacts["vocabulary"]
+["condition_classes"]``) or by decimal id (``"2"``), and ``text`` is the melody
+as space-separated MIDI pitch tokens (``tokens`` / ``token_ids`` step by step,
+``scores`` their log-probability; see ``zoo.export.generation``).
 
 Run: ``zoo train chorale_generation`` or ``python -m recipes.chorale_generation``;
 then ``zoo generate saved_models/chorale_generation/1 --num 2 --max-length 64``.

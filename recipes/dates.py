@@ -10,6 +10,12 @@ a prediction counts only if the whole date is right (exact match). Target:
 
 Run: ``zoo train dates`` or ``python -m recipes.dates``; then
 ``zoo generate saved_models/dates/1 --text "3 mars 1999" --temperature 0``.
+
+The export's ``predict`` signature takes the raw date text (tf.string (batch,),
+tokenized inside the SavedModel with the training vocabulary, an asset) and
+returns the ISO date as ``text`` (e.g. "Mardi 14 juillet 1789" -> "1789-07-14"),
+with ``tokens``, ``token_ids`` and ``scores``; ``predict_beam`` does the same
+with beam search (see ``zoo.export.generation``).
 """
 
 import dataclasses

@@ -10,7 +10,9 @@ with any error). Published reference: a bidirectional LSTM at 5.5% PER /
 trains on a subset (``train_examples``) to fit a few minutes on 2 CPU
 cores; ``--set train_examples=120777 --epochs 30`` is the full setting.
 
-Run: ``zoo train g2p`` or ``python -m recipes.g2p``.
+Run: ``zoo train g2p`` or ``python -m recipes.g2p``. The export's ``predict``
+signature spells a raw word (tf.string (batch,)) into its phonemes (``text``:
+"G R IY1 S AH0 N"); see ``zoo.export.generation``.
 """
 
 import dataclasses

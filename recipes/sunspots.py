@@ -58,7 +58,10 @@ def load_data(config, data_dir=None):
     return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
         model_kwargs={"input_dim": 1, "output_dim": 1},
-        artifacts={"normalizer": normalization.normalization_config(normalizer)},
+        # The target is standardised with the window's statistics: the export's predict
+        # maps the model's output back to sunspot numbers ("serving", docs/recipes.md).
+        artifacts={"normalizer": normalization.normalization_config(normalizer),
+                   "serving": {"denormalize_output": True}},
         extras={"test_windows": test},
     )
 

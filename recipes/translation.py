@@ -7,7 +7,9 @@ greedy decoding of the first ``decode_examples`` test sentences (exact
 match), with a few examples in the report.
 
 Needs the ``ted_hrlr_translate`` files (internet on first use, or prepared in
-``--data-dir``). Run: ``zoo train translation``.
+``--data-dir``). Run: ``zoo train translation``. The export's ``predict`` and
+``predict_beam`` signatures translate raw Portuguese sentences (tf.string (batch,))
+into English ``text`` (see ``zoo.export.generation``).
 """
 
 import dataclasses

@@ -2,12 +2,12 @@ import os
 
 from recipes import adding_problem
 
-from tests.recipes.recipe_helpers import run_tiny
+from tests.recipes.recipe_helpers import check_raw_predict, run_tiny
 
 
 def test_adding_problem_tiny_end_to_end(tmp_path, tfds_dir):
-    summary, run_dir, _, info = run_tiny(adding_problem, tmp_path, tfds_dir,
-                                         compare_cells=("simple", "lstm"))
+    summary, run_dir, export_dir, info = run_tiny(adding_problem, tmp_path, tfds_dir,
+                                                  compare_cells=("simple", "lstm"))
     assert set(summary["test"]) == {"mse", "mae", "baseline_mse"}
     assert info["signatures"]["serve"]["inputs"]["features"]["shape"] == [None, None, 2]
     assert os.path.getsize(os.path.join(run_dir, "gradient_flow.png")) > 1000
@@ -17,3 +17,10 @@ def test_adding_problem_tiny_end_to_end(tmp_path, tfds_dir):
     assert [(r["cell"], r["length"]) for r in report["comparison"]] == [
         ("simple", 50), ("lstm", 50)]
     assert set(report["gradient_ratio_first_to_last"]) == {"simple", "lstm"}
+    # predict: raw (value, marker) steps in, the sum out (no normaliser: raw = model input).
+    data = adding_problem.load_data(adding_problem.Config(train_examples=128, length=50,
+                                                          batch_size=4), data_dir=tfds_dir)
+    inputs, _ = next(iter(data.test))
+    out = check_raw_predict(run_dir, export_dir, {"features": inputs["features"].numpy()},
+                            inputs)
+    assert len(out["value"]) == 4

@@ -1,8 +1,12 @@
 import json
 import os
 
-from recipes import chorale_generation
+import numpy as np
 
+from recipes import chorale_generation
+from zoo.data.text import Tokenizer
+
+from tests.recipes.generative_checks import check_decoded, load_run_model, options, run_fresh
 from tests.recipes.recipe_helpers import run_tiny
 
 
@@ -20,6 +24,8 @@ def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
     assert vocab["output"]["vocabulary"][:4] == ["", "[UNK]", "[START]", "[END]"]
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
+    check_raw_predict(run_dir, export_dir, vocab, tmp_path)
+
     # `zoo generate` samples from the export and decodes with its vocabulary.
     from zoo import cli
 
@@ -33,6 +39,31 @@ def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
         tokens = line.split()
         assert tokens and all(token in known for token in tokens), (line, sorted(known))
         assert any(token.isdigit() for token in tokens)
+
+
+def check_raw_predict(run_dir, export_dir, vocab, tmp_path):
+    """predict by key name and by decimal id: the same tokens with the same seed, and
+    those of the in-process model on the ids; defaults sample (temperature 1)."""
+    import zoo.decoding
+
+    keys = vocab["condition_classes"]
+    assert "D major" in keys
+    names = ["D major", "A minor", "C major"]
+    ids = np.array([keys.index(n) for n in names], np.int32)
+    calls = [{"path": export_dir, "signature": "predict_defaults", "inputs": {}}]
+    for condition in (names, [str(i) for i in ids]):
+        calls.append({"path": export_dir, "signature": "predict",
+                      "inputs": {"condition": [condition, "string"], **options(12, 1.0, 0, 4)}})
+    defaults, by_name, by_id = run_fresh(calls, tmp_path)
+    assert {k: v["value"] for k, v in defaults.items()} == {
+        "max_length": chorale_generation.TINY["sample_steps"], "temperature": 1.0, "top_k": 0,
+        "seed": 0}
+    model = load_run_model(run_dir)
+    tokens, scores = zoo.decoding.generate(model, ids, max_length=12, temperature=1.0, seed=4)
+    output = Tokenizer.from_config(vocab["output"])
+    check_decoded(by_name, tokens, scores, output)
+    check_decoded(by_id, tokens, scores, output)
+    assert by_name["text"]["value"] == by_id["text"]["value"]
 
 
 def test_midi_round_trip(tmp_path):

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
 
+import zoo.data
 from recipes import japanese_vowels, sequential_digits
+from zoo import recipe as base
 
-from tests.recipes.recipe_helpers import run_tiny
+from tests.recipes.recipe_helpers import check_raw_predict, run_tiny
 
 
 @pytest.mark.parametrize("recipe, classes", [(japanese_vowels, 9), (sequential_digits, 10)])
@@ -11,6 +13,18 @@ def test_classification_tiny_end_to_end(recipe, classes, tmp_path, tfds_dir):
     summary, run_dir, export_dir, info = run_tiny(recipe, tmp_path, tfds_dir)
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0
     assert len(info["metadata"]["artifacts"]["vocabulary"]["classes"]) == classes
+    # predict: the raw test features (original units, unpadded) of the first test batch.
+    data = recipe.load_data(base.make_config(recipe, tiny=True), data_dir=tfds_dir)
+    inputs, _ = next(iter(data.test))
+    n = min(8, len(inputs["features"]))
+    steps = inputs["features"].shape[1]
+    raw = np.zeros((n, steps, inputs["features"].shape[2]), np.float32)
+    test = zoo.data.load(recipe.NAME, "test", data_dir=tfds_dir).take(n)
+    for i, ex in enumerate(test.as_numpy_iterator()):
+        raw[i, :len(ex["features"])] = ex["features"]  # padded with the mask value 0.0
+    names = data.artifacts["vocabulary"]["classes"]
+    check_raw_predict(run_dir, export_dir, {"features": raw},
+                      {"features": inputs["features"][:n]}, class_names=names)
 
 
 def test_japanese_vowels_pads_and_normalises(tfds_dir):
