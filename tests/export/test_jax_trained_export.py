@@ -18,7 +18,7 @@ export = pytest.importorskip("zoo.export")
 from zoo import recipe as base  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SIGNATURES = {"classifier": {"serve"}, "generator": {"serve", "generate"},
+SIGNATURES = {"classifier": {"serve", "predict"}, "generator": {"serve", "generate"},
               "translator": {"serve", "translate", "beam_search"}}
 # (run name, kind, mixed precision, exported by the JAX process itself)
 RUNS = [("classifier", "classifier", False, False), ("generator", "generator", False, False),

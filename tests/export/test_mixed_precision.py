@@ -19,14 +19,15 @@ export = pytest.importorskip("zoo.export")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# One tiny model of each kind: name, create_model arguments, the signatures it exports.
+# One tiny model of each kind: name, create_model arguments, the signatures it exports
+# (a bare generative model has no vocabulary, hence no predict).
 KINDS = {
     "classifier": ("many_to_one", {"input_dim": 3, "num_classes": 2, "units": 4,
-                                   "cell": "lstm"}, {"serve"}),
+                                   "cell": "lstm"}, {"serve", "predict"}),
     "regression": ("many_to_one", {"input_dim": 2, "output_dim": 1, "units": 4,
-                                   "cell": "gru"}, {"serve"}),
+                                   "cell": "gru"}, {"serve", "predict"}),
     "tagger": ("many_to_many", {"vocab_size": 11, "num_classes": 3, "units": 4,
-                                "bidirectional": True}, {"serve"}),
+                                "bidirectional": True}, {"serve", "predict"}),
     "generator": ("one_to_many", {"num_conditions": 4, "vocab_size": 9, "units": 4,
                                   "end_token": 3}, {"serve", "generate"}),
     "encoder_decoder": ("encoder_decoder", {"source_vocab_size": 12, "target_vocab_size": 9,
