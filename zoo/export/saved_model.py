@@ -74,8 +74,13 @@ def _versions():
 
 
 def _policy_name(model):
-    policy = getattr(model, "dtype_policy", None)
-    return getattr(policy, "name", None) or str(policy)
+    """The dtype policy the model's layers compute in (a model reloaded from ``.keras``
+    under another global policy keeps its layers' policies, not its own): one name, or
+    the sorted names when its layers differ."""
+    names = sorted({layer.dtype_policy.name for layer in model.layers if layer.weights})
+    if not names:
+        return model.dtype_policy.name
+    return names[0] if len(names) == 1 else names
 
 
 def _describe(model, metadata, signatures, verification, beam_width):
