@@ -103,10 +103,13 @@ def _run_recurrent(layer, x, probes):
         h, step_probes, new_carry, position = inputs[0], inputs[1:], [], 0
         for j, cell in enumerate(cells):
             out, new = cell(h, list(carry[position:position + counts[j]]), training=False)
-            h = out + step_probes[j]
+            # The probe joins a<t> in the cell's compute dtype (bfloat16 under mixed
+            # precision); the loop keeps its carry and its output in their own dtypes.
+            h = out + ops.cast(step_probes[j], out.dtype)
             new_carry += [h] + _as_list(new)[1:]
             position += counts[j]
-        return tuple(new_carry), (h,)
+        new_carry = [ops.cast(v, c.dtype) for v, c in zip(new_carry, carry)]
+        return tuple(new_carry), (ops.cast(h, step_probes[-1].dtype),)
 
     output_like = keras.KerasTensor(tuple(probes[-1].shape[1:]), dtype=probes[-1].dtype)
     _, (outputs,) = sequence_loop(

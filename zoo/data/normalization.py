@@ -43,7 +43,9 @@ def adapt_normalization(values):
     over the split is centred only (unit variance kept).
 
     Call it on (..., features) tensors: a (steps,) window is (steps, 1)."""
-    layer = keras.layers.Normalization(axis=-1)
+    # float32 whatever the global dtype policy: the data keep their precision under
+    # mixed precision (the model casts them to its compute dtype).
+    layer = keras.layers.Normalization(axis=-1, dtype="float32")
     layer.adapt(_frames(values))
     config = normalization_config(layer)
     # A constant feature keeps a unit scale (it is only centred), not 1 / epsilon.
@@ -77,6 +79,7 @@ def normalization_from_config(config, *, invert=False):
         )
     if np.any(~(variance > 0)):
         raise ValueError(f"variance must be positive. Received: variance={variance.tolist()}")
-    layer = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, invert=invert)
+    layer = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, invert=invert,
+                                       dtype="float32")
     layer.build((None, mean.size))
     return layer

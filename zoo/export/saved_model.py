@@ -4,6 +4,7 @@
 See :mod:`zoo.export` for the signatures and the guarantees.
 """
 
+import contextlib
 import datetime
 import importlib
 import json
@@ -45,6 +46,20 @@ def build_archive(model, *, beam_width=4, artifacts=None):
     return archive, endpoints, context
 
 
+@contextlib.contextmanager
+def _float32_policy():
+    """The global dtype policy set to float32 while the export builds what it adds
+    (lookup and normalisation layers, decoding loops): an export from a
+    mixed-precision run keeps the model's own layer policies, and nothing else
+    inherits the run's."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def _versions():
     import tensorflow as tf
 
@@ -57,6 +72,16 @@ def _versions():
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
+
+
+def _policy_name(model):
+    """The dtype policy the model's layers compute in (a model reloaded from ``.keras``
+    under another global policy keeps its layers' policies, not its own): one name, or
+    the sorted names when its layers differ."""
+    names = sorted({layer.dtype_policy.name for layer in model.layers if layer.weights})
+    if not names:
+        return model.dtype_policy.name
+    return names[0] if len(names) == 1 else names
 
 
 def _describe(model, metadata, signatures, verification, beam_width):
@@ -77,6 +102,7 @@ def _describe(model, metadata, signatures, verification, beam_width):
             "inputs": {t.name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                        for t in model.inputs},
             "num_parameters": int(model.count_params()),
+            "dtype_policy": _policy_name(model),
         },
         "signatures": signatures,
         "beam_width": beam_width if "beam_search" in signatures else None,
@@ -131,12 +157,15 @@ def export_saved_model(
     cases_file = temporary_path(path, "cases", ".npz")
     artifacts = (metadata or {}).get("artifacts")
     try:
-        archive, endpoints, context = build_archive(model, beam_width=beam_width,
-                                                    artifacts=artifacts)
-        archive.write_out(str(tmp), verbose=False)
+        with _float32_policy():
+            archive, endpoints, context = build_archive(model, beam_width=beam_width,
+                                                        artifacts=artifacts)
+            archive.write_out(str(tmp), verbose=False)
+            book = _verify.reference_cases(model, endpoints, context, _groups()) \
+                if verify else None
         verification = None
         if verify:
-            _verify.reference_cases(model, endpoints, context, _groups()).save(cases_file)
+            book.save(cases_file)
             verification = {"tolerance": _verify.TOLERANCES,
                             "cases": _verify.verify_saved_model(tmp, cases_file)}
         signatures = {}
@@ -144,8 +173,9 @@ def export_saved_model(
             concrete = fn.get_concrete_function()
             args = concrete.structured_input_signature[0]
             signatures[name] = {
-                "inputs": {a.name: {"shape": a.shape.as_list() if a.shape.rank is not None
-                                    else None, "dtype": a.dtype.name} for a in args},
+                "inputs": {a.name: _spec_info(a) for a in args},
+                # A mixed-precision model serves in the dtype its last layer computes in.
+                "outputs": {k: _spec_info(v) for k, v in _output_specs(concrete).items()},
             }
         info = _describe(model, metadata, signatures, verification, beam_width)
         (tmp / "zoo_export.json").write_text(json.dumps(info, indent=2, sort_keys=True))
@@ -161,6 +191,18 @@ def export_saved_model(
         if cases_file.exists():
             cases_file.unlink()
     return path
+
+
+def _spec_info(spec):
+    return {"shape": spec.shape.as_list() if spec.shape.rank is not None else None,
+            "dtype": spec.dtype.name}
+
+
+def _output_specs(concrete):
+    outputs = concrete.structured_outputs
+    if not isinstance(outputs, dict):
+        outputs = {"output_0": outputs}
+    return {k: v for k, v in outputs.items()}
 
 
 def read_export_info(path):
