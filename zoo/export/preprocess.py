@@ -24,8 +24,10 @@ Example:
     >>> archive.track(encode)                             # its vocabulary -> assets/
 """
 
+import atexit
 import base64
 import os
+import shutil
 import tempfile
 
 import keras
@@ -37,6 +39,8 @@ from zoo.data.text import END_ID, OOV_ID, START_ID, Tokenizer, split_tokens
 from zoo.export.interface import check, checked
 
 _LINE_BREAKS = ("\n", "\r")
+# Folders of the vocabulary files written for archives not yet written out.
+_SCRATCH = []
 _B64 = "b"
 
 
@@ -56,10 +60,22 @@ def _vocabulary_file(entries, stem):
         entries = [_B64 + base64.urlsafe_b64encode(e.encode("utf-8")).decode("ascii").rstrip("=")
                    for e in entries]
     folder = tempfile.mkdtemp(prefix="zoo-vocabulary-")
+    _SCRATCH.append(folder)
     path = os.path.join(folder, f"{stem}.txt")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("".join(e + "\n" for e in entries))
     return path, encoded, offset
+
+
+def remove_vocabulary_files():
+    """Remove the vocabulary files written so far. Call it once the archives that use
+    them are written out (their ``assets/`` hold copies, and the lookup tables were
+    filled when built); ``export_saved_model`` does, and so does the end of the process."""
+    while _SCRATCH:
+        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+
+
+atexit.register(remove_vocabulary_files)
 
 
 def _to_ids(path, offset, default):

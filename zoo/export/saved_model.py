@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from zoo.export import preprocess
 from zoo.export import verify as _verify
 from zoo.export._context import Context, tf as _tf
 from zoo.export.leftovers import remove_leftovers, temporary_path
@@ -187,6 +188,7 @@ def export_saved_model(
         else:
             os.replace(tmp, path)
     finally:
+        preprocess.remove_vocabulary_files()
         shutil.rmtree(tmp, ignore_errors=True)
         if cases_file.exists():
             cases_file.unlink()
