@@ -1,0 +1,273 @@
+"""The raw-level ``predict`` signature (zoo.export.predict, zoo.export.preprocess):
+exported from tiny models with hand-made artifacts, called in a fresh process with
+``tf.saved_model.load`` alone, and compared with the in-process model on the ids of
+``zoo.data.text.Tokenizer`` / the features of ``zoo.data.normalization``."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.data import normalization
+from zoo.data.text import Tokenizer
+from zoo.export import export_saved_model
+from zoo.export.interface import error_message
+
+# Runs each call of a JSON list in a process without zoo; prints outputs or errors.
+_CALL_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+assert "zoo" not in sys.modules
+calls = json.loads(open(sys.argv[1]).read())
+loaded, results = {}, []
+for call in calls:
+    path = call["path"]
+    if path not in loaded:
+        loaded[path] = tf.saved_model.load(path)
+    fn = loaded[path].signatures[call.get("signature", "predict")]
+    args = {k: tf.constant(v, dtype=call["dtypes"][k]) for k, v in call["inputs"].items()}
+    try:
+        out = fn(**args)
+    except tf.errors.InvalidArgumentError as e:
+        results.append({"error": e.message})
+        continue
+    results.append({"outputs": {k: (np.vectorize(lambda b: b.decode("utf-8"))(v.numpy())
+                                    if v.dtype == tf.string else v.numpy()).tolist()
+                                for k, v in out.items()},
+                    "dtypes": {k: v.dtype.name for k, v in out.items()}})
+print(json.dumps(results))
+"""
+
+TOKENIZER = Tokenizer(["the", "film", "good", "bad", ",", "!", "was", "é"], level="word",
+                      lowercase=True, max_length=6)
+SOPRANO = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")
+BASS = Tokenizer(["36", "38", "40", "41", "43", "45"], level="tokens")
+SPOTS = {"mean": [50.0], "variance": [900.0]}
+FRAMES = {"mean": [1.0, -2.0, 0.5], "variance": [4.0, 0.25, 9.0]}
+
+
+def _fresh(calls):
+    """Run `calls` ({"path", "inputs", "dtypes"}) in a fresh process without zoo."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(calls, handle)
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-c", _CALL_SCRIPT, handle.name],
+                          capture_output=True, text=True, env=env, timeout=600,
+                          cwd=tempfile.gettempdir())
+    os.unlink(handle.name)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _softmax(y):
+    e = np.exp(y - y.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """One export per kind (written with the vocabulary files in a folder that is then
+    deleted), the models, and one fresh process's answers to every call."""
+    root = tmp_path_factory.mktemp("predict")
+    scratch = root / "scratch"
+    scratch.mkdir()
+    models = {
+        "text": (zoo.create_model("many_to_one", vocab_size=TOKENIZER.size, embedding_dim=4,
+                                  units=4, num_classes=2),
+                 {"vocabulary": {"input": TOKENIZER.get_config(),
+                                 "classes": ["negative", "positive"]}}),
+        "tagger": (zoo.create_model("many_to_many", vocab_size=SOPRANO.size, embedding_dim=4,
+                                    units=4, num_classes=BASS.size, bidirectional=True),
+                   {"vocabulary": {"input": SOPRANO.get_config(),
+                                   "output": BASS.get_config()}}),
+        "regression": (zoo.create_model("many_to_one", input_dim=1, units=4, output_dim=1),
+                       {"normalizer": SPOTS, "serving": {"denormalize_output": True}}),
+        "frames": (zoo.create_model("many_to_one", input_dim=3, mask_value=0.0, units=4,
+                                    num_classes=3),
+                   {"normalizer": FRAMES, "vocabulary": {"classes": ["a", "b", "c"]}}),
+        "bare": (zoo.create_model("many_to_one", vocab_size=30, embedding_dim=4, units=4,
+                                  num_classes=3), {}),
+    }
+    paths = {}
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(scratch)  # where preprocess writes the vocabulary files
+    try:
+        for kind, (model, artifacts) in models.items():
+            paths[kind] = str(export_saved_model(model, root / kind, verify=False,
+                                                 metadata={"artifacts": artifacts}))
+    finally:
+        tempfile.tempdir = saved
+    assert any(scratch.iterdir())
+    shutil.rmtree(scratch)  # the export must not need the files it was built from
+    calls = {name: {"path": paths[kind], "inputs": inputs,
+                    "dtypes": {k: dtype for k in inputs}}
+             for name, (kind, inputs, dtype) in CALLS.items()}
+    answers = dict(zip(calls, _fresh(list(calls.values()))))
+    return {"paths": paths, "models": {k: m for k, (m, _) in models.items()},
+            "answers": answers}
+
+
+TEXTS = ["The film was GOOD!", "bad, bad film", "é unknown the the the the the the"]
+PITCHES = ["60 62 64 67", "65", "62 99 60"]
+COUNTS = np.array([[[10.0], [40.0], [80.0], [120.0]], [[0.0], [5.0], [7.0], [3.0]]],
+                  np.float32)
+_rng = np.random.default_rng(3)
+FEATURES = (_rng.normal(size=(3, 5, 3)) * 2 + 1).astype(np.float32)
+FEATURES[1, 3:] = 0.0  # padding: every raw feature equals the mask value
+CALLS = {
+    "text": ("text", {"tokens": TEXTS}, "string"),
+    "tagger": ("tagger", {"tokens": PITCHES}, "string"),
+    "regression": ("regression", {"features": COUNTS.tolist()}, "float32"),
+    "frames": ("frames", {"features": FEATURES.tolist()}, "float32"),
+    "bare": ("bare", {"tokens": ["5 17 3", "29"]}, "string"),
+    "empty": ("text", {"tokens": ["fine", "  "]}, "string"),
+    "empty_tag": ("tagger", {"tokens": [""]}, "string"),
+    "feature_size": ("regression", {"features": np.zeros((1, 3, 2)).tolist()}, "float32"),
+    "bare_range": ("bare", {"tokens": ["5 30"]}, "string"),
+    "bare_word": ("bare", {"tokens": ["5 film"]}, "string"),
+}
+
+
+def _outputs(exports, name):
+    answer = exports["answers"][name]
+    assert "outputs" in answer, answer
+    return answer["outputs"], answer["dtypes"]
+
+
+def _error(exports, name):
+    answer = exports["answers"][name]
+    assert "error" in answer, answer
+    return error_message(answer["error"])
+
+
+def test_assets_hold_the_vocabularies(exports):
+    assets = {k: sorted(os.listdir(os.path.join(p, "assets")))
+              for k, p in exports["paths"].items()}
+    assert assets["text"] == ["classes.txt", "tokens.txt"]
+    assert assets["tagger"] == ["classes.txt", "tokens.txt"]
+    lines = open(os.path.join(exports["paths"]["text"], "assets", "tokens.txt"),
+                 encoding="utf-8").read().splitlines()
+    assert lines == TOKENIZER.get_vocabulary()[1:]  # padding "" is id 0, not a line
+
+
+def test_text_classifier_matches_the_tokenizer_path(exports):
+    out, dtypes = _outputs(exports, "text")
+    model = exports["models"]["text"]
+    y = np.asarray(model({"tokens": TOKENIZER.encode_batch(TEXTS)}, training=False))
+    ids = y.argmax(-1)
+    assert dtypes == {"label": "string", "class_id": "int32", "probabilities": "float32"}
+    assert out["class_id"] == ids.tolist()
+    assert out["label"] == [["negative", "positive"][i] for i in ids]
+    np.testing.assert_allclose(out["probabilities"], _softmax(y), atol=1e-6)
+
+
+def test_tagger_labels_each_token_and_blanks_padding(exports):
+    out, dtypes = _outputs(exports, "tagger")
+    model = exports["models"]["tagger"]
+    x = SOPRANO.encode_batch(PITCHES)
+    y = np.asarray(model({"tokens": x}, training=False))
+    ids = np.where(x == 0, 0, y.argmax(-1))
+    vocabulary = BASS.get_vocabulary()
+    assert dtypes == {"labels": "string", "class_ids": "int32", "probabilities": "float32"}
+    assert np.array(out["class_ids"]).shape == (3, 4)
+    assert out["class_ids"] == ids.tolist()
+    assert out["labels"] == [[vocabulary[i] if i else "" for i in row] for row in ids]
+    assert out["labels"][1][1:] == ["", "", ""]
+    np.testing.assert_allclose(out["probabilities"], _softmax(y), atol=1e-6)
+
+
+def test_regression_takes_and_returns_original_units(exports):
+    out, dtypes = _outputs(exports, "regression")
+    model = exports["models"]["regression"]
+    scaled = (COUNTS - 50.0) / 30.0
+    y = np.asarray(model({"features": scaled}, training=False))
+    assert dtypes == {"value": "float32"}
+    np.testing.assert_allclose(out["value"], y * 30.0 + 50.0, rtol=1e-6, atol=1e-4)
+    # The same figure as the pipeline's inverted Normalization layer gives.
+    denorm = normalization.normalization_from_config(SPOTS, invert=True)
+    np.testing.assert_allclose(out["value"], np.asarray(denorm(y)), rtol=1e-6, atol=1e-4)
+
+
+def test_masked_features_normalised_inside_and_padding_kept(exports):
+    out, _ = _outputs(exports, "frames")
+    model = exports["models"]["frames"]
+    mean, std = np.array(FRAMES["mean"]), np.sqrt(FRAMES["variance"])
+    x = ((FEATURES - mean) / std).astype(np.float32)
+    x[1, 3:] = 0.0
+    y = np.asarray(model({"features": x}, training=False))
+    assert out["class_id"] == y.argmax(-1).tolist()
+    np.testing.assert_allclose(out["probabilities"], _softmax(y), atol=1e-6)
+
+
+def test_bare_model_reads_decimal_ids_and_names_classes_by_id(exports):
+    out, _ = _outputs(exports, "bare")
+    model = exports["models"]["bare"]
+    x = np.array([[5, 17, 3], [29, 0, 0]], np.int32)
+    ids = np.asarray(model({"tokens": x}, training=False)).argmax(-1)
+    assert out["class_id"] == ids.tolist()
+    assert out["label"] == [str(i) for i in ids]
+
+
+def test_bad_inputs_fail_with_predict_errors(exports):
+    assert _error(exports, "empty") == (
+        "predict: input 'tokens' row 1 is an empty string (or whitespace only); expected a "
+        "text with at least one token. Received: \"  \"")
+    assert _error(exports, "empty_tag").startswith("predict: input 'tokens' row 0 is an empty")
+    assert _error(exports, "feature_size") == (
+        "predict: input 'features' has 2 features (last axis); expected 1. "
+        "Received: shape [1 3 2]")
+    assert _error(exports, "bare_range") == (
+        "predict: input 'tokens' token id [30] is out of range; expected ids in [1, 30)")
+    assert _error(exports, "bare_word").startswith("predict: input 'tokens' holds [\"film\"]")
+
+
+def test_text_encoder_gives_the_tokenizer_ids():
+    """In process, every level: the encoder's ids equal Tokenizer.encode_batch's."""
+    import tensorflow as tf
+
+    from zoo.export.preprocess import text_encoder
+
+    texts = ["Ab, c!\nd", "a  b", "éa b"]
+    for level in ("word", "char", "space", "tokens"):
+        tok = Tokenizer(["a", "b", "c", ",", "\n", " "] if level == "char" else
+                        ["a", "b", "c", ","], level=level, lowercase=True, max_length=4)
+        for start, end in ((False, False), (True, True)):
+            encode = text_encoder(tok.get_config(), start=start, end=end, input_name="source")
+            np.testing.assert_array_equal(
+                encode(tf.constant(texts)).numpy(),
+                tok.encode_batch(texts, start=start, end=end), err_msg=f"{level} {start}")
+
+
+def test_name_lookup_by_name_or_id_and_its_errors():
+    import tensorflow as tf
+
+    from zoo.export.preprocess import name_lookup
+
+    lookup = tf.function(name_lookup(["C major", "D major", "A minor"], input_name="condition"))
+    np.testing.assert_array_equal(lookup(tf.constant(["D major", "2", "0"])).numpy(), [1, 2, 0])
+    for value, message in (
+            ("D majr", "predict: input 'condition' has an unknown name \"D majr\" at row 0; "
+                       "expected one of ['C major', 'D major', 'A minor'] or an id in [0, 3)"),
+            ("3", "predict: input 'condition' id \"3\" at row 0 is out of range; expected an "
+                  "id in [0, 3) or one of ['C major', 'D major', 'A minor']")):
+        with pytest.raises(tf.errors.InvalidArgumentError) as info:
+            lookup(tf.constant([value]))
+        assert error_message(info.value) == message
+
+
+def test_artifacts_of_another_model_are_refused():
+    model = zoo.create_model("many_to_one", vocab_size=5, embedding_dim=2, units=2,
+                             num_classes=2)
+    from zoo.export import build_archive
+
+    with pytest.raises(ValueError, match="the input vocabulary has 12 tokens but the model "
+                                         "embeds 5"):
+        build_archive(model, artifacts={"vocabulary": {"input": TOKENIZER.get_config()}})
