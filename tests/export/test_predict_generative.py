@@ -1,0 +1,262 @@
+"""The raw-level signatures of the generative exports (zoo.export.generation):
+``predict`` / ``predict_beam`` / ``predict_defaults``, called in a fresh process
+with ``tf.saved_model.load`` alone and compared with the in-process decoding on
+the ids that ``zoo.data.text.Tokenizer`` gives, decoded with ``Tokenizer.decode``."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.data.text import Tokenizer
+from zoo.export import export_saved_model, generation, read_export_info
+from zoo.export.interface import error_message
+
+SOURCE = Tokenizer(list("abcdhg 0123"), level="char", lowercase=True, max_length=8)
+TARGET = Tokenizer(["AA", "B", "CH", "D", "EH1"], level="space")
+PITCHES = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")
+KEYS = ["C major", "D major", "E minor"]
+CONDITION_NAMES = ["D major", "D major", "E minor", "E minor", "C major"]
+CONDITION_IDS = ["1", "1", "2", "2", "0"]
+TEXTS = ["abc 12", "H", "ABC hdg 0123 aaa", "z0"]  # lower-cased, cut to 8 chars, "z" unknown
+BEAM_WIDTH = 3
+
+# A zoo-free client: each call is {"path", "signature", "inputs": {name: [value, dtype]}};
+# it answers the outputs (strings decoded) or {"error": message}.
+_CLIENT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+assert "zoo" not in sys.modules
+calls = json.load(open(sys.argv[1]))
+loaded, answers = {}, []
+for call in calls:
+    if call["path"] not in loaded:
+        loaded[call["path"]] = tf.saved_model.load(call["path"])
+    fn = loaded[call["path"]].signatures[call["signature"]]
+    args = {k: tf.constant(v, dtype=d) for k, (v, d) in call["inputs"].items()}
+    try:
+        out = fn(**args)
+    except tf.errors.InvalidArgumentError as err:
+        answers.append({"error": err.message})
+        continue
+    answers.append({k: {"dtype": v.dtype.name, "value": (
+        np.char.decode(v.numpy().astype(bytes), "utf-8").tolist()
+        if v.dtype == tf.string else v.numpy().tolist())} for k, v in out.items()})
+print(json.dumps(answers))
+"""
+
+
+def run_fresh(calls, tmp_path):
+    """Answers of `calls` from a new Python process that does not import zoo."""
+    request = tmp_path / "calls.json"
+    request.write_text(json.dumps(calls))
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-c", _CLIENT, str(request)], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=tempfile.gettempdir())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def options(max_length, temperature, top_k, seed):
+    return {"max_length": [max_length, "int32"], "temperature": [temperature, "float32"],
+            "top_k": [top_k, "int32"], "seed": [seed, "int32"]}
+
+
+SAMPLING = [(6, 0.0, 0, 0), (7, 1.0, 3, 5), (4, 0.7, 0, 11)]
+BEAM = [(6, 0.6), (7, 0.0)]
+# (signature, raw inputs, options, what the error message must hold)
+BAD_TRANSLATE = [
+    ("predict", ["ab", ""], options(6, 0.0, 0, 0), "predict: input 'source' row 1 is an empty"),
+    ("predict", [" \t "], options(6, 0.0, 0, 0), "predict: input 'source' row 0 is an empty"),
+    ("predict", ["ab"], options(0, 0.0, 0, 0),
+     "predict: input 'max_length' must be >= 1. Received: max_length=0"),
+    ("predict", ["ab"], options(3, 1.0, -2, 0),
+     "predict: input 'top_k' must be >= 0 (0 = all tokens). Received: top_k=-2"),
+    ("predict_beam", [""], {"max_length": [4, "int32"], "alpha": [0.6, "float32"]},
+     "predict: input 'source' row 0 is an empty"),
+    ("predict_beam", ["ab"], {"max_length": [-1, "int32"], "alpha": [0.6, "float32"]},
+     "predict: input 'max_length' must be >= 1. Received: max_length=-1"),
+]
+BAD_GENERATE = [
+    (["C major", "F major"], "predict: input 'condition' has an unknown name", "F major"),
+    (["3"], "predict: input 'condition' id 3 at row 0 is out of range", "[0, 3)"),
+]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("generative")
+    import keras
+
+    keras.utils.set_random_seed(3)
+    translator = zoo.create_model(
+        "encoder_decoder", source_vocab_size=SOURCE.size, target_vocab_size=TARGET.size,
+        units=6, embedding_dim=4, attention="luong", max_output_length=6)
+    generator = zoo.create_model("one_to_many", vocab_size=PITCHES.size,
+                                 num_conditions=len(KEYS), units=6, embedding_dim=4,
+                                 max_length=7)
+    paths = {
+        "translate": export_saved_model(translator, folder / "translate", beam_width=BEAM_WIDTH,
+                                        metadata={"artifacts": {"vocabulary": {
+                                            "input": SOURCE.get_config(),
+                                            "output": TARGET.get_config()}}}),
+        "generate": export_saved_model(generator, folder / "generate", metadata={
+            "artifacts": {"vocabulary": {"output": PITCHES.get_config(),
+                                         "condition_classes": KEYS}}}),
+    }
+    return {"models": {"translate": translator, "generate": generator},
+            "paths": {k: str(v) for k, v in paths.items()}}
+
+
+@pytest.fixture(scope="module")
+def answers(exports, tmp_path_factory):
+    """Every fresh-process call of this module, in one process."""
+    calls = []
+    t, g = exports["paths"]["translate"], exports["paths"]["generate"]
+    for opts in SAMPLING:
+        calls.append({"path": t, "signature": "predict",
+                      "inputs": {"source": [TEXTS, "string"], **options(*opts)}})
+    for max_length, alpha in BEAM:
+        calls.append({"path": t, "signature": "predict_beam", "inputs": {
+            "source": [TEXTS, "string"], "max_length": [max_length, "int32"],
+            "alpha": [alpha, "float32"]}})
+    for opts in SAMPLING:
+        for conditions in (CONDITION_NAMES, CONDITION_IDS):
+            calls.append({"path": g, "signature": "predict",
+                          "inputs": {"condition": [conditions, "string"], **options(*opts)}})
+    calls.append({"path": t, "signature": "predict_defaults", "inputs": {}})
+    calls.append({"path": g, "signature": "predict_defaults", "inputs": {}})
+    for sig, raw, opts, _ in BAD_TRANSLATE:
+        calls.append({"path": t, "signature": sig, "inputs": {"source": [raw, "string"],
+                                                              **opts}})
+    for raw, _, _ in BAD_GENERATE:
+        calls.append({"path": g, "signature": "predict", "inputs": {
+            "condition": [raw, "string"], **options(5, 1.0, 0, 0)}})
+    out = run_fresh(calls, tmp_path_factory.mktemp("client"))
+    n, b = len(SAMPLING), len(BEAM)
+    g = n + b + 2 * n
+    return {"translate": out[:n], "beam": out[n:n + b],
+            "generate": [out[i:i + 2] for i in range(n + b, g, 2)],
+            "defaults": out[g:g + 2], "bad_translate": out[g + 2:g + 2 + len(BAD_TRANSLATE)],
+            "bad_generate": out[g + 2 + len(BAD_TRANSLATE):]}
+
+
+def check_decoded(answer, token_ids, scores, tokenizer):
+    """A predict answer against in-process ids / scores decoded by `tokenizer`."""
+    assert answer["token_ids"]["dtype"] == "int32"
+    np.testing.assert_array_equal(answer["token_ids"]["value"], token_ids)
+    assert answer["text"]["value"] == [tokenizer.decode(row) for row in token_ids]
+    vocabulary = tokenizer.get_vocabulary()
+    for got, row in zip(answer["tokens"]["value"], token_ids):
+        end = list(row).index(3) if 3 in list(row) else len(row)
+        want = [vocabulary[i] if j < end and i not in (0, 2) else "" for j, i in enumerate(row)]
+        assert got == want
+    assert answer["scores"]["dtype"] == "float32"
+    np.testing.assert_allclose(answer["scores"]["value"], scores, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("index", range(len(SAMPLING)))
+def test_predict_on_raw_text_equals_in_process_translate(exports, answers, index):
+    max_length, temperature, top_k, seed = SAMPLING[index]
+    ids = SOURCE.encode_batch(TEXTS)
+    tokens, scores = zoo.decoding.translate(
+        exports["models"]["translate"], ids, max_output_length=max_length,
+        temperature=temperature, top_k=top_k, seed=seed)
+    assert tokens.shape == (len(TEXTS), max_length)
+    check_decoded(answers["translate"][index], tokens, scores, TARGET)
+
+
+@pytest.mark.parametrize("index", range(len(BEAM)))
+def test_predict_beam_equals_in_process_beam_search(exports, answers, index):
+    max_length, alpha = BEAM[index]
+    tokens, scores = zoo.decoding.translate(
+        exports["models"]["translate"], SOURCE.encode_batch(TEXTS), max_output_length=max_length,
+        beam_width=BEAM_WIDTH, alpha=alpha)
+    check_decoded(answers["beam"][index], tokens, scores, TARGET)
+
+
+@pytest.mark.parametrize("index", range(len(SAMPLING)))
+def test_predict_by_condition_name_or_id_equals_in_process_generate(exports, answers, index):
+    max_length, temperature, top_k, seed = SAMPLING[index]
+    ids = np.array([int(i) for i in CONDITION_IDS], np.int32)
+    tokens, scores = zoo.decoding.generate(exports["models"]["generate"], ids,
+                                           max_length=max_length, temperature=temperature,
+                                           top_k=top_k, seed=seed)
+    by_name, by_id = answers["generate"][index]
+    check_decoded(by_name, tokens, scores, PITCHES)
+    check_decoded(by_id, tokens, scores, PITCHES)
+
+
+def test_predict_defaults(answers):
+    translate, generate = answers["defaults"]
+    assert {k: (v["dtype"], v["value"]) for k, v in translate.items()} == {
+        "max_length": ("int32", 6), "temperature": ("float32", 0.0), "top_k": ("int32", 0),
+        "seed": ("int32", 0), "alpha": ("float32", pytest.approx(0.6))}
+    assert {k: (v["dtype"], v["value"]) for k, v in generate.items()} == {
+        "max_length": ("int32", 7), "temperature": ("float32", 1.0), "top_k": ("int32", 0),
+        "seed": ("int32", 0)}
+
+
+@pytest.mark.parametrize("index", range(len(BAD_TRANSLATE)))
+def test_bad_translate_input_is_refused_in_the_signature(answers, index):
+    message = error_message(answers["bad_translate"][index].get("error", ""))
+    assert message is not None and message.startswith(BAD_TRANSLATE[index][3]), message
+
+
+@pytest.mark.parametrize("index", range(len(BAD_GENERATE)))
+def test_bad_condition_is_refused_in_the_signature(answers, index):
+    _, expected, received = BAD_GENERATE[index]
+    message = error_message(answers["bad_generate"][index].get("error", ""))
+    assert message is not None and message.startswith(expected) and received in message, message
+    if index == 0:
+        assert all(name in message for name in KEYS), message
+
+
+def test_assets_hold_the_output_vocabulary(exports):
+    for kind, tokenizer in (("translate", TARGET), ("generate", PITCHES)):
+        assets = os.path.join(exports["paths"][kind], "assets")
+        with open(os.path.join(assets, "output_vocabulary.txt"), encoding="utf-8") as handle:
+            assert handle.read().split("\n")[:-1] == tokenizer.get_vocabulary()[1:]
+    with open(os.path.join(exports["paths"]["translate"], "assets", "source.txt"),
+              encoding="utf-8") as handle:  # the source vocabulary (zoo.export.preprocess)
+        assert handle.read().split("\n")[:-1] == SOURCE.get_vocabulary()[1:]
+
+
+def test_verification_checks_the_raw_signatures(exports):
+    for kind, expected in (("translate", {"predict", "predict_beam", "predict_defaults"}),
+                           ("generate", {"predict", "predict_defaults"})):
+        info = read_export_info(exports["paths"][kind])
+        checked = {case["signature"] for case in info["verification"]["cases"]}
+        assert expected <= checked, checked
+        assert info["signatures"]["predict"]["inputs"][
+            "source" if kind == "translate" else "condition"]["dtype"] == "string"
+
+
+def test_text_decoder_reads_ids_as_tokenizer_decode():
+    """In-graph decoding against Tokenizer.decode: end, padding, start, ids out of
+    range, a token holding a line break, char and space joining."""
+    rng = np.random.default_rng(0)
+    for tokenizer in (Tokenizer(list("ab c\n"), level="char"), TARGET):
+        decoder = generation.TextDecoder(tokenizer.get_config())
+        ids = rng.integers(-1, tokenizer.size + 2, size=(40, 9)).astype("int32")
+        out = decoder(tf.constant(ids))
+        want = [tokenizer.decode(row) for row in ids]
+        assert np.char.decode(out["text"].numpy().astype(bytes), "utf-8").tolist() == want
+        assert out["tokens"].shape == ids.shape
+
+
+def test_bare_generative_model_keeps_the_tensor_signatures_only():
+    from zoo.export import build_archive
+
+    model = zoo.create_model("one_to_many", vocab_size=8, num_conditions=2, units=4,
+                             embedding_dim=4, max_length=3)
+    _, endpoints, _ = build_archive(model)
+    assert "generate" in endpoints and "predict" not in endpoints
