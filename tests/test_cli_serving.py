@@ -20,10 +20,15 @@ from zoo import cli, client
 
 tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
+from zoo.data.text import Tokenizer  # noqa: E402  (after the TensorFlow check)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONDITIONS = ["C major", "D major"]
 DEFAULTS = {"max_length": 5, "temperature": 0.5, "top_k": 0, "seed": 7}
+SOURCE = Tokenizer(list("abcdhg 0123"), level="char", lowercase=True, max_length=8)
+TARGET = Tokenizer(["AA", "B", "CH", "D", "EH1"], level="space")
+PITCHES = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")
+KEYS = ["C major", "D major", "E minor"]
 
 
 def _zoo(*args):
@@ -83,8 +88,9 @@ class FlawedGenerator(tf.Module):
 
 
 def _save_module(module, path, names):
-    tf.saved_model.save(module, str(path),
-                        signatures={n: getattr(module, n).get_concrete_function() for n in names})
+    """Save `module` with signatures {signature name: method name}."""
+    tf.saved_model.save(module, str(path), signatures={
+        n: getattr(module, m).get_concrete_function() for n, m in names.items()})
     return str(path)
 
 
@@ -92,19 +98,30 @@ def _save_module(module, path, names):
 def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     paths = {
-        "echo": _save_module(EchoClassifier(), root / "echo", ["predict"]),
-        "generator": _save_module(FlawedGenerator(), root / "generator",
-                                  ["predict", "predict_defaults"]),
+        "echo": _save_module(EchoClassifier(), root / "echo", {"predict": "predict"}),
+        "serve_only": _save_module(EchoClassifier(), root / "serve_only", {"serve": "predict"}),
+        "flawed": _save_module(FlawedGenerator(), root / "flawed", {
+            "predict": "predict", "predict_defaults": "predict_defaults"}),
     }
     models = {
         "classifier": zoo.create_model("many_to_one", vocab_size=9, num_classes=2, units=4,
                                        embedding_dim=4),
         "features": zoo.create_model("many_to_one", input_dim=2, num_classes=3, units=4),
-        "translator": zoo.create_model("encoder_decoder", source_vocab_size=9,
-                                       target_vocab_size=7, units=4, max_output_length=5),
+        "bare_translator": zoo.create_model("encoder_decoder", source_vocab_size=9,
+                                            target_vocab_size=7, units=4, max_output_length=5),
     }
+    vocabulary = {"translator": {"input": SOURCE.get_config(), "output": TARGET.get_config()},
+                  "generator": {"output": PITCHES.get_config(), "condition_classes": KEYS}}
+    models["translator"] = zoo.create_model(
+        "encoder_decoder", source_vocab_size=SOURCE.size, target_vocab_size=TARGET.size,
+        units=4, max_output_length=6)
+    models["generator"] = zoo.create_model("one_to_many", vocab_size=PITCHES.size,
+                                           num_conditions=len(KEYS), units=4, max_length=7)
     for name, model in models.items():
-        paths[name] = str(export.export_saved_model(model, root / name, verify=False))
+        paths[name] = str(export.export_saved_model(
+            model, root / name, verify=False,
+            metadata={"artifacts": {"vocabulary": vocabulary[name]}} if name in vocabulary
+            else None))
     # Folders that are not SavedModels.
     (root / "empty").mkdir()
     versions = root / "saved_models" / "dates"
@@ -127,27 +144,27 @@ def _main(capsys, *argv):
 
 # (export, argv after the export, message expected on stderr)
 BAD = [
-    ("generator", ["generate", "--inputs", '{"conditon": ["C major"]}'],
+    ("flawed", ["generate", "--inputs", '{"conditon": ["C major"]}'],
      "unknown input 'conditon'; the signature 'predict' takes: condition, max_length, seed, "
      "temperature, top_k."),
-    ("generator", ["generate", "--condition", "C major", "--num", "3"],
+    ("flawed", ["generate", "--condition", "C major", "--num", "3"],
      "--num 3: the signature 'predict' returned 2 sequence(s), not 3."),
-    ("generator", ["generate", "--condition", "Z major"],
+    ("flawed", ["generate", "--condition", "Z major"],
      "predict: input 'condition' holds the unknown name 'Z major'; expected one of: C major, "
      "D major"),
-    ("generator", ["generate"],
+    ("flawed", ["generate"],
      "missing input 'condition' (string of shape (None,)) of the signature 'predict'"),
-    ("generator", ["generate", "--condition", "C major", "--max-length", "-4"],
+    ("flawed", ["generate", "--condition", "C major", "--max-length", "-4"],
      "--max-length: expected an integer >= 1. Received: -4"),
-    ("generator", ["generate", "--inputs", '{"condition": ["C major"]', "--num", "1"],
+    ("flawed", ["generate", "--inputs", '{"condition": ["C major"]', "--num", "1"],
      "--inputs: not valid JSON: Expecting ',' delimiter at line 1 column 26:"),
-    ("generator", ["generate", "--inputs", "[1, 2]"],
+    ("flawed", ["generate", "--inputs", "[1, 2]"],
      "--inputs: expected a JSON object of input name -> value, e.g. '{\"features\": "
      "[[[0.5, 1.0]]]}'. Received: a JSON array [1, 2]"),
-    ("generator", ["generate", "--signature", "sample"],
+    ("flawed", ["generate", "--signature", "sample"],
      "the export has no signature 'sample'; its signatures: predict, predict_defaults "
      "(choose one with --signature)."),
-    ("generator", ["generate", "--condition", "C major", "--alpha", "0.6"],
+    ("flawed", ["generate", "--condition", "C major", "--alpha", "0.6"],
      "--alpha: the signature 'predict' takes no input 'alpha'; it takes: condition, "
      "max_length, seed, temperature, top_k."),
     ("echo", ["predict", "--text", "fine", "--text", " "],
@@ -157,9 +174,9 @@ BAD = [
     ("echo", ["predict", "--inputs", '{"tokens": [1, 2]}'],
      "input 'tokens' of the signature 'predict': received integers; expected string of shape "
      "(None,)."),
-    ("classifier", ["predict", "--text", "hello"],
-     "the export has no signature 'predict'; its signatures: serve, serving_default (choose one "
-     "with --signature)."),
+    ("serve_only", ["predict", "--text", "hello"],
+     "the export has no signature 'predict'; its signatures: serve (choose one with "
+     "--signature)."),
     ("classifier", ["predict", "--signature", "serve", "--inputs", '{"tokens": [[1, 2, 12]]}'],
      "serve: input 'tokens' holds id 12 at [0, 2]; expected ids in [0, 9)"),
     ("classifier", ["predict", "--signature", "serve", "--inputs", '{"tokens": [1, 2]}'],
@@ -178,15 +195,28 @@ BAD = [
     ("features", ["predict", "--signature", "serve", "--inputs",
                   '{"features": [[[0.5, 1.0]], [[0.5]]]}'],
      "input 'features' of the signature 'serve': received a ragged nested list"),
-    ("translator", ["generate", "--signature", "translate", "--inputs",
-                    '{"source": [[1, 2]], "max_length": 3, "temperature": 0.0, "top_k": 0}'],
+    ("bare_translator", ["generate", "--signature", "translate", "--inputs",
+                         '{"source": [[1, 2]], "max_length": 3, "temperature": 0.0, "top_k": 0}'],
      "missing input 'seed' (int32 of shape ()) of the signature 'translate'"),
-    ("translator", ["generate", "--signature", "beam_search", "--inputs",
-                    '{"source": [[1, 2]], "max_length": 0, "alpha": 0.6}'],
+    ("bare_translator", ["generate", "--signature", "beam_search", "--inputs",
+                         '{"source": [[1, 2]], "max_length": 0, "alpha": 0.6}'],
      "beam_search: input 'max_length' is 0; expected an integer >= 1"),
-    ("translator", ["generate", "--signature", "beam_search", "--max-length", "3", "--inputs",
-                    '{"source": [[1, 2]], "target_in": [[1]], "alpha": 0.6}'],
+    ("bare_translator", ["generate", "--signature", "beam_search", "--max-length", "3",
+                         "--inputs", '{"source": [[1, 2]], "target_in": [[1]], "alpha": 0.6}'],
      "unknown input 'target_in'; the signature 'beam_search' takes: alpha, max_length, source."),
+    # Refused inside the zoo exports' predict / predict_beam, shown as their one line.
+    ("generator", ["generate", "--condition", "Z major"],
+     "predict: input 'condition' has an unknown name \"Z major\" at row 0; expected one of "
+     "['C major', 'D major', 'E minor']"),
+    ("generator", ["generate", "--condition", "7"],
+     "predict: input 'condition' id \"7\" at row 0 is out of range; expected an id in [0, 3)"),
+    ("classifier", ["predict", "--text", "1 2 12"],
+     "predict: input 'tokens' token id [12] is out of range; expected ids in [1, 9)"),
+    ("features", ["predict", "--inputs", '{"features": [[[0.5, 1.0, 2.0]]]}'],
+     "predict: input 'features' has 3 features (last axis); expected 2."),
+    ("translator", ["generate", "--text", "abc", "--beam", "--top-k", "3"],
+     "--top-k: the signature 'predict_beam' takes no input 'top_k'; it takes: alpha, "
+     "max_length, source."),
     ("empty", ["predict"], "is not a SavedModel: it holds no saved_model.pb."),
     ("versions", ["predict"], "is not a SavedModel but a folder of export versions (1, 2, 10); "
                               "did you mean "),
@@ -228,26 +258,26 @@ def test_the_zoo_command_refuses_in_one_line_and_reaches_beam_search(exports):
         # One line, the last (TensorFlow's start-up log lines may come before it).
         assert done.stderr.strip().splitlines()[-1].startswith(f"zoo {command}: error: "
                                                                + message), done.stderr
-    done = _zoo("generate", paths["translator"], "--signature", "beam_search", "--max-length",
-                "3", "--inputs", '{"source": [[1, 2, 3]], "alpha": 0.6}')
+    done = _zoo("generate", paths["bare_translator"], "--signature", "beam_search",
+                "--max-length", "3", "--inputs", '{"source": [[1, 2, 3]], "alpha": 0.6}')
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith(f"[generate] 1 sequence(s) through {paths['translator']} "
+    assert last.startswith(f"[generate] 1 sequence(s) through {paths['bare_translator']} "
                            "(beam_search): scores (1,), tokens (1, 3)"), last
 
 
 def test_generate_fills_options_from_predict_defaults(exports, capsys):
     _, paths = exports
-    code, out, _ = _main(capsys, "generate", paths["generator"], "--condition", "D major",
+    code, out, _ = _main(capsys, "generate", paths["flawed"], "--condition", "D major",
                          "--num", "2", "--seed", "3")
     assert code == 0
     lines = out.strip().splitlines()
     # Defaults from the export, the seed from the command line; --num copies of the condition.
     assert lines[:2] == ["D major|5|0.50|0|3  (score 0.0000)",
                          "D major|5|0.50|0|3  (score -1.0000)"]
-    assert lines[2] == (f"[generate] 2 sequence(s) through {paths['generator']} (predict): "
+    assert lines[2] == (f"[generate] 2 sequence(s) through {paths['flawed']} (predict): "
                         "scores (2,), text (2,), token_ids (2, 5), tokens (2, 5)")
-    code, out, err = _main(capsys, "generate", paths["generator"], "--condition", "C major",
+    code, out, err = _main(capsys, "generate", paths["flawed"], "--condition", "C major",
                            "--max-length", "2", "--temperature", "0", "--top-k", "4", "--json")
     assert code == 0 and err.startswith("[generate] 1 sequence(s)")
     assert json.loads(out) == {"text": ["C major|2|0.00|4|7"], "tokens": [["a", "a"]],
@@ -279,12 +309,13 @@ def test_signature_reaches_serve_and_beam_search(exports, capsys):
     np.testing.assert_allclose(json.loads(out)["output_0"], expected, atol=1e-6)
 
     source = np.array([[1, 2, 3], [4, 5, 6]], "int32")
-    code, out, _ = _main(capsys, "generate", paths["translator"], "--signature", "beam_search",
+    code, out, _ = _main(capsys, "generate", paths["bare_translator"], "--signature",
+                         "beam_search",
                          "--max-length", "4", "--inputs",
                          json.dumps({"source": source.tolist(), "alpha": 0.6}), "--json")
     assert code == 0
     got = json.loads(out)
-    want = tf.saved_model.load(paths["translator"]).signatures["beam_search"](
+    want = tf.saved_model.load(paths["bare_translator"]).signatures["beam_search"](
         source=tf.constant(source), max_length=tf.constant(4), alpha=tf.constant(0.6))
     assert got["tokens"] == want["tokens"].numpy().tolist()
     np.testing.assert_allclose(got["scores"], want["scores"].numpy(), atol=1e-6)
@@ -307,3 +338,39 @@ def test_the_client_reads_no_vocabulary(exports):
     done = subprocess.run([sys.executable, "-c", script, paths["echo"]], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=300)
     assert done.stdout.strip().splitlines()[-1] == "CODE 0 False False", done.stderr[-2000:]
+
+
+def _direct(path, name, **inputs):
+    loaded = tf.saved_model.load(path)
+    fn = loaded.signatures[name]
+    defaults = {k: v for k, v in loaded.signatures["predict_defaults"]().items()
+                if k in fn.structured_input_signature[1]}
+    out = fn(**{**defaults, **{k: tf.constant(v) for k, v in inputs.items()}})
+    return {k: (np.char.decode(v.numpy().astype(bytes), "utf-8") if v.dtype == tf.string
+                else v.numpy()).tolist() for k, v in out.items()}
+
+
+def test_generate_is_the_exports_predict_with_its_defaults(exports, capsys):
+    _, paths = exports
+    # A generator: --num copies of the condition, by name; options from predict_defaults.
+    code, out, _ = _main(capsys, "generate", paths["generator"], "--condition", "D major",
+                         "--num", "3", "--seed", "4", "--json")
+    assert code == 0
+    got = json.loads(out)
+    assert got == _direct(paths["generator"], "predict", condition=["D major"] * 3,
+                          seed=np.int32(4))
+    assert len(got["text"]) == 3 and len(got["token_ids"][0]) == 7  # the export's max_length
+    # An encoder-decoder: raw source text, beam search through predict_beam.
+    texts = ["abc 12", "H"]
+    code, out, _ = _main(capsys, "generate", paths["translator"], "--text", texts[0], "--text",
+                         texts[1], "--beam", "--max-length", "4", "--json")
+    assert code == 0
+    got = json.loads(out)
+    want = _direct(paths["translator"], "predict_beam", source=texts, max_length=np.int32(4))
+    assert got["token_ids"] == want["token_ids"] and got["text"] == want["text"]
+    np.testing.assert_allclose(got["scores"], want["scores"], atol=1e-6)
+    # Printed readably: the decoded text and its score per source.
+    code, out, _ = _main(capsys, "generate", paths["translator"], "--text", texts[0],
+                         "--beam", "--max-length", "4")
+    assert out.splitlines()[0] == f"{want['text'][0] or chr(34) * 2}  (score " \
+                                  f"{want['scores'][0]:.4f})"

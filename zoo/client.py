@@ -191,7 +191,7 @@ def signature_error(err, name):
         if "assertion failed: [" in line:
             inner = line.split("assertion failed: [", 1)[1]
             inner = inner.split("] [", 1)[0] if "] [" in inner else inner.rsplit("]", 1)[0]
-            return inner.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
+            return _unescape(inner)
     lines = [line.strip() for line in message.splitlines() if line.strip() and not line.strip()
              .startswith(("Graph execution error", "Detected at node", "<stack traces", "[["))]
     text = (lines or [type(err).__name__])[0]
@@ -214,13 +214,16 @@ def render(outputs):
     import numpy as np
 
     def numbers(x):
-        return json.dumps(np.round(x, 4).tolist() if x.dtype.kind == "f" else x.tolist())
+        x = np.asarray(x)
+        return json.dumps(np.round(x.astype("float64"), 4).tolist() if x.dtype.kind == "f"
+                          else x.tolist())
 
     n = rows(outputs)
     if "text" in outputs:
         scores = outputs.get("scores")
+        texts = [text or '""' for text in outputs["text"].tolist()]  # "" shown, not blank
         return [text if scores is None else f"{text}  (score {float(scores[i]):.4f})"
-                for i, text in enumerate(outputs["text"].tolist())]
+                for i, text in enumerate(texts)]
     if "label" in outputs:
         probs = outputs.get("probabilities")
         return [label if probs is None else f"{label}  {numbers(probs[i])}"
@@ -280,6 +283,18 @@ def _json_kind(value):
 def _short(text, limit=60):
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _unescape(text):
+    """`text` as TensorFlow's C-escaping wrote it (quotes, backslashes, UTF-8 bytes as
+    octal escapes), unescaped."""
+    import codecs
+
+    try:
+        raw = codecs.decode(text.encode("latin-1", "backslashreplace"), "unicode_escape")
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    except (UnicodeError, ValueError):
+        return text.replace("\\'", "'").replace('\\"', '"')
 
 
 def _first_line(err):
