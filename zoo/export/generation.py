@@ -251,9 +251,9 @@ def example_conditions(names, batch, rng):
 
 
 def cases(model, endpoints, context, book, rng):
-    if "predict" not in endpoints:
-        return
     kind = generative_kind(model)
+    if "predict" not in endpoints or kind is None:  # another group's predict
+        return
     vocabulary = _vocabulary(context)
     defaults = {k: v for k, v in option_defaults(model, kind).items()}
     book.add("predict_defaults", {}, {k: np.asarray(v) for k, v in defaults.items()}, {})
