@@ -23,7 +23,8 @@ from zoo.training.runs import jsonable as _jsonable
 EXPORT_FORMAT = "zoo-savedmodel/1"
 # The signature groups of an export, in order: each module has add() and cases()
 # (see zoo.export.signatures).
-GROUPS = ("zoo.export.signatures", "zoo.export.predict", "zoo.export.generation")
+GROUPS = ("zoo.export.signatures", "zoo.export.predict", "zoo.export.generation",
+          "zoo.export.streaming")
 
 
 def _groups():
