@@ -374,3 +374,25 @@ def test_generate_is_the_exports_predict_with_its_defaults(exports, capsys):
                          "--beam", "--max-length", "4")
     assert out.splitlines()[0] == f"{want['text'][0] or chr(34) * 2}  (score " \
                                   f"{want['scores'][0]:.4f})"
+
+
+def test_signature_reaches_initial_state_and_step(exports, capsys):
+    models, paths = exports
+    code, out, _ = _main(capsys, "predict", paths["features"], "--signature", "initial_state",
+                         "--inputs", '{"batch_size": 1}', "--json")
+    assert code == 0
+    states = json.loads(out)
+    assert sorted(states) and all(k.startswith("state_") for k in states)
+    x = np.array([[[0.5, 1.0], [0.1, 0.0], [0.3, -1.0]]], "float32")
+    # Chunk by chunk through the command, the states carried in its JSON output.
+    for chunk in (x[:, :2], x[:, 2:]):
+        path = os.path.join(os.path.dirname(paths["features.json"]), "step.json")
+        with open(path, "w") as f:
+            json.dump(dict(states, features=chunk.tolist()), f)
+        code, out, _ = _main(capsys, "predict", paths["features"], "--signature", "step",
+                             "--inputs", "@" + path, "--json")
+        assert code == 0
+        step = json.loads(out)
+        states = {k: v for k, v in step.items() if k.startswith("state_")}
+    whole = models["features"]({"features": x}).numpy()
+    np.testing.assert_allclose(step["output_0"], whole, atol=1e-5)
