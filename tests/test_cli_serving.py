@@ -158,6 +158,15 @@ BAD = [
      "--max-length: expected an integer >= 1. Received: -4"),
     ("flawed", ["generate", "--inputs", '{"condition": ["C major"]', "--num", "1"],
      "--inputs: not valid JSON: Expecting ',' delimiter at line 1 column 26:"),
+    ("flawed", ["generate", "--inputs", "@no/such.json"],
+     "--inputs @no/such.json: cannot read 'no/such.json': No such file or directory."),
+    ("flawed", ["generate", "--condition", "C major", "--num", "0"],
+     "--num: expected an integer >= 1. Received: 0"),
+    ("flawed", ["generate", "--inputs", '{"condition": ["C major", "D major"]}', "--num", "3"],
+     "--num 3: the input 'condition' holds 2 example(s); give one (it is repeated) or 3."),
+    ("echo", ["predict", "--inputs", '{"tokens": ["a", null]}'],
+     "input 'tokens' of the signature 'predict': received mixed values (e.g. strings beside "
+     "numbers or null); expected string of shape (None,)."),
     ("flawed", ["generate", "--inputs", "[1, 2]"],
      "--inputs: expected a JSON object of input name -> value, e.g. '{\"features\": "
      "[[[0.5, 1.0]]]}'. Received: a JSON array [1, 2]"),
@@ -396,3 +405,11 @@ def test_signature_reaches_initial_state_and_step(exports, capsys):
         states = {k: v for k, v in step.items() if k.startswith("state_")}
     whole = models["features"]({"features": x}).numpy()
     np.testing.assert_allclose(step["output_0"], whole, atol=1e-5)
+
+
+def test_help_says_the_defaults_are_the_exports():
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    text = " ".join(sub.choices["generate"].format_help().split())
+    for flag in ("--max-length", "--temperature", "--top-k", "--seed", "--alpha"):
+        assert flag in text
+    assert text.count("(default: the export's)") == 5, text

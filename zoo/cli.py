@@ -20,6 +20,14 @@ the process working in it) and a run-folder file that cannot be read
 (``zoo.training.runs.CorruptRunFile``: the message names the file and the way
 out); both are ``ValueError`` subclasses.
 
+``zoo predict`` and ``zoo generate`` are thin clients of an export
+(:mod:`zoo.client`): they call its ``predict`` (``predict_beam`` with ``--beam``)
+signature on raw text and raw values, fill the options left out from its
+``predict_defaults``, and tokenize or normalise nothing themselves;
+``--signature NAME`` reaches any other signature (``serve``, ``beam_search``,
+``initial_state``, ``step``...). Inputs are checked against the signature's specs
+before the call, and an error raised inside a signature is shown as its one line.
+
 Recipes are found through the entry-point group ``zoo.recipes``
 (:mod:`zoo.recipe`), so this project's recipes and any installed package's
 are listed, trained and tuned alike. ``zoo --help``, ``zoo CMD --help`` and
