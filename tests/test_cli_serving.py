@@ -149,6 +149,8 @@ BAD = [
      "temperature, top_k."),
     ("flawed", ["generate", "--condition", "C major", "--num", "3"],
      "--num 3: the signature 'predict' returned 2 sequence(s), not 3."),
+    ("flawed", ["generate", "--inputs", '{"condition": ["C major", "C major", "D major"]}'],
+     "the signature 'predict' returned 2 example(s) for 3 given."),
     ("flawed", ["generate", "--condition", "Z major"],
      "predict: input 'condition' holds the unknown name 'Z major'; expected one of: C major, "
      "D major"),

@@ -262,11 +262,16 @@ def _run(args, command, name, given, wanted=None):
     _fill_defaults(given, specs, client.defaults(loaded))
     if wanted is not None:
         _repeat(given, specs, wanted)
+    batch = {len(v) for k, v in given.items() if isinstance(v, list) and specs[k].shape.rank
+             and specs[k].shape[0] is None} if all(k in specs for k in given) else set()
     out = client.call(loaded, name, given)
     n = client.rows(out)
     if wanted is not None and n != wanted:
         raise ValueError(f"--num {wanted}: the signature {name!r} returned {n} sequence(s), "
                          f"not {wanted}.")
+    if len(batch) == 1 and n not in batch:
+        raise ValueError(f"the signature {name!r} returned {n} example(s) for "
+                         f"{batch.pop()} given.")
     print(client.as_json(out) if args.json else "\n".join(client.render(out)))
     line = (f"[{command}] {n} {'sequence' if command == 'generate' else 'example'}(s) through "
             f"{args.saved_model} ({name}): {client.summary(out)}")

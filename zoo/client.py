@@ -142,6 +142,9 @@ def call(loaded, name, given):
         out = fn(**tensors)
     except tf.errors.OpError as err:
         raise ValueError(signature_error(err, name)) from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"the signature {name!r} refused its inputs: {_first_line(err)}") \
+            from None
     return {k: _to_python(v) for k, v in sorted(out.items())}
 
 
