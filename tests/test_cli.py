@@ -89,8 +89,13 @@ def test_train_evaluate_export_predict(tmp_path, capsys):
     features = [[[0.5, 1.0], [0.25, 1.0], [0.1, 0.0]]]
     assert cli.main(["predict", target, "--inputs", json.dumps({"features": features})]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1].startswith(f"[predict] 1 example(s) through {target} -> shape (1, 1)")
+    assert lines[-1] == f"[predict] 1 example(s) through {target} (predict): value (1, 1)"
     assert len(json.loads(lines[-2])) == 1
+    # The tensor-level signature, by name.
+    assert cli.main(["predict", target, "--signature", "serve", "--inputs",
+                     json.dumps({"features": features})]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == f"[predict] 1 example(s) through {target} (serve): output_0 (1, 1)"
 
 
 def test_generate_needs_a_generative_export(tmp_path, capsys):

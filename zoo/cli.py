@@ -7,8 +7,10 @@
                      [--overwrite] [--mixed-precision] [--jit auto|on|off] [--backend B]
     zoo evaluate RUN_DIR
     zoo export RUN_DIR [--to saved_models/<recipe>/<version>]
-    zoo generate SAVED_MODEL [--num N] [--max-length L] [--temperature T] [--top-k K]
-    zoo predict SAVED_MODEL (--text TEXT ... | --inputs JSON)
+    zoo predict SAVED_MODEL [--text TEXT ...] [--inputs JSON|@FILE] [--signature NAME] [--json]
+    zoo generate SAVED_MODEL [--condition NAME|ID] [--text TEXT ...] [--num N] [--max-length L]
+                 [--temperature T] [--top-k K] [--seed S] [--beam] [--alpha A]
+                 [--inputs JSON|@FILE] [--signature NAME] [--json]
     zoo tune RECIPE ...            (see ``zoo tune --help``)
 
 Every command ends with a one-line summary; bad input exits with status 2
@@ -17,6 +19,14 @@ run or sweep folder (``zoo.training.lock.RunFolderBusy``: the message names
 the process working in it) and a run-folder file that cannot be read
 (``zoo.training.runs.CorruptRunFile``: the message names the file and the way
 out); both are ``ValueError`` subclasses.
+
+``zoo predict`` and ``zoo generate`` are thin clients of an export
+(:mod:`zoo.client`): they call its ``predict`` (``predict_beam`` with ``--beam``)
+signature on raw text and raw values, fill the options left out from its
+``predict_defaults``, and tokenize or normalise nothing themselves;
+``--signature NAME`` reaches any other signature (``serve``, ``beam_search``,
+``initial_state``, ``step``...). Inputs are checked against the signature's specs
+before the call, and an error raised inside a signature is shown as its one line.
 
 Recipes are found through the entry-point group ``zoo.recipes``
 (:mod:`zoo.recipe`), so this project's recipes and any installed package's
@@ -34,8 +44,6 @@ import sys
 
 # TensorFlow's C++ start-up chatter is not for the command line's users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-SAMPLING = {"max_length", "temperature", "top_k", "seed", "alpha"}
 
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
 # tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
@@ -85,23 +93,44 @@ def _add_export(sub):
     p.add_argument("--overwrite", action="store_true", help="replace an existing target")
 
 
+def _add_client_arguments(p):
+    p.add_argument("saved_model", metavar="SAVED_MODEL", help="an export folder (saved_model.pb)")
+    p.add_argument("--text", action="append",
+                   help="raw text for the signature's text input (tokens or source); repeat for "
+                        "a batch")
+    p.add_argument("--inputs", metavar="JSON",
+                   help="JSON object (or @file.json): input name -> value, in raw units "
+                        "(features as numbers, conditions by name or id)")
+    p.add_argument("--signature", metavar="NAME",
+                   help="call this signature instead (serve, beam_search, step, initial_state...)")
+    p.add_argument("--json", action="store_true",
+                   help="print the outputs as one JSON object (name -> nested list)")
+
+
 def _add_serving(sub):
-    g = sub.add_parser("generate", help="sample sequences from an exported generative model",
-                       description="Sample from the `generate` (or `translate`) signature "
-                                   "of an exported SavedModel.")
-    g.add_argument("saved_model", metavar="SAVED_MODEL")
-    g.add_argument("--num", type=int, default=1, help="sequences to sample (default 1)")
-    g.add_argument("--max-length", type=int, default=32, help="steps to generate (default 32)")
-    g.add_argument("--temperature", type=float, default=1.0, help="<= 0 for greedy (default 1)")
-    g.add_argument("--top-k", type=int, default=0, help="sample among the k best (0 = all)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--inputs", help="JSON object: other inputs of the signature (condition...)")
-    g.add_argument("--text", action="append", help="source text, encoded with the vocabulary")
-    p = sub.add_parser("predict", help="run an exported model's `serve` signature",
-                       description="Run the `serve` signature of an exported SavedModel.")
-    p.add_argument("saved_model", metavar="SAVED_MODEL")
-    p.add_argument("--inputs", help="JSON object: input name -> nested list")
-    p.add_argument("--text", action="append", help="text to encode with the export's vocabulary")
+    g = sub.add_parser("generate", help="generate sequences with an exported model",
+                       description="Call the `predict` signature of an exported generator "
+                                   "(--condition) or encoder-decoder (--text); options left out "
+                                   "take the export's defaults (its `predict_defaults`).")
+    _add_client_arguments(g)
+    g.add_argument("--condition", metavar="NAME|ID",
+                   help="the condition, by name (e.g. 'D major') or id; --num copies of it")
+    g.add_argument("--num", type=int, help="sequences to generate (default: one per condition "
+                                           "or text)")
+    g.add_argument("--max-length", type=int, help="steps to generate (default: the export's)")
+    g.add_argument("--temperature", type=float,
+                   help="<= 0 for greedy decoding (default: the export's)")
+    g.add_argument("--top-k", type=int, help="sample among the k best, 0 = all "
+                                             "(default: the export's)")
+    g.add_argument("--seed", type=int, help="sampling seed (default: the export's)")
+    g.add_argument("--beam", action="store_true",
+                   help="beam search (the `predict_beam` signature of an encoder-decoder)")
+    g.add_argument("--alpha", type=float, help="beam length penalty (default: the export's)")
+    p = sub.add_parser("predict", help="run an exported model on raw inputs",
+                       description="Call the `predict` signature of an exported SavedModel on raw "
+                                   "text (--text) or raw values (--inputs); --signature reaches "
+                                   "any other signature.")
+    _add_client_arguments(p)
 
 
 def _add_tune(sub, argv):
@@ -195,109 +224,128 @@ def cmd_export(args):
         print(f"[export] {args.run_dir} -> LiteRT {os.path.join(path, 'model.tflite')}")
 
 
-def _export_info(path):
-    info_path = os.path.join(path, "zoo_export.json")
-    if not os.path.isdir(path):
-        raise ValueError(f"No SavedModel folder at {path!r}.")
-    if not os.path.exists(info_path):
-        return {}
-    with open(info_path) as f:
-        return json.load(f)
+# The options of `zoo generate`: flag -> input name of the signature.
+OPTIONS = {"--max-length": "max_length", "--temperature": "temperature", "--top-k": "top_k",
+           "--seed": "seed", "--alpha": "alpha"}
 
 
-def _vocabulary(info):
-    artifacts = (info.get("metadata") or {}).get("artifacts") or info.get("artifacts") or {}
-    return artifacts.get("vocabulary") or {}
+def _check_options(args):
+    for flag, minimum in (("--num", 1), ("--max-length", 1), ("--top-k", 0)):
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        if value is not None and value < minimum:
+            raise ValueError(f"{flag}: expected an integer >= {minimum}. Received: {value}")
+    for i, text in enumerate(args.text or [], 1):
+        if not text.strip():
+            raise ValueError(f"--text: received an empty string (text {i} of "
+                             f"{len(args.text)}); expected non-empty text.")
 
 
-def _tokenizer(vocab, role):
-    """The training tokenizer of `role` ("input" / "output"), rebuilt from the export's
-    vocabulary artifact (None when the export has none)."""
-    from zoo.data import text
-
-    return text.from_artifact(vocab, role)
-
-
-def _encode(texts, tokenizer):
-    """Ids (n, steps), 0-padded, of `texts`: exactly what the training pipeline fed."""
-    if tokenizer is None:
-        raise ValueError("--text needs an export with an input vocabulary; use --inputs instead.")
-    return tokenizer.encode_batch(texts).tolist()
+def _given(args, client, fn, name):
+    """The inputs named on the command line: --inputs, then --text."""
+    given = client.read_inputs(args.inputs)
+    if args.text:
+        key = client.text_input(fn, name)
+        if key in given:
+            raise ValueError(f"--text and --inputs both give the input {key!r}; use one.")
+        given[key] = list(args.text)
+    return given
 
 
-def _decode(ids, tokenizer):
-    return None if tokenizer is None else tokenizer.decode(ids)
+def _fill_defaults(given, specs, defaults):
+    """Options the user left out, from the export's predict_defaults (a scalar default
+    of a batch input is one per example)."""
+    for key, value in defaults.items():
+        if key in specs and key not in given:
+            given[key] = value.tolist() if specs[key].shape.rank == 0 else [value.tolist()]
 
 
-def _signature_inputs(fn):
-    return {name: spec for name, spec in fn.structured_input_signature[1].items()}
+def _run(args, command, name, given, wanted=None):
+    from zoo import client
+
+    loaded = client.open_export(args.saved_model)
+    fn = client.signature(loaded, name)
+    given = given(loaded, fn) if callable(given) else given
+    specs = client.input_specs(fn)
+    _fill_defaults(given, specs, client.defaults(loaded))
+    if wanted is not None:
+        _repeat(given, specs, wanted)
+    batch = {len(v) for k, v in given.items() if isinstance(v, list) and specs[k].shape.rank
+             and specs[k].shape[0] is None} if all(k in specs for k in given) else set()
+    out = client.call(loaded, name, given)
+    n = client.rows(out)
+    if wanted is not None and n != wanted:
+        raise ValueError(f"--num {wanted}: the signature {name!r} returned {n} sequence(s), "
+                         f"not {wanted}.")
+    if len(batch) == 1 and n not in batch:
+        raise ValueError(f"the signature {name!r} returned {n} example(s) for "
+                         f"{batch.pop()} given.")
+    print(client.as_json(out) if args.json else "\n".join(client.render(out)))
+    line = (f"[{command}] {n} {'sequence' if command == 'generate' else 'example'}(s) through "
+            f"{args.saved_model} ({name}): {client.summary(out)}")
+    print(line, file=sys.stderr if args.json else sys.stdout)
 
 
-def _call_signature(fn, given, batch):
-    import numpy as np
-    import tensorflow as tf
-
-    args = {}
-    for name, spec in _signature_inputs(fn).items():
-        if name in given:
-            args[name] = tf.constant(np.asarray(given[name]), dtype=spec.dtype)
-        elif spec.shape.rank is not None and all(d is not None for d in spec.shape[1:]):
-            args[name] = tf.zeros([batch, *spec.shape[1:]], dtype=spec.dtype)
-        else:
-            raise ValueError(f"The signature needs input {name!r} "
-                             f"(shape {spec.shape}, {spec.dtype.name}); pass it with --inputs.")
-    return {k: v.numpy() for k, v in fn(**args).items()}
+def _repeat(given, specs, wanted):
+    """Each batch input given once becomes `wanted` copies; one given for another
+    number of examples is refused."""
+    for key, spec in specs.items():
+        if key not in given or not spec.shape.rank or spec.shape[0] is not None:
+            continue
+        value = given[key]
+        size = len(value) if isinstance(value, list) else None
+        if size == 1:
+            given[key] = value * wanted
+        elif size is not None and size != wanted:
+            raise ValueError(f"--num {wanted}: the input {key!r} holds {size} example(s); give "
+                             f"one (it is repeated) or {wanted}.")
 
 
 def cmd_generate(args):
-    import tensorflow as tf
+    from zoo import client
 
-    info = _export_info(args.saved_model)
-    vocab = _vocabulary(info)
-    loaded = tf.saved_model.load(args.saved_model)
-    name = "generate" if "generate" in loaded.signatures else "translate"
-    if name not in loaded.signatures:
-        raise ValueError(f"{args.saved_model} has no generate/translate signature. "
-                         f"Received signatures: {sorted(loaded.signatures)}")
-    given = json.loads(args.inputs) if args.inputs else {}
-    if args.text:
-        given["source"] = _encode(args.text, _tokenizer(vocab, "input"))
-    batch = len(given["source"]) if "source" in given else args.num
-    given.update(max_length=args.max_length, temperature=args.temperature, top_k=args.top_k,
-                 seed=args.seed)
-    out = _call_signature(loaded.signatures[name], given, batch)
-    output = _tokenizer(vocab, "output")
-    for row in out["tokens"].tolist():
-        text = _decode(row, output)
-        print(text if text is not None else " ".join(map(str, row)))
-    print(f"[generate] {len(out['tokens'])} sequence(s) of up to {args.max_length} steps "
-          f"from {args.saved_model} ({name})")
+    _check_options(args)
+    name = args.signature or ("predict_beam" if args.beam else "predict")
+
+    def given(loaded, fn):
+        out = _given(args, client, fn, name)
+        specs = client.input_specs(fn)
+        if args.condition is not None:
+            if "condition" not in specs:
+                raise ValueError(f"--condition: the signature {name!r} takes no condition; it "
+                                 f"takes: {', '.join(specs)}.")
+            if "condition" in out:
+                raise ValueError("--condition and --inputs both give the input 'condition'; "
+                                 "use one.")
+            out["condition"] = [_condition(args.condition, specs["condition"], name)]
+        for flag, key in OPTIONS.items():
+            value = getattr(args, key)
+            if value is None:
+                continue
+            if key not in specs:
+                raise ValueError(f"{flag}: the signature {name!r} takes no input {key!r}; it "
+                                 f"takes: {', '.join(specs)}.")
+            out[key] = value
+        return out
+
+    _run(args, "generate", name, given, wanted=args.num)
+
+
+def _condition(value, spec, name):
+    if spec.dtype.name == "string":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"--condition: the signature {name!r} takes condition ids "
+                         f"({spec.dtype.name}). Received: {value!r}") from None
 
 
 def cmd_predict(args):
-    import numpy as np
-    import tensorflow as tf
+    from zoo import client
 
-    info = _export_info(args.saved_model)
-    vocab = _vocabulary(info)
-    loaded = tf.saved_model.load(args.saved_model)
-    fn = loaded.signatures["serve"]
-    given = json.loads(args.inputs) if args.inputs else {}
-    if args.text:
-        names = list(_signature_inputs(fn))
-        given[names[0]] = _encode(args.text, _tokenizer(vocab, "input"))
-    if not given:
-        raise ValueError("predict needs --inputs JSON or --text.")
-    out = _call_signature(fn, given, len(next(iter(given.values()))))
-    result = out["output_0"]
-    classes = vocab.get("classes")
-    for row in result:
-        if classes and row.ndim == 1:
-            print(f"{classes[int(np.argmax(row))]}  {np.round(row, 4).tolist()}")
-        else:
-            print(np.round(row, 4).tolist())
-    print(f"[predict] {len(result)} example(s) through {args.saved_model} -> shape "
-          f"{tuple(result.shape)}")
+    _check_options(args)
+    name = args.signature or "predict"
+    _run(args, "predict", name, lambda loaded, fn: _given(args, client, fn, name))
 
 
 def main(argv=None):

@@ -8,6 +8,13 @@ A signature group (see :data:`zoo.export.saved_model.GROUPS`) is a module with
 - ``cases(model, endpoints, context, book, rng)``: its verification cases,
   written with ``book.add(signature, inputs, outputs, shapes)`` (the outputs come
   from the in-process model or from the traced endpoint).
+
+Every signature here checks its inputs inside the graph, so TF Serving users get
+the same refusal as the ``zoo`` command: a token or condition id outside its table
+fails with ``tf.errors.InvalidArgumentError`` "serve: input 'tokens' holds id 12
+at [0, 3]; expected ids in [0, 9)", and ``max_length < 1`` or ``top_k < 0`` with
+"generate: input 'max_length' is -4; expected an integer >= 1" (TensorFlow
+shows it as ``assertion failed: [...]``, quotes escaped).
 """
 
 import keras
@@ -39,14 +46,75 @@ def scalar_specs():
     }
 
 
+def id_limits(model):
+    """name -> size of the table each integer input of `model` indexes (the
+    smallest, where several layers read it): the Embedding's ``input_dim``, or the
+    decoder's ``vocab_size`` for ``target_in``. Inputs no table reads are left out."""
+    from zoo.models.decoder import RecurrentDecoder
+
+    limits = {}
+    for t in model.inputs:
+        if "int" not in str(t.dtype):
+            continue
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Embedding):
+                size = layer.input_dim
+            elif isinstance(layer, RecurrentDecoder):
+                size = layer.vocab_size
+            else:
+                continue
+            read = layer.input
+            if isinstance(read, (list, tuple)):
+                read = read[0] if read else None
+            if read is t:
+                limits[t.name] = min(size, limits.get(t.name, size))
+    return limits
+
+
+def checked_ids(signature, name, ids, size):
+    """`ids`, after an in-graph check that every one lies in ``[0, size)``; the
+    first one outside is named with its index."""
+    tf_ = tf()
+    bad = tf_.logical_or(ids < 0, ids >= size)
+    where = tf_.where(bad)
+    first = tf_.concat([where, tf_.zeros([1, tf_.rank(ids)], tf_.int64)], axis=0)[0]
+    message = tf_.strings.join([
+        f"{signature}: input '{name}' holds id ",
+        tf_.strings.as_string(tf_.gather_nd(ids, first)),
+        " at [", tf_.strings.reduce_join(tf_.strings.as_string(first), separator=", "),
+        f"]; expected ids in [0, {size})",
+    ])
+    check = tf_.debugging.Assert(tf_.logical_not(tf_.reduce_any(bad)), [message])
+    with tf_.control_dependencies([check]):
+        return tf_.identity(ids)
+
+
+def checked_at_least(signature, name, value, minimum, what="an integer"):
+    """Scalar `value`, after an in-graph check that it is >= `minimum`."""
+    tf_ = tf()
+    message = tf_.strings.join([f"{signature}: input '{name}' is ",
+                                tf_.strings.as_string(value),
+                                f"; expected {what} >= {minimum}"])
+    check = tf_.debugging.Assert(value >= minimum, [message])
+    with tf_.control_dependencies([check]):
+        return tf_.identity(value)
+
+
+def checked_inputs(signature, inputs, limits):
+    """`inputs` (name -> tensor) with the ids of every name in `limits` checked."""
+    return {name: checked_ids(signature, name, x, limits[name]) if name in limits else x
+            for name, x in inputs.items()}
+
+
 def add(archive, model, context):
     from zoo.decoding import find_decoder
 
     specs = input_specs(model)
     names = list(specs)
+    limits = id_limits(model)
 
     def serve(*args):
-        return model(dict(zip(names, args)), training=False)
+        return model(checked_inputs("serve", dict(zip(names, args)), limits), training=False)
 
     endpoints = {"serve": archive.add_endpoint("serve", serve, list(specs.values()))}
     kind = generative_kind(model)
@@ -57,6 +125,9 @@ def add(archive, model, context):
     scalar = scalar_specs()
 
     def sample(source, max_length, temperature, top_k, seed):
+        source = checked_inputs(kind, {source_name: source}, limits)[source_name]
+        max_length = checked_at_least(kind, "max_length", max_length, 1)
+        top_k = checked_at_least(kind, "top_k", top_k, 0, "an integer (0 = all)")
         tokens, scores = decoder.generate(
             prefix(source), max_length=max_length, temperature=temperature, top_k=top_k, seed=seed
         )
@@ -68,6 +139,8 @@ def add(archive, model, context):
         beam_width = context.beam_width
 
         def beam(source, max_length, alpha):
+            source = checked_inputs("beam_search", {"source": source}, limits)["source"]
+            max_length = checked_at_least("beam_search", "max_length", max_length, 1)
             tokens, scores = decoder.beam_search(
                 prefix(source), beam_width=beam_width, alpha=alpha, max_length=max_length
             )
