@@ -6,7 +6,7 @@
     zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--data-dir DIR] [--run-dir DIR]
                      [--overwrite] [--mixed-precision] [--jit auto|on|off] [--backend B]
     zoo evaluate RUN_DIR
-    zoo export RUN_DIR [--to saved_models/<recipe>/<version>]
+    zoo export RUN_DIR [--to saved_models/<recipe>/<version>] [--format saved_model|litert|both]
     zoo predict SAVED_MODEL [--text TEXT ...] [--inputs JSON|@FILE] [--signature NAME] [--json]
     zoo generate SAVED_MODEL [--condition NAME|ID] [--text TEXT ...] [--num N] [--max-length L]
                  [--temperature T] [--top-k K] [--seed S] [--beam] [--alpha A]

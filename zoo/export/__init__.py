@@ -18,6 +18,26 @@ module each (:data:`zoo.export.saved_model.GROUPS`):
   - ``beam_search`` (``encoder_decoder``): ``source``, ``max_length``,
     ``alpha`` (length normalisation) with the beam width fixed at export time.
 
+  Token and condition ids outside their tables fail inside the graph with an
+  ``InvalidArgumentError`` naming the signature, the input, the id and the range.
+- :mod:`zoo.export.predict`, the raw level of classifiers, regression models and
+  taggers: ``predict`` takes raw strings or features in their original units and
+  returns ``label`` / ``class_id`` / ``probabilities``, ``value`` (original units)
+  or ``labels`` / ``class_ids`` / ``probabilities`` per token. The preprocessing
+  (:mod:`zoo.export.preprocess`) is inside the SavedModel, its vocabularies in
+  ``assets/``.
+- :mod:`zoo.export.generation`, the raw level of generators and encoder-decoders:
+  ``predict`` (a condition by name or id, or raw source text, and the sampling
+  options), ``predict_beam`` (encoder-decoders) and ``predict_defaults`` (each
+  option's default) -> ``text``, ``tokens``, ``token_ids``, ``scores``.
+- :mod:`zoo.export.streaming`: ``initial_state`` (batch size -> zero states) and
+  ``step`` (a chunk of timesteps and the states -> outputs and new states) for
+  every causal recurrent model (:mod:`zoo.models.streaming`).
+
+Raw-level bad input fails with an ``InvalidArgumentError`` carrying
+``"predict: input '<name>' ..."`` (:func:`zoo.export.interface.error_message`
+recovers the line). ``docs/serving.md`` shows each kind's TF Serving bodies.
+
 The export is written to a hidden temporary sibling folder and renamed onto
 `path` only after it has been verified, so an interrupted export leaves
 nothing at `path`; the next export into the same parent folder removes what
