@@ -20,16 +20,18 @@ export = pytest.importorskip("zoo.export")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # One tiny model of each kind: name, create_model arguments, the signatures it exports
-# (a bare generative model has no vocabulary, hence no predict).
+# (a bare generative model has no vocabulary, hence no predict; causal recurrent models
+# stream: initial_state and step).
 KINDS = {
     "classifier": ("many_to_one", {"input_dim": 3, "num_classes": 2, "units": 4,
-                                   "cell": "lstm"}, {"serve", "predict"}),
+                                   "cell": "lstm"}, {"serve", "predict", "initial_state", "step"}),
     "regression": ("many_to_one", {"input_dim": 2, "output_dim": 1, "units": 4,
-                                   "cell": "gru"}, {"serve", "predict"}),
+                                   "cell": "gru"}, {"serve", "predict", "initial_state", "step"}),
     "tagger": ("many_to_many", {"vocab_size": 11, "num_classes": 3, "units": 4,
                                 "bidirectional": True}, {"serve", "predict"}),
     "generator": ("one_to_many", {"num_conditions": 4, "vocab_size": 9, "units": 4,
-                                  "end_token": 3}, {"serve", "generate"}),
+                                  "end_token": 3},
+                  {"serve", "generate", "initial_state", "step"}),
     "encoder_decoder": ("encoder_decoder", {"source_vocab_size": 12, "target_vocab_size": 9,
                                             "units": 4, "end_token": 3,
                                             "attention": "luong"},

@@ -33,8 +33,9 @@ def _softmax(y):
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """One export per kind (written with the vocabulary files in a folder that is then
-    deleted), the models, and one fresh process's answers to every call."""
+    """One export per kind (its vocabulary files written in a scratch folder, which the
+    export empties once written out), the models, and one fresh process's answers to
+    every call."""
     root = tmp_path_factory.mktemp("predict")
     scratch = root / "scratch"
     scratch.mkdir()
@@ -64,8 +65,9 @@ def exports(tmp_path_factory):
                                                  metadata={"artifacts": artifacts}))
     finally:
         tempfile.tempdir = saved
-    assert any(scratch.iterdir())
-    shutil.rmtree(scratch)  # the export must not need the files it was built from
+    # The export needs none of the files it was built from, and leaves none behind.
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("zoo-")] == []
+    shutil.rmtree(scratch)
     calls = {name: {"path": paths[kind], "inputs": inputs,
                     "dtypes": {k: dtype for k in inputs}}
              for name, (kind, inputs, dtype) in CALLS.items()}
@@ -115,6 +117,24 @@ def test_assets_hold_the_vocabularies(exports):
     lines = open(os.path.join(exports["paths"]["text"], "assets", "tokens.txt"),
                  encoding="utf-8").read().splitlines()
     assert lines == TOKENIZER.get_vocabulary()[1:]  # padding "" is id 0, not a line
+
+
+def test_an_archive_keeps_its_vocabulary_while_another_model_exports(tmp_path):
+    from zoo.export import build_archive
+
+    artifacts = {"vocabulary": {"input": TOKENIZER.get_config(), "classes": ["n", "p"]}}
+
+    def classifier():
+        return zoo.create_model("many_to_one", vocab_size=TOKENIZER.size, embedding_dim=4,
+                                units=4, num_classes=2)
+
+    archive, _, context = build_archive(classifier(), artifacts=artifacts)
+    export_saved_model(classifier(), tmp_path / "other", verify=False,
+                       metadata={"artifacts": artifacts})
+    assert os.listdir(context.scratch)  # the first archive's files stay
+    archive.write_out(str(tmp_path / "first"), verbose=False)
+    shutil.rmtree(context.scratch)
+    assert sorted(os.listdir(tmp_path / "first" / "assets")) == ["classes.txt", "tokens.txt"]
 
 
 def test_text_classifier_matches_the_tokenizer_path(exports):

@@ -28,12 +28,14 @@ class Context:
         artifacts: the run's artifacts (vocabularies, normalisers, ...), name -> JSON
             object; empty for a bare model.
         batch_sizes, sequence_lengths: the shapes verification tries.
+        scratch: the temporary folder of the archive's vocabulary files.
     """
 
     beam_width: int = 4
     artifacts: dict = dataclasses.field(default_factory=dict)
     batch_sizes: tuple = (1, 3)
     sequence_lengths: tuple = (4, 7)
+    scratch: str = None
 
 
 def input_specs(model):

@@ -26,6 +26,7 @@ Example:
 
 import atexit
 import base64
+import contextlib
 import os
 import shutil
 import tempfile
@@ -39,8 +40,8 @@ from zoo.data.text import END_ID, OOV_ID, START_ID, Tokenizer, split_tokens
 from zoo.export.interface import check, checked
 
 _LINE_BREAKS = ("\n", "\r")
-# Folders of the vocabulary files written for archives not yet written out.
-_SCRATCH = []
+# The folders vocabulary files go to (the innermost `vocabulary_folder`).
+_FOLDERS = []
 _B64 = "b"
 
 
@@ -59,23 +60,33 @@ def _vocabulary_file(entries, stem):
     if encoded:
         entries = [_B64 + base64.urlsafe_b64encode(e.encode("utf-8")).decode("ascii").rstrip("=")
                    for e in entries]
-    folder = tempfile.mkdtemp(prefix="zoo-vocabulary-")
-    _SCRATCH.append(folder)
+    folder = tempfile.mkdtemp(dir=_FOLDERS[-1]) if _FOLDERS else _scratch_folder()
     path = os.path.join(folder, f"{stem}.txt")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("".join(e + "\n" for e in entries))
     return path, encoded, offset
 
 
-def remove_vocabulary_files():
-    """Remove the vocabulary files written so far. Call it once the archives that use
-    them are written out (their ``assets/`` hold copies, and the lookup tables were
-    filled when built); ``export_saved_model`` does, and so does the end of the process."""
-    while _SCRATCH:
-        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+def _scratch_folder():
+    """A new temporary folder, removed at the end of the process."""
+    folder = tempfile.mkdtemp(prefix="zoo-vocabulary-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
-atexit.register(remove_vocabulary_files)
+@contextlib.contextmanager
+def vocabulary_folder():
+    """Within this block, vocabulary files are written to one new temporary folder,
+    which is yielded. Its owner removes it once the archive using the files is written
+    out (the SavedModel's ``assets/`` hold copies, and the lookup tables were filled
+    when built); otherwise it goes at the end of the process.
+    ``zoo.export.build_archive`` opens one per archive."""
+    folder = _scratch_folder()
+    _FOLDERS.append(folder)
+    try:
+        yield folder
+    finally:
+        _FOLDERS.remove(folder)
 
 
 def _to_ids(path, offset, default):

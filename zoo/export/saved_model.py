@@ -36,14 +36,19 @@ def _groups():
 def build_archive(model, *, beam_width=4, artifacts=None):
     """Return ``(archive, endpoints, context)``: a ``keras.export.ExportArchive``
     holding every signature group's endpoints, ``{name: endpoint}``, and the
-    :class:`~zoo.export._context.Context` they were built with."""
+    :class:`~zoo.export._context.Context` they were built with.
+
+    The archive's vocabulary files are in ``context.scratch``, a temporary folder:
+    write the archive out before removing it (it is removed at the end of the
+    process otherwise)."""
     _tf()
     context = Context(beam_width=beam_width, artifacts=dict(artifacts or {}))
     archive = keras.export.ExportArchive()
     archive.track(model)
     endpoints = {}
-    for group in _groups():
-        endpoints.update(group.add(archive, model, context))
+    with preprocess.vocabulary_folder() as context.scratch:
+        for group in _groups():
+            endpoints.update(group.add(archive, model, context))
     return archive, endpoints, context
 
 
@@ -157,6 +162,7 @@ def export_saved_model(
     tmp = temporary_path(path, "partial")
     cases_file = temporary_path(path, "cases", ".npz")
     artifacts = (metadata or {}).get("artifacts")
+    context = None
     try:
         with _float32_policy():
             archive, endpoints, context = build_archive(model, beam_width=beam_width,
@@ -188,7 +194,8 @@ def export_saved_model(
         else:
             os.replace(tmp, path)
     finally:
-        preprocess.remove_vocabulary_files()
+        if context is not None:  # the vocabulary files: assets/ holds copies
+            shutil.rmtree(context.scratch, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if cases_file.exists():
             cases_file.unlink()
