@@ -5,8 +5,9 @@ a constant condition (one zero feature) is trained with teacher forcing on chunk
 ``seq_length`` characters (``target_in`` = start + the chunk shifted right,
 ``target_out`` = the chunk), then writes new text from the start token by
 sampling (temperature / top-k). Evaluated by bits per character on the test
-text; the report holds a sample, and the export's ``generate`` signature
-writes more (``zoo generate saved_models/char_lm/1 --max-length 200``).
+text; the report holds a sample, and the export's ``predict`` signature
+writes more: its condition is the constant zero feature
+(``zoo generate saved_models/char_lm/1 --inputs '{"condition": [[0]]}' --max-length 200``).
 
 Needs the ``tiny_shakespeare`` files (internet on first use, or prepared in
 ``--data-dir``). Run: ``zoo train char_lm``.

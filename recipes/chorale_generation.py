@@ -15,7 +15,8 @@ as space-separated MIDI pitch tokens (``tokens`` / ``token_ids`` step by step,
 ``scores`` their log-probability; see ``zoo.export.generation``).
 
 Run: ``zoo train chorale_generation`` or ``python -m recipes.chorale_generation``;
-then ``zoo generate saved_models/chorale_generation/1 --num 2 --max-length 64``.
+then ``zoo generate saved_models/chorale_generation/1 --condition "D major" --num 2
+--max-length 64``.
 """
 
 import dataclasses

@@ -178,13 +178,16 @@ BAD = [
     ("flawed", ["generate", "--condition", "C major", "--alpha", "0.6"],
      "--alpha: the signature 'predict' takes no input 'alpha'; it takes: condition, "
      "max_length, seed, temperature, top_k."),
-    ("echo", ["predict", "--text", "fine", "--text", " "],
+    ("echo", ["predict", "--text", "fine", "--text", ""],
      "--text: received an empty string (text 2 of 2); expected non-empty text."),
     ("echo", ["predict", "--inputs", '{"tokens": [""]}'],
      "predict: input 'tokens' holds an empty string; expected non-empty text"),
-    ("echo", ["predict", "--inputs", '{"tokens": [1, 2]}'],
-     "input 'tokens' of the signature 'predict': received integers; expected string of shape "
+    ("echo", ["predict", "--inputs", '{"tokens": [true, false]}'],
+     "input 'tokens' of the signature 'predict': received booleans; expected string of shape "
      "(None,)."),
+    ("echo", ["predict", "--inputs", '{"tokens": []}'],
+     "input 'tokens' of the signature 'predict': received an empty batch (no example); "
+     "expected string of shape (None,) with at least one example."),
     ("serve_only", ["predict", "--text", "hello"],
      "the export has no signature 'predict'; its signatures: serve (choose one with "
      "--signature)."),

@@ -116,7 +116,8 @@ def test_verifier_rejects_a_mismatch(tmp_path):
     model = zoo.create_model("one_to_one", input_dim=3, num_classes=2, units=4)
     archive, endpoints, context = export.build_archive(model)
     archive.write_out(str(tmp_path / "sm"), verbose=False)
-    book = export.reference_cases(model, endpoints, context, [export.signatures])
+    serve = {"serve": endpoints["serve"]}
+    book = export.reference_cases(model, serve, context, [export.signatures])
     book.save(tmp_path / "good.npz")
     assert len(export.verify_saved_model(tmp_path / "sm", tmp_path / "good.npz")) == 2
     book.arrays["case0/out/output_0"] = book.arrays["case0/out/output_0"] + 1e-5
@@ -155,3 +156,12 @@ def test_relative_target_path_exports_and_verifies(tmp_path, monkeypatch):
     info = json.loads((tmp_path / "saved_models/demo/1/zoo_export.json").read_text())
     assert info["verification"]["cases"]
     assert str(out).endswith("saved_models/demo/1")
+
+
+def test_a_signature_without_verification_cases_is_refused():
+    model = zoo.create_model("one_to_one", input_dim=3, num_classes=2, units=4)
+    _, endpoints, context = export.build_archive(model)
+    assert {"serve", "predict"} <= set(endpoints)
+    with pytest.raises(RuntimeError, match=r"No verification case for the signature\(s\) "
+                                           r"\['predict'\]"):
+        export.reference_cases(model, endpoints, context, [export.signatures])

@@ -39,6 +39,7 @@ to ``zoo.list_models()`` and ``zoo.data.list_datasets()``).
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -234,8 +235,12 @@ def _check_options(args):
         value = getattr(args, flag[2:].replace("-", "_"), None)
         if value is not None and value < minimum:
             raise ValueError(f"{flag}: expected an integer >= {minimum}. Received: {value}")
+    for flag in ("--temperature", "--alpha"):
+        value = getattr(args, flag[2:], None)
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{flag}: expected a finite number. Received: {value}")
     for i, text in enumerate(args.text or [], 1):
-        if not text.strip():
+        if not text:
             raise ValueError(f"--text: received an empty string (text {i} of "
                              f"{len(args.text)}); expected non-empty text.")
 

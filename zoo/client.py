@@ -163,6 +163,11 @@ def as_tensor(signame, name, value, spec):
                          f"expected {expected}.") from None
     kind = "empty" if array.size == 0 else array.dtype.kind
     dtype = spec.dtype
+    if dtype == tf.string and kind in "iu":  # a condition (or token) by its decimal id
+        array, kind = array.astype(str), "U"
+    if spec.shape.rank and spec.shape[0] is None and array.ndim and array.shape[0] == 0:
+        raise ValueError(f"{where}: received an empty batch (no example); expected {expected} "
+                         "with at least one example.")
     allowed = ("U" if dtype == tf.string else "b" if dtype.is_bool
                else "iu" if dtype.is_integer else "iuf" if dtype.is_floating else "")
     if kind != "empty" and kind not in allowed:
@@ -176,6 +181,15 @@ def as_tensor(signame, name, value, spec):
         if want is not None and got != want:
             raise ValueError(f"{where}: received shape {tuple(array.shape)}; expected "
                              f"{expected} (size {want} on axis {axis}, not {got}).")
+    if dtype.is_floating and kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{where}: received a value that is not a finite number (NaN or "
+                         f"infinity); expected {expected} of finite numbers.")
+    low_precision = dtype.name in ("float32", "float16", "bfloat16")
+    if dtype.is_floating and kind in "iuf" and array.size and low_precision:
+        limit = float(np.finfo(np.float32).max)
+        if np.max(np.abs(array.astype("float64"))) > limit:
+            raise ValueError(f"{where}: received values beyond float32's range (+-{limit:.3g});"
+                             f" expected {expected}.")
     if dtype.is_integer and kind in "iu":
         info = np.iinfo(dtype.as_numpy_dtype)
         if array.min() < info.min or array.max() > info.max:

@@ -18,7 +18,9 @@ export = pytest.importorskip("zoo.export")
 from zoo import recipe as base  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SIGNATURES = {"classifier": {"serve", "predict"}, "generator": {"serve", "generate"},
+STREAMING = {"initial_state", "step"}  # causal recurrent models stream
+SIGNATURES = {"classifier": {"serve", "predict", "preprocess"} | STREAMING,
+              "generator": {"serve", "generate"} | STREAMING,
               "translator": {"serve", "translate", "beam_search"}}
 # (run name, kind, mixed precision, exported by the JAX process itself)
 RUNS = [("classifier", "classifier", False, False), ("generator", "generator", False, False),

@@ -24,11 +24,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # stream: initial_state and step).
 KINDS = {
     "classifier": ("many_to_one", {"input_dim": 3, "num_classes": 2, "units": 4,
-                                   "cell": "lstm"}, {"serve", "predict", "initial_state", "step"}),
+                                   "cell": "lstm"},
+                   {"serve", "predict", "preprocess", "initial_state", "step"}),
     "regression": ("many_to_one", {"input_dim": 2, "output_dim": 1, "units": 4,
-                                   "cell": "gru"}, {"serve", "predict", "initial_state", "step"}),
+                                   "cell": "gru"},
+                   {"serve", "predict", "preprocess", "initial_state", "step"}),
     "tagger": ("many_to_many", {"vocab_size": 11, "num_classes": 3, "units": 4,
-                                "bidirectional": True}, {"serve", "predict"}),
+                                "bidirectional": True}, {"serve", "predict", "preprocess"}),
     "generator": ("one_to_many", {"num_conditions": 4, "vocab_size": 9, "units": 4,
                                   "end_token": 3},
                   {"serve", "generate", "initial_state", "step"}),

@@ -272,3 +272,27 @@ def test_feature_normalizer_computes_in_float32_under_mixed_precision():
     np.testing.assert_allclose(scaled.numpy(), (raw.astype(np.float64) - 50.0) / 30.0,
                                rtol=1e-6)
     np.testing.assert_allclose(back.numpy(), raw, rtol=1e-6, atol=1e-5)  # float16: ~0.06
+
+
+def test_preprocess_gives_what_serve_and_step_take_and_streams_raw_frames(exports):
+    """`preprocess` (raw -> the model's input) against the independent path, and a raw
+    stream: preprocess each chunk, step it, and the last output is predict's answer."""
+    import tensorflow as tf
+
+    loaded = {k: tf.saved_model.load(p).signatures for k, p in exports["paths"].items()}
+    ids = loaded["text"]["preprocess"](tokens=tf.constant(TEXTS))["tokens"].numpy()
+    np.testing.assert_array_equal(ids, TOKENIZER.encode_batch(TEXTS))
+    norm = normalization.normalization_from_config(SPOTS)
+    got = loaded["regression"]["preprocess"](features=tf.constant(COUNTS))["features"]
+    np.testing.assert_allclose(got.numpy(), np.asarray(norm(COUNTS)), atol=1e-6)
+
+    sig = loaded["regression"]
+    states = sig["initial_state"](batch_size=tf.constant(len(COUNTS)))
+    for start in range(0, COUNTS.shape[1], 2):
+        chunk = sig["preprocess"](features=tf.constant(COUNTS[:, start:start + 2]))
+        out = sig["step"](**chunk, **states)
+        states = {k: v for k, v in out.items() if k.startswith("state_")}
+    whole = sig["serve"](features=tf.constant(np.asarray(norm(COUNTS))))["output_0"]
+    np.testing.assert_allclose(out["output_0"].numpy(), whole.numpy(), atol=1e-5)
+    value = sig["predict"](features=tf.constant(COUNTS))["value"].numpy()
+    np.testing.assert_allclose(value, whole.numpy() * 30.0 + 50.0, rtol=1e-5)

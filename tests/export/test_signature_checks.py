@@ -119,3 +119,20 @@ def test_id_limits_names_the_table_each_input_indexes(exports):
                                                           "target_in": TARGET_VOCAB}
     assert signatures.id_limits(models["generator"]) == {"condition": CONDITIONS,
                                                          "target_in": TARGET_VOCAB}
+
+
+def test_streaming_signatures_check_ids_and_batch_size(exports):
+    models, loaded = exports
+    sigs = loaded["classifier"]
+    _refused(sigs["initial_state"], "initial_state: input 'batch_size' is -1; expected a batch "
+             "size >= 0", batch_size=np.int32(-1))
+    states = {k: v.numpy() for k, v in sigs["initial_state"](batch_size=tf.constant(1)).items()}
+    _refused(sigs["step"], "step: input 'tokens' holds id 999 at [0, 1]; expected ids in [0, 9)",
+             tokens=np.array([[3, 999]], "int32"), **states)
+    _refused(sigs["step"], "step: input 'tokens' holds id -3 at [0, 0]; expected ids in [0, 9)",
+             tokens=np.array([[-3]], "int32"), **states)
+    # Valid ids step as the model reads them.
+    out = sigs["step"](tokens=tf.constant([[3, 4]]), **{k: tf.constant(v)
+                                                        for k, v in states.items()})
+    want = np.asarray(models["classifier"](np.array([[3, 4]], "int32")))
+    np.testing.assert_allclose(out["output_0"].numpy(), want, atol=1e-5)

@@ -50,7 +50,7 @@ def tagger(tmp_path_factory):
 def test_export_has_streaming_signatures_and_verifies_them(tagger):
     _, path = tagger
     info = export.read_export_info(path)
-    assert sorted(info["signatures"]) == ["initial_state", "predict", "serve", "step"]
+    assert sorted(info["signatures"]) == ["initial_state", "predict", "preprocess", "serve", "step"]
     assert info["signatures"]["initial_state"]["inputs"] == {
         "batch_size": {"dtype": "int32", "shape": []}}
     step_inputs = info["signatures"]["step"]["inputs"]
@@ -143,7 +143,7 @@ def test_the_documented_real_time_loop_runs_against_an_export(tagger, fresh_run)
 def test_models_that_cannot_stream_export_without_step():
     model = zoo.create_model("many_to_one", input_dim=3, num_classes=2, bidirectional=True)
     _, endpoints, _ = export.build_archive(model)
-    assert sorted(endpoints) == ["predict", "serve"]  # no initial_state, no step
+    assert sorted(endpoints) == ["predict", "preprocess", "serve"]  # no initial_state, no step
 
 
 def test_step_function_signature_names_inputs_then_states():

@@ -178,7 +178,15 @@ def add(archive, model, context):
     plan = Plan(model, context.artifacts)
     predictor = Predictor(model, plan)
     archive.track(predictor)
-    return {"predict": archive.add_endpoint("predict", predictor, [predictor.input_spec()])}
+
+    def model_input(raw):
+        return {plan.input_name: predictor.model_input(raw)[0]}
+
+    spec = predictor.input_spec()
+    return {"predict": archive.add_endpoint("predict", predictor, [spec]),
+            # The raw input as `serve` and `step` take it (ids, standardised features):
+            # what a streaming client feeds `step`, chunk by chunk.
+            "preprocess": archive.add_endpoint("preprocess", model_input, [spec])}
 
 
 # --- verification cases: raw inputs, reference outputs by the independent path --------
@@ -275,4 +283,7 @@ def cases(model, endpoints, context, book, rng):
         for steps in lengths:
             raw = example_raw(plan, batch, steps, rng)
             book.add("predict", {plan.input_name: raw}, reference(model, plan, raw),
+                     {"batch": batch, "steps": steps})
+            book.add("preprocess", {plan.input_name: raw},
+                     _context.run_endpoint(endpoints["preprocess"], {plan.input_name: raw}),
                      {"batch": batch, "steps": steps})

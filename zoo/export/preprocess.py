@@ -121,8 +121,9 @@ class TextEncoder(tf.Module):
         input_name: the signature input this encodes (named in error messages).
 
     Call arguments:
-        texts: tf.string (batch,). An empty or whitespace-only string, or one with no
-            token, fails with ``InvalidArgumentError("predict: input '<input_name>' ...")``.
+        texts: tf.string (batch,). An empty string, one with no token, or (except at
+            char level, where a space is a token) a whitespace-only string fails with
+            ``InvalidArgumentError("predict: input '<input_name>' ...")``.
 
     Returns:
         int32 (batch, steps): steps is the longest row (framing included).
@@ -151,7 +152,9 @@ class TextEncoder(tf.Module):
         texts = tf.convert_to_tensor(texts, tf.string)
         tokens = self.split(texts)
         rows = tokens.row_lengths()
-        empty = tf.logical_or(tf.equal(tf.strings.strip(texts), ""), tf.equal(rows, 0))
+        empty = tf.equal(rows, 0)
+        if self.level != "char":  # at char level a space is a token, as in the pipeline
+            empty = tf.logical_or(tf.equal(tf.strings.strip(texts), ""), empty)
         first = _first(empty)
         tokens = checked(tokens.flat_values, tf.logical_not(tf.reduce_any(empty)),
                          f"input '{self.input_name}' row ", first,

@@ -21,6 +21,7 @@ used here and by the LiteRT converter.
 import keras
 import numpy as np
 
+from zoo.export import signatures
 from zoo.export._context import input_specs, run_endpoint, tf
 from zoo.export.signatures import example_inputs
 from zoo.models.streaming import NotStreamable, streaming_model
@@ -73,12 +74,18 @@ def add(archive, model, context):
     stream = fn.stream
     names = [t.name for t in model.inputs]
 
+    limits = signatures.id_limits(model)
+
     def initial_state(batch_size):
+        batch_size = signatures.checked_at_least("initial_state", "batch_size", batch_size, 0,
+                                                 "a batch size")
         states = stream.initial_state(batch_size)
         return {name: s for (name, _, _), s in zip(stream.state_specs, states)}
 
     def step(*args):
-        return fn(dict(zip(names, args[:len(names)])), list(args[len(names):]))
+        # Token and condition ids are checked as in `serve` (guards TF Serving clients).
+        inputs = signatures.checked_inputs("step", dict(zip(names, args[:len(names)])), limits)
+        return fn(inputs, list(args[len(names):]))
 
     return {
         "initial_state": archive.add_endpoint(

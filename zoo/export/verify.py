@@ -64,6 +64,9 @@ for case in names:
         value = cases[case["id"] + "/in/" + k]
         args[k] = tf.constant(value, dtype=case["input_dtypes"][k])
     raw = fn(**args)
+    if set(raw) != set(case["outputs"]):
+        raise SystemExit(f"{sig}: outputs {sorted(raw)} != the reference's "
+                         f"{sorted(case['outputs'])}")
     worst = 0.0
     for k in case["outputs"]:
         ref = cases[case["id"] + "/out/" + k]
@@ -131,11 +134,17 @@ class CaseBook:
 
 
 def reference_cases(model, endpoints, context, groups):
-    """The :class:`CaseBook` of every signature group's cases (deterministic inputs)."""
+    """The :class:`CaseBook` of every signature group's cases (deterministic inputs).
+    Every endpoint must have at least one case: a signature without one raises
+    RuntimeError, so none goes out unverified."""
     rng = np.random.default_rng(0)
     book = CaseBook()
     for group in groups:
         group.cases(model, endpoints, context, book, rng)
+    missing = sorted(set(endpoints) - {case["signature"] for case in book.cases})
+    if missing:
+        raise RuntimeError(f"No verification case for the signature(s) {missing}: each "
+                           "signature group must write cases for the endpoints it adds.")
     return book
 
 

@@ -257,6 +257,7 @@ class StreamingModel:
                    "gradient": layer.gradient} if cls is RNN else {}
         return cls(layer.cell, return_sequences=layer.return_sequences, return_state=True,
                    zero_output_for_mask=layer.zero_output_for_mask,
+                   dtype=layer.dtype_policy,  # the layer's own, whatever the global policy
                    name=f"{layer.name}_streaming", **options)
 
     # ------------------------------------------------------------------ API
