@@ -213,3 +213,28 @@ def test_export_run_refuses_an_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"^`format` must be one of \['saved_model', 'litert', "
                                          r"'both'\]\. Received: format='onnx'$"):
         recipe.export_run(str(tmp_path), tmp_path / "1", format="onnx")
+
+
+def test_a_mixed_precision_model_converts_as_its_float32_twin(tmp_path):
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = zoo.create_model("many_to_one", input_dim=3, num_classes=2, units=4,
+                                 cell="lstm")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    path = export.export_litert(model, tmp_path / "model.tflite")
+    info = export.read_litert_info(path)
+    assert info["ops"]["select_tf"] == []  # built-in ops only
+    assert info["trained_dtype_policy"] == ["mixed_bfloat16"] and info["dtype"] == "float32"
+    assert {(c["shapes"]["batch"], c["shapes"]["steps"]) for c in info["verification"]["cases"]
+            if c["signature"] == "serve"} == ALL_SHAPES
+    # The float32 file answers as the bfloat16 model does, within bfloat16's precision.
+    x = np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32")
+    got = Interpreter(str(path)).get_signature_runner("serve")(features=x)["output_0"]
+    want = np.asarray(model(x), "float32")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=0.05)

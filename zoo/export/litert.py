@@ -346,6 +346,32 @@ def sidecar_path(path):
     return path.with_name(path.name + ".json")
 
 
+def _float32_config(value):
+    """A model config with every dtype policy set to float32."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "DTypePolicy" and isinstance(value.get("config"), dict):
+            return dict(value, config=dict(value["config"], name="float32"))
+        return {k: _float32_config(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_float32_config(v) for v in value]
+    return value
+
+
+def float32_twin(model):
+    """`model` when all its layers compute in float32; else (a mixed-precision model)
+    the same model rebuilt in float32 with its weights (float32 variables already,
+    under a mixed policy): LiteRT's built-in kernels compute in float32, and a float16
+    or bfloat16 graph would need Select TF ops."""
+    policies = {layer.dtype_policy.name for layer in model.layers}
+    if policies <= {"float32"}:
+        return model
+    twin = model.__class__.from_config(_float32_config(model.get_config()))
+    twin.set_weights(model.get_weights())
+    if getattr(model, "zoo_spec", None) is not None:
+        twin.zoo_spec = model.zoo_spec
+    return twin
+
+
 def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=True,
                   metadata=None):
     """Export `model` as a verified LiteRT flatbuffer at `path`.
@@ -363,6 +389,9 @@ def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=Tru
 
     Returns:
         The path of the ``.tflite`` file (``pathlib.Path``).
+
+    A mixed-precision model is converted as its float32 twin (:func:`float32_twin`):
+    the file computes in float32 and is verified against that twin.
 
     Signatures: ``serve`` (inputs named like the model's, e.g. ``tokens``
     (batch, timesteps) int32 or ``features`` (batch, timesteps, features)
@@ -395,6 +424,8 @@ def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=Tru
     tmp = temporary_path(path, "partial")
     tmp_record = temporary_path(sidecar_path(path), "partial")
     cases_file = temporary_path(path, "cases", ".npz")
+    served_policy = sorted({layer.dtype_policy.name for layer in model.layers})
+    model = float32_twin(model)
     try:
         signatures = _signatures(model)
         _write_saved_model(model, signatures, saved, builtin_loop)
@@ -419,6 +450,9 @@ def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=Tru
                            for name, (_, specs) in signatures.items()},
             "size_bytes": len(content),
             "loop": "litert" if builtin_loop else "tensorflow",
+            # A mixed-precision model is converted as its float32 twin (float32_twin).
+            "trained_dtype_policy": served_policy,
+            "dtype": "float32",
             "ops": {"builtin": builtin, "select_tf": flex,
                     "select_tf_forced_by": ops["refused"]},
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
