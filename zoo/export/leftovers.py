@@ -30,6 +30,18 @@ def _owner():
     return f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+def prepare_target(path, overwrite):
+    """Before an export to `path`: refuse an existing target unless `overwrite`, make
+    its folder, and clear the folder of what killed exports left there."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"Export target exists: {path} (pass overwrite=True, or --overwrite to the `zoo` "
+            "command, to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent)
+
+
 def temporary_path(path, kind, suffix=""):
     """A hidden sibling of `path` owned by this process: ``.<name>.<kind>-<host>-<pid>-<id>``
     (`kind` is "partial", "old" or "cases"), which :func:`remove_leftovers` recognises."""

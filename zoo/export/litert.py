@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 from zoo.export._context import input_specs, tf as _tf
-from zoo.export.leftovers import remove_leftovers, temporary_path
+from zoo.export.leftovers import prepare_target, temporary_path
 from zoo.export.verify import CaseBook
 from zoo.training.runs import jsonable as _jsonable
 
@@ -414,12 +414,7 @@ def export_litert(model, path, *, verify=True, overwrite=False, builtin_loop=Tru
         raise ValueError(f"`path` must name a .tflite file. Received: path={str(path)!r}")
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict or None. Received: {type(metadata)}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"Export target exists: {path} (pass overwrite=True, or --overwrite to the `zoo` "
-            "command, to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(path.parent)
+    prepare_target(path, overwrite)
     saved = temporary_path(path.with_name(path.name + ".savedmodel"), "partial")
     tmp = temporary_path(path, "partial")
     tmp_record = temporary_path(sidecar_path(path), "partial")

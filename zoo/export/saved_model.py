@@ -19,7 +19,7 @@ import numpy as np
 from zoo.export import preprocess
 from zoo.export import verify as _verify
 from zoo.export._context import Context, tf as _tf
-from zoo.export.leftovers import remove_leftovers, temporary_path
+from zoo.export.leftovers import prepare_target, temporary_path
 from zoo.training.runs import jsonable as _jsonable
 
 EXPORT_FORMAT = "zoo-savedmodel/1"
@@ -153,12 +153,7 @@ def export_saved_model(
         raise ValueError(
             f"`beam_width` must be an integer >= 1. Received: beam_width={beam_width!r}")
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"Export target exists: {path} (pass overwrite=True, or --overwrite to the `zoo` "
-            "command, to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(path.parent)
+    prepare_target(path, overwrite)
     tmp = temporary_path(path, "partial")
     cases_file = temporary_path(path, "cases", ".npz")
     artifacts = (metadata or {}).get("artifacts")
