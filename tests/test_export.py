@@ -163,5 +163,5 @@ def test_a_signature_without_verification_cases_is_refused():
     _, endpoints, context = export.build_archive(model)
     assert {"serve", "predict"} <= set(endpoints)
     with pytest.raises(RuntimeError, match=r"No verification case for the signature\(s\) "
-                                           r"\['predict'\]"):
+                                           r"\['predict', 'preprocess'\]"):
         export.reference_cases(model, endpoints, context, [export.signatures])

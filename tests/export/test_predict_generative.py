@@ -30,7 +30,8 @@ BEAM = [(6, 0.6), (7, 0.0)]
 # (signature, raw inputs, options, what the error message must hold)
 BAD_TRANSLATE = [
     ("predict", ["ab", ""], options(6, 0.0, 0, 0), "predict: input 'source' row 1 is an empty"),
-    ("predict", [" \t "], options(6, 0.0, 0, 0), "predict: input 'source' row 0 is an empty"),
+    # At char level whitespace is text (the pipeline encodes it); only "" is empty.
+    ("predict", ["", "ab"], options(6, 0.0, 0, 0), "predict: input 'source' row 0 is an empty"),
     ("predict", ["ab"], options(0, 0.0, 0, 0),
      "predict: input 'max_length' must be >= 1. Received: max_length=0"),
     ("predict", ["ab"], options(3, 1.0, -2, 0),

@@ -33,10 +33,13 @@ def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
     assert cli.main(["generate", export_dir, "--num", "2", "--max-length", "8",
                      "--inputs", '{"condition": [0, 9]}', "--seed", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1] == f"[generate] 2 sequence(s) of up to 8 steps from {export_dir} (generate)"
+    assert lines[-1] == (f"[generate] 2 sequence(s) through {export_dir} (predict): "
+                         "scores (2,), text (2,), token_ids (2, 8), tokens (2, 8)")
     known = set(vocab["output"]["vocabulary"])
     for line in lines[:2]:  # decoded tokens of the vocabulary (a tiny model may sample [UNK])
-        tokens = line.split()
+        text, score = line.rsplit("  (score ", 1)  # "<text>  (score -12.3456)"
+        assert float(score.rstrip(")")) <= 0.0  # a log-probability
+        tokens = text.split()
         assert tokens and all(token in known for token in tokens), (line, sorted(known))
         assert any(token.isdigit() for token in tokens)
 
