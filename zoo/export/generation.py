@@ -52,6 +52,7 @@ Example:
 """
 
 import numpy as np
+import tensorflow
 
 from zoo.export._context import run_endpoint, tf
 from zoo.export.signatures import SAMPLING_INPUTS, generative_kind, scalar_specs
@@ -95,7 +96,7 @@ def _option_checks(max_length, top_k=None):
 
 
 # --------------------------------------------------------------------------- text out
-class TextDecoder(tf().Module):
+class TextDecoder(tensorflow.Module):
     """int32 token ids (batch, steps) -> ``text`` (batch,) and ``tokens`` (batch,
     steps) tf.string, as ``zoo.data.text.Tokenizer.decode`` reads them: stop at the
     end id, skip padding and start, out-of-range ids "[UNK]", tokens joined with ""
