@@ -12,7 +12,7 @@ sacrebleu and seqeval are imported inside the functions, so importing this
 module is light.
 
 Example:
-    >>> translation_scores(["the cat sat"], ["the cat sat"])["bleu"]
+    >>> round(translation_scores(["the cat sat"], ["the cat sat"])["bleu"], 6)
     100.0
     >>> entity_scores([["B-PER", "O"]], [["B-PER", "O"]])["entity_f1"]
     1.0
