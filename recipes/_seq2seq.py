@@ -2,13 +2,15 @@
 
 - :func:`load` adapts the tokenizers on the training split, the teacher-forced
   batches (``zoo.data.pipelines.seq2seq``) and keeps the raw test pairs.
-- :func:`decode` translates a list of sources greedily (or with a beam) and
-  turns ids back into token lists.
-- :func:`edit_distance` for error rates.
+- :func:`decode_texts` translates a list of sources greedily (or with a beam) and
+  turns ids back into text with the target tokenizer; :func:`decode` gives token
+  lists.
+- :func:`edit_distance` for error rates (``zoo.scores.edit_distance``).
 """
 
 from recipes import base
 from zoo.recipe import Data
+from zoo.scores import edit_distance  # noqa: F401  (the recipes' name for it)
 
 
 def _fixed_source(length):
@@ -75,28 +77,23 @@ def encode_sources(texts, data):
                                                            length=length)
 
 
-def decode(model, data, texts, *, batch_size=256, beam_width=1):
-    """Predicted target token lists for the source strings ``texts``."""
+def decode_texts(model, data, texts, *, batch_size=256, beam_width=1):
+    """Predicted target strings for the source strings ``texts``: the ids of
+    ``zoo.decoding.translate`` written out by the target tokenizer's ``decode``."""
     import zoo.decoding
 
     tokenizer = data.extras["tokenizers"]["output"]
-    sep = "" if tokenizer.level == "char" else " "
     predictions = []
     for start in range(0, len(texts), batch_size):
         source = encode_sources(texts[start:start + batch_size], data)
         tokens, _ = zoo.decoding.translate(model, source, beam_width=beam_width)
-        for row in tokens:
-            text = tokenizer.decode(row)
-            predictions.append(list(text) if sep == "" else text.split())
+        predictions.extend(tokenizer.decode(row) for row in tokens)
     return predictions
 
 
-def edit_distance(a, b):
-    """Levenshtein distance between two token lists."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+def decode(model, data, texts, *, batch_size=256, beam_width=1):
+    """Predicted target token lists for the source strings ``texts``."""
+    char_level = data.extras["tokenizers"]["output"].level == "char"
+    return [list(text) if char_level else text.split()
+            for text in decode_texts(model, data, texts, batch_size=batch_size,
+                                     beam_width=beam_width)]

@@ -3,8 +3,16 @@
 Word-level (``ted_hrlr_translate/pt_to_en``, lower-cased, 8k words per
 side, sentences cut to ``max_length`` words), a bidirectional encoder and
 Luong attention; evaluated with teacher forcing (token accuracy) and by
-greedy decoding of the first ``decode_examples`` test sentences (exact
-match), with a few examples in the report.
+greedy decoding of the first ``decode_examples`` test sentences: sacrebleu's
+corpus BLEU and chrF (0-100) of the decoded sentences against the raw
+references, and the share of exact matches.
+
+The scores (``zoo.scores.translation_scores``): each hypothesis is the target
+tokenizer's ``decode`` of the predicted ids (words joined by spaces, "[UNK]"
+for words outside the vocabulary); each reference is the test sentence as the
+data set gives it. sacrebleu tokenizes both with its default 13a tokenizer
+(BLEU) or compares characters without whitespace (chrF), case-insensitively
+(``lowercase=True``, sacrebleu's ``-lc``) since the vocabulary is lower-cased.
 
 Needs the ``ted_hrlr_translate`` files (internet on first use, or prepared in
 ``--data-dir``). Run: ``zoo train translation``. The export's ``predict`` and
@@ -66,15 +74,20 @@ def build_model(config, data):
 
 
 def evaluate(model, data, config):
+    from zoo.scores import translation_scores
+
     teacher = model.evaluate(data.test, verbose=0, return_dict=True)
     pairs = data.extras["test_pairs"]
-    predictions = _seq2seq.decode(model, data, [s for s, _ in pairs])
+    hypotheses = _seq2seq.decode_texts(model, data, [s for s, _ in pairs])
     target = data.extras["tokenizers"]["output"]
-    exact = sum(p == target.decode(target.encode(t)).split()
-                for p, (_, t) in zip(predictions, pairs))
-    return {"teacher_forced_token_accuracy": float(teacher["token_accuracy"]),
-            "loss_per_sentence": float(teacher["loss"]),
-            "greedy_exact_match": exact / max(len(pairs), 1)}
+    exact = sum(h.split() == target.decode(target.encode(t)).split()
+                for h, (_, t) in zip(hypotheses, pairs))
+    results = {"teacher_forced_token_accuracy": float(teacher["token_accuracy"]),
+               "loss_per_sentence": float(teacher["loss"]),
+               "greedy_exact_match": exact / max(len(pairs), 1)}
+    if pairs:  # decode_examples=0 decodes nothing, so there is nothing to score
+        results.update(translation_scores(hypotheses, [t for _, t in pairs], lowercase=True))
+    return results
 
 
 main = main_for(__name__)

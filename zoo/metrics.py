@@ -11,7 +11,7 @@ import re
 # better (checked first: "accumulated_loss"); else one starting with one of
 # MAXIMISED means larger is better ("val_accuracy", "sequence_exact_match").
 MINIMISED = ("loss", "error", "mse", "mae", "rmse", "per", "wer", "cer", "perplexity")
-MAXIMISED = ("acc", "auc", "precision", "recall", "match", "f1", "bleu")
+MAXIMISED = ("acc", "auc", "precision", "recall", "match", "f1", "bleu", "chrf")
 
 
 def direction(monitor, mode="auto"):
@@ -19,7 +19,7 @@ def direction(monitor, mode="auto"):
 
     ``mode`` ``"min"``/``"max"`` is returned as is; ``"auto"`` reads the
     words of the name: losses and error rates (MSE, MAE, PER, WER) go down;
-    accuracies, AUC, precision, recall, exact matches, F1 and BLEU go up;
+    accuracies, AUC, precision, recall, exact matches, F1, BLEU and chrF go up;
     anything else goes down. Whole words count, so ``mismatch_rate`` and
     ``accumulated_loss`` go down.
     """
