@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from recipes import _seq2seq, dates, g2p, translation
@@ -42,8 +43,50 @@ def test_translation_tiny_export_predicts_on_raw_text(tmp_path):
 
 
 def test_edit_distance_and_error_rates():
+    import zoo.scores
+
+    assert _seq2seq.edit_distance is zoo.scores.edit_distance  # one implementation
     assert _seq2seq.edit_distance(list("kitten"), list("sitting")) == 3
-    assert _seq2seq.edit_distance([], ["A"]) == 1
     per, wer = g2p.error_rates([["K", "AE1", "T"], ["D", "AO1", "G"]],
                                [["K", "AE1", "T"], ["D", "AA1", "G", "Z"]])
     assert per == pytest.approx(2 / 7) and wer == 0.5
+
+
+# Test words of a mocked CMUdict (two with two pronunciations), and what the stub says.
+PRONUNCIATIONS = [("tomato", "T AH0 M EY1 T OW2"), ("tomato", "T AH0 M AA1 T OW2"),
+                  ("read", "R EH1 D"), ("read", "R IY1 D"), ("cat", "K AE1 T"),
+                  ("dogs", "D AA1 G Z")]
+SPOKEN = {"tomato": "T AH0 M AA1 T OW2", "read": "R IH1 D", "cat": "K AE1 T",
+          "dogs": "D AO1 G"}
+
+
+def test_g2p_scores_each_word_against_its_closest_pronunciation(monkeypatch):
+    import zoo.decoding
+
+    spec = {"word": tf.TensorSpec((), tf.string), "phonemes": tf.TensorSpec((), tf.string)}
+    rows = [{"word": w, "phonemes": p} for w, p in PRONUNCIATIONS]
+    extra = [{"word": "bit", "phonemes": "B IH1 T"}, {"word": "saw", "phonemes": "S AO1"}]
+
+    def as_dataset(self, split, **kwargs):  # the training split also has IH1 and AO1
+        split_rows = rows + extra if str(split).startswith("train") else rows
+        return tf.data.Dataset.from_generator(lambda: iter(split_rows), output_signature=spec)
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        config = base.make_config(g2p, tiny=True)
+        data = g2p.load_data(config)
+    source, target = data.extras["tokenizers"]["input"], data.extras["tokenizers"]["output"]
+    seen = []
+
+    def translate(model, ids, *, beam_width=1, **kwargs):  # ids -> the chosen phonemes
+        words = [source.decode(r) for r in ids]
+        seen.extend(words)
+        return target.encode_batch([SPOKEN[w] for w in words], end=True), None
+
+    monkeypatch.setattr(zoo.decoding, "translate", translate)
+    result = g2p.evaluate(None, data, config)
+    assert seen == ["tomato", "read", "cat", "dogs"]  # each word decoded once
+    # tomato matches its second pronunciation (0 edits of 6); read is one substitution
+    # from both (the first, 3 phonemes, is used); cat is right (0 of 3); dogs: AO1 for AA1
+    # and no Z (2 of 4). PER = 3 / 16; WER: read and dogs are wrong, 2 of 4 words.
+    assert result == pytest.approx({"per": 3 / 16, "wer": 2 / 4, "examples": 4,
+                                    "reference_per": 0.0545, "reference_wer": 0.2355})
