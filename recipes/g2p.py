@@ -8,12 +8,13 @@ reference length, summed over the split) and the word error rate (WER: share
 of words with any error), by ``zoo.scores.error_rates``. A word with several
 pronunciations is decoded once and scored against the closest of them
 (``zoo.scores.closest_references``), so it is right when it matches any one,
-as the builder's split is meant to be scored. Published reference (``REFERENCE``):
-the bidirectional LSTM of Yao & Zweig 2015 at 5.45% PER / 23.55% WER on
-CMUdict (their own split, so the figures compare in size, not exactly; their
-model also reads a letter-phoneme alignment, which this one does not). The default trains on a subset
-(``train_examples``) to fit a few minutes on 2 CPU cores;
-``--set train_examples=120777 --epochs 30`` is the full setting.
+as the builder's split is meant to be scored. Published reference
+(``REFERENCE``): the bidirectional LSTM of Yao & Zweig 2015 at 5.45% PER /
+23.55% WER on CMUdict (their own split, so the figures compare in size, not
+exactly; their model also reads a letter-phoneme alignment, which this one
+does not). The default trains on a subset (``train_examples``) to fit a few
+minutes on 2 CPU cores; ``--set train_examples=120777 --epochs 30`` is the
+full setting.
 
 Run: ``zoo train g2p`` or ``python -m recipes.g2p``. The export's ``predict``
 signature spells a raw word (tf.string (batch,)) into its phonemes (``text``:
