@@ -300,17 +300,26 @@ class TextFolder(tfds.core.GeneratorBasedBuilder):
         root = self.builder_config.path or dl_manager.manual_dir
         files = find_files(root)
         if None in files:
-            return {
-                s: self._generate_examples(files[None], s) for s in ("train", "validation", "test")
-            }
+            # Only the splits that receive rows: a small file may leave one empty.
+            found = {split_of(_key(*row)) for row in self._pairs(files[None])}
+            return {s: self._generate_examples(files[None], s)
+                    for s in ("train", "validation", "test") if s in found}
         return {split: self._generate_examples(path, None) for split, path in files.items()}
 
-    def _generate_examples(self, path, split):
+    def _pairs(self, path):
         config = self.builder_config
-        columns = KINDS[config.kind]
         layout = resolve_layout(path, kind=config.kind, columns=config.columns,
                                 delimiter=config.delimiter, header=config.header)
-        for line, first, second in read_pairs(path, columns, layout):
-            if split is not None and split_of(f"{line}:{first}\t{second}") != split:
+        return read_pairs(path, KINDS[config.kind], layout)
+
+    def _generate_examples(self, path, split):
+        columns = KINDS[self.builder_config.kind]
+        for line, first, second in self._pairs(path):
+            if split is not None and split_of(_key(line, first, second)) != split:
                 continue
             yield line, {columns[0]: first, columns[1]: second}
+
+
+def _key(line, first, second):
+    """What decides a row's split in a single file: its line and both fields."""
+    return f"{line}:{first}\t{second}"
