@@ -17,7 +17,7 @@ import pytest
 from recipes import _seq2seq, text_classification, text_to_text
 from zoo import recipe as base
 
-from tests.helpers import ROOT, subprocess_env
+from tests.helpers import subprocess_env
 from tests.recipes.generative_checks import check_seq2seq_export
 from tests.recipes.recipe_helpers import check_raw_predict
 
@@ -197,7 +197,3 @@ def test_data_flag_trains_on_your_file(tmp_path, tfds_dir, monkeypatch):
     assert zoo.cli.main(argv) == 0
     config = base.load_run(str(tmp_path / "run"))[1]
     assert config.data == data and os.path.isfile(tmp_path / "run" / "model.keras")
-
-
-def test_root_is_the_checkout():
-    assert os.path.isfile(os.path.join(ROOT, "recipes", "text_classification.py"))
