@@ -25,20 +25,22 @@ def _fixed_source(length):
 
 
 def load(config, raw, *, source_key, target_key, source_level, target_level, max_source_length,
-         max_target_length, lowercase=False):
+         max_target_length, lowercase=False, max_tokens=None):
     """Data for an encoder-decoder recipe from ``raw`` = {split: unbatched dataset}.
 
     Sources are cut or padded to ``max_source_length`` steps (one traced
-    shape); targets to ``max_target_length`` tokens (+ start/end).
+    shape); targets to ``max_target_length`` tokens (+ start/end). Each
+    vocabulary keeps its ``max_tokens`` most frequent tokens (None: all).
+    Without ``raw["validation"]`` the data has no validation split.
     """
     from zoo.data import pipelines
     from zoo.data.text import Tokenizer
 
     source_tokenizer = Tokenizer.adapt(raw["train"].map(lambda ex: ex[source_key]),
                                        level=source_level, lowercase=lowercase,
-                                       max_length=max_source_length)
+                                       max_length=max_source_length, max_tokens=max_tokens)
     target_tokenizer = Tokenizer.adapt(raw["train"].map(lambda ex: ex[target_key]),
-                                       level=target_level)
+                                       level=target_level, max_tokens=max_tokens)
 
     def batches(split):
         ds = pipelines.seq2seq(
@@ -51,7 +53,8 @@ def load(config, raw, *, source_key, target_key, source_level, target_level, max
     test_pairs = [(ex[source_key].decode("utf-8"), ex[target_key].decode("utf-8"))
                   for ex in raw["test"].as_numpy_iterator()]
     return Data(
-        train=batches("train"), validation=batches("validation"), test=batches("test"),
+        train=batches("train"), test=batches("test"),
+        validation=batches("validation") if "validation" in raw else None,
         model_kwargs={"source_vocab_size": source_tokenizer.size,
                       "target_vocab_size": target_tokenizer.size,
                       "start_token": pipelines.START_ID, "end_token": pipelines.END_ID,

@@ -16,6 +16,8 @@ TUNABLE = [
 ]
 # Recipes whose data is embedded (no download): cheap enough for the default suite.
 QUICK = ["sequential_digits", "japanese_vowels"]
+# Recipes over your own file (--data): tests/recipes/test_text_folder_recipes.py checks them.
+OWN_DATA = ("text_classification", "text_to_text")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_empty_hyperparameters_build_the_recipe_default_model(name, tfds_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in TUNABLE if n not in QUICK])
+@pytest.mark.parametrize("name", [n for n in TUNABLE if n not in QUICK + list(OWN_DATA)])
 def test_empty_hyperparameters_build_the_default_model_of_every_recipe(name, tfds_dir):
     if name in STANDARD:
         import tensorflow_datasets as tfds
