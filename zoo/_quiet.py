@@ -61,6 +61,11 @@ def verbose():
     return os.environ.get("ZOO_VERBOSE") == "1"
 
 
+def active():
+    """True once :func:`install` has silenced this process."""
+    return bool(_installed)
+
+
 def install():
     """Silence the C++ start-up lines of TensorFlow for this process (idempotent).
 
