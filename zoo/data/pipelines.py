@@ -22,6 +22,9 @@ Conventions shared by every pipeline here:
   an epoch is a function of the seed and the epoch number (`shuffle`), so a run
   resumed in a fresh process sees, at epoch k, the order an uninterrupted run
   saw. Variable-length batches may be bucketed by length (`bucket_boundaries`).
+- Cached pipelines have a known number of batches, even from a generator or with
+  length buckets (counted once, in the pass that fills the cache), so Keras's
+  progress bar shows N/N from epoch 1 and never runs out of data.
 """
 
 import keras
@@ -121,6 +124,12 @@ def batch(
     drop_remainder=False,
 ):
     """Cache, shuffle (training only), pad-batch (optionally bucketed by length), prefetch.
+
+    With `cache`, the result has a known cardinality (`count`, and the batches of
+    each length bucket), e.g.::
+
+        ds = tf.data.Dataset.from_generator(...)        # cardinality unknown
+        batch(ds, batch_size=8).cardinality()           # ceil(examples / 8)
 
     Args:
         ds: unbatched dataset of (inputs dict, targets) with variable-length sequences.
