@@ -142,9 +142,11 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module):
         with captured_stderr():
             self._loader.exec_module(module)
-            if module.__name__ == "tensorflow":
-                # The first device probe prints the CUDA lines; listing the physical
-                # devices leaves them configurable (visible devices, virtual CPUs).
+        if module.__name__ == "tensorflow":
+            # The first device probe prints the CUDA lines; listing the physical devices
+            # leaves them configurable (visible devices, virtual CPUs). A probe that fails
+            # here fails again, aloud, where the zoo asks for the devices.
+            with contextlib.suppress(Exception), captured_stderr():
                 module.config.list_physical_devices()
 
     def __getattr__(self, name):  # resources, get_filename... of the wrapped loader
