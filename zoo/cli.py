@@ -43,6 +43,8 @@ import math
 import os
 import sys
 
+from zoo import _quiet
+
 # TensorFlow's C++ start-up chatter is not for the command line's users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -358,6 +360,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    _quiet.install()  # before any TensorFlow import: no C++ start-up lines (not with --verbose)
     try:
         if args.command == "list":
             return cmd_list(args) or 0

@@ -46,6 +46,7 @@ import typing
 from importlib import metadata
 from pathlib import Path
 
+from zoo import _quiet
 from zoo._overrides import apply_overrides, make_config
 
 ENTRY_POINT_GROUP = "zoo.recipes"
@@ -551,6 +552,7 @@ def main_for(module):
                                          description=doc.splitlines()[0] if doc else None)
         add_train_arguments(parser)
         args = parser.parse_args(argv)
+        _quiet.install()  # as the zoo command: no TensorFlow start-up lines
         try:
             return run_from_args(recipe, args)
         except ValueError as err:
@@ -568,6 +570,7 @@ def _main(argv=None):
     exp.add_argument("--overwrite", action="store_true")
     exp.add_argument("--format", choices=EXPORT_FORMATS, default="saved_model")
     args = parser.parse_args(argv)
+    _quiet.install()
     exported = export_run(args.run_dir, args.path, overwrite=args.overwrite, format=args.format)
     print(json.dumps({"export": str(exported)}))
 

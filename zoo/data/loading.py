@@ -9,8 +9,11 @@ whether its source can be downloaded (or is in `manual_dir`), and otherwise rais
 the download for minutes.
 """
 
+import contextlib
+import io
 import os
 import socket
+import sys
 import threading
 import urllib.parse
 
@@ -116,11 +119,37 @@ def load(
     if read_config is not None:
         read["read_config"] = read_config
     if base_name(name) in BUILDERS:
-        builder.download_and_prepare(download_config=dl_config)
+        _prepare_offline(builder, name, dl_config)
         dataset = builder.as_dataset(**read)
     else:
         dataset = _load_standard(builder, name, read, dl_config, download, manual_dir)
     return (dataset, builder.info) if with_info else dataset
+
+
+def _prepare_offline(builder, name, dl_config):
+    """Generate an offline builder's data on first use.
+
+    Under the quiet command line (:func:`zoo._quiet.install`) one line of ours replaces
+    TFDS's progress bars and its "Downloading and preparing dataset Unknown size"
+    notices (given back when the generation fails); elsewhere TFDS speaks as usual."""
+    from zoo import _quiet
+
+    prepared = os.path.exists(os.path.join(builder.data_dir, "dataset_info.json"))
+    if not _quiet.active() or prepared:
+        builder.download_and_prepare(download_config=dl_config)
+        return
+    print(f"Preparing the dataset {name} in {builder.data_dir_root} (first use only)...",
+          file=sys.stderr, flush=True)
+    said = io.StringIO()
+    tfds.disable_progress_bar()
+    try:
+        with contextlib.redirect_stdout(said):
+            builder.download_and_prepare(download_config=dl_config)
+    except BaseException:
+        sys.stdout.write(said.getvalue())
+        raise
+    finally:
+        tfds.enable_progress_bar()
 
 
 def _load_standard(builder, name, read, dl_config, download, manual_dir):

@@ -22,6 +22,9 @@ Conventions shared by every pipeline here:
   an epoch is a function of the seed and the epoch number (`shuffle`), so a run
   resumed in a fresh process sees, at epoch k, the order an uninterrupted run
   saw. Variable-length batches may be bucketed by length (`bucket_boundaries`).
+- Cached pipelines have a known number of batches, even from a generator or with
+  length buckets (counted once, in the pass that fills the cache), so Keras's
+  progress bar shows N/N from epoch 1 and never runs out of data.
 """
 
 import keras
@@ -122,6 +125,12 @@ def batch(
 ):
     """Cache, shuffle (training only), pad-batch (optionally bucketed by length), prefetch.
 
+    With `cache`, the result has a known cardinality (`count`, and the batches of
+    each length bucket), e.g.::
+
+        ds = tf.data.Dataset.from_generator(...)        # cardinality unknown
+        batch(ds, batch_size=8).cardinality()           # ceil(examples / 8)
+
     Args:
         ds: unbatched dataset of (inputs dict, targets) with variable-length sequences.
         bucket_boundaries: sequence lengths separating buckets; batches then hold
@@ -135,17 +144,22 @@ def batch(
         raise ValueError(
             f"batch_size must be a positive integer. Received: batch_size={batch_size}"
         )
-    if cache:
-        ds = ds.cache()
-    if training:
-        ds = shuffle(ds, shuffle_buffer, seed=seed)
     if bucket_boundaries and padded_shapes is not None:
         raise ValueError(
             "padded_shapes and bucket_boundaries exclude each other. Received: "
             f"padded_shapes={padded_shapes}, bucket_boundaries={bucket_boundaries}"
         )
+    if cache:
+        ds = ds.cache()
+        if ds.cardinality() == tf.data.UNKNOWN_CARDINALITY:  # counted once: fills the cache
+            ds = ds.apply(tf.data.experimental.assert_cardinality(count(ds)))
     if bucket_boundaries:
         key = length_key or next(iter(ds.element_spec[0]))
+        batches = (_bucketed_batches(ds, key, bucket_boundaries, batch_size, drop_remainder)
+                   if cache else None)
+    if training:
+        ds = shuffle(ds, shuffle_buffer, seed=seed)
+    if bucket_boundaries:
         ds = ds.bucket_by_sequence_length(
             lambda inputs, targets: tf.shape(inputs[key])[0],
             bucket_boundaries=list(bucket_boundaries),
@@ -153,12 +167,41 @@ def batch(
             padding_values=padding_values,
             drop_remainder=drop_remainder,
         )
+        if batches is not None:  # known step counts: Keras's progress bar shows N/N
+            ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     else:
         ds = ds.padded_batch(
             batch_size, padded_shapes=padded_shapes, padding_values=padding_values,
             drop_remainder=drop_remainder,
         )
     return ds.prefetch(AUTOTUNE)
+
+
+def count(ds):
+    """The number of elements of a finite dataset: its cardinality where known, else
+    counted in one pass (over a `cache()`d dataset, the pass fills the cache)."""
+    known = int(ds.cardinality())
+    if known >= 0:
+        return known
+    if known == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("count: the dataset is infinite (it repeats); expected a finite one.")
+    return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+
+
+def _bucketed_batches(ds, key, boundaries, batch_size, drop_remainder):
+    """The batches `bucket_by_sequence_length` makes of `ds`, whatever its order: per
+    bucket, its examples divided by `batch_size` (rounded up, or down with
+    `drop_remainder`). One pass over the `cache()`d `ds` (it fills the cache)."""
+    edges = tf.constant(list(boundaries), tf.int32)
+
+    def add(sizes, element):
+        length = tf.shape(element[0][key])[0]
+        bucket = tf.reduce_sum(tf.cast(length >= edges, tf.int32))
+        return sizes + tf.one_hot(bucket, len(boundaries) + 1, dtype=tf.int64)
+
+    sizes = ds.reduce(tf.zeros([len(boundaries) + 1], tf.int64), add).numpy()
+    whole, partial = np.divmod(sizes, int(batch_size))
+    return int(whole.sum() + (0 if drop_remainder else np.count_nonzero(partial)))
 
 
 def _map(ds, fn):

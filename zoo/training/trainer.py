@@ -27,6 +27,7 @@ This module is TensorFlow-aware (``tf.distribute``, ``tf.data`` options) but
 imports TensorFlow only where the TensorFlow backend or a dataset needs it.
 """
 
+import collections.abc
 import dataclasses
 import math
 import os
@@ -323,8 +324,18 @@ def _fit(model, data, strategy, *, epochs, initial_epoch, callbacks, verbose):
         prepare_multi_worker(model, strategy, train_ds)
         train_ds = _shard_by_data(train_ds)
         val_ds = _shard_by_data(val_ds) if val_ds is not None else None
+    # A dataset is shuffled by its pipeline (zoo.data.pipelines.shuffle); only arrays by fit.
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=verbose)
+              callbacks=callbacks, verbose=verbose, shuffle=_fit_shuffles(train_ds))
+
+
+def _fit_shuffles(data):
+    """Whether ``fit`` should shuffle ``data``: arrays yes; a ``tf.data.Dataset`` or an
+    iterator no (Keras ignores ``shuffle`` for them, with a warning)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        return False
+    return not isinstance(data, collections.abc.Iterator)
 
 
 def _best_way_out(path):
