@@ -46,6 +46,9 @@ import sys
 # TensorFlow's C++ start-up chatter is not for the command line's users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The file of a finished run (zoo.training.runs.RUN_FILES["model"]; tests keep them equal).
+RUN_MODEL = "model.keras"
+
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
 # tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
 MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
@@ -60,7 +63,8 @@ def _add_list(sub):
     p = sub.add_parser("list", help="list models, recipes and datasets",
                        description="List the registered models, the recipes and the datasets.")
     p.add_argument("what", nargs="?", choices=["models", "recipes", "datasets", "all"],
-                   default="all")
+                   default="all", help="what to list (default: all)")
+    _add_common(p)
 
 
 def _add_train(sub):
@@ -71,41 +75,49 @@ def _add_train(sub):
                                    "folder is resumed unless --overwrite.")
     p.add_argument("recipe", metavar="RECIPE", help="recipe name (see `zoo list recipes`)")
     recipe.add_train_arguments(p)
-    p.add_argument("--backend", choices=["tensorflow", "jax"],
-                   help="Keras backend (default: $KERAS_BACKEND, else the recipe's default)")
+    recipe.add_backend_argument(p)
+    _add_common(p)
 
 
 def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="evaluate a run folder's model on its test split",
                        description="Evaluate a run folder's model on its recipe's test split.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--data-dir", help="TFDS data folder")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of `zoo train`")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="TFDS data folder (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+    _add_common(p)
 
 
 def _add_export(sub):
     p = sub.add_parser("export", help="export a run folder's model (SavedModel, LiteRT)",
                        description="Export a run folder's model as a verified SavedModel "
                                    "and/or a verified LiteRT model.tflite (docs/litert.md).")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--to", help="target folder (default: saved_models/<recipe>/<next version>)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder of `zoo train`")
+    p.add_argument("--to", metavar="DIR",
+                   help="target folder (default: saved_models/<recipe>/<next version>)")
     p.add_argument("--format", choices=["saved_model", "litert", "both"], default="saved_model",
                    help="saved_model (default); litert: <target>/model.tflite only; both: the "
                         "SavedModel with model.tflite beside its saved_model.pb")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing target")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing target (default: refuse it)")
+    _add_common(p)
 
 
 def _add_client_arguments(p):
     p.add_argument("saved_model", metavar="SAVED_MODEL", help="an export folder (saved_model.pb)")
     p.add_argument("--text", action="append",
                    help="raw text for the signature's text input (tokens or source); repeat for "
-                        "a batch")
+                        "a batch (default: none)")
     p.add_argument("--inputs", metavar="JSON",
                    help="JSON object (or @file.json): input name -> value, in raw units "
-                        "(features as numbers, conditions by name or id)")
+                        "(features as numbers, conditions by name or id) (default: none)")
     p.add_argument("--signature", metavar="NAME",
-                   help="call this signature instead (serve, beam_search, step, initial_state...)")
+                   help="call this signature instead: serve, beam_search, step, "
+                        "initial_state... (default: predict)")
     p.add_argument("--json", action="store_true",
-                   help="print the outputs as one JSON object (name -> nested list)")
+                   help="print the outputs as one JSON object, name -> nested list (default: "
+                        "readable lines)")
+    _add_common(p)
 
 
 def _add_serving(sub):
@@ -115,18 +127,24 @@ def _add_serving(sub):
                                    "take the export's defaults (its `predict_defaults`).")
     _add_client_arguments(g)
     g.add_argument("--condition", metavar="NAME|ID",
-                   help="the condition, by name (e.g. 'D major') or id; --num copies of it")
-    g.add_argument("--num", type=int, help="sequences to generate (default: one per condition "
-                                           "or text)")
-    g.add_argument("--max-length", type=int, help="steps to generate (default: the export's)")
-    g.add_argument("--temperature", type=float,
-                   help="<= 0 for greedy decoding (default: the export's)")
-    g.add_argument("--top-k", type=int, help="sample among the k best, 0 = all "
-                                             "(default: the export's)")
-    g.add_argument("--seed", type=int, help="sampling seed (default: the export's)")
+                   help="the condition, by name (e.g. 'D major') or id; --num copies of it "
+                        "(default: none)")
+    g.add_argument("--num", type=int, metavar="N",
+                   help="sequences to generate (default: one per condition or text)")
+    g.add_argument("--max-length", type=int, metavar="L",
+                   help="steps to generate (default: the export's)")
+    g.add_argument("--temperature", type=float, metavar="T",
+                   help="sampling temperature, <= 0 for greedy decoding (default: the export's)")
+    g.add_argument("--top-k", type=int, metavar="K",
+                   help="sample among the k best, 0 = all (default: the export's)")
+    g.add_argument("--seed", type=int, metavar="S",
+                   help="sampling seed, the same seed gives the same sequences (default: the "
+                        "export's)")
     g.add_argument("--beam", action="store_true",
-                   help="beam search (the `predict_beam` signature of an encoder-decoder)")
-    g.add_argument("--alpha", type=float, help="beam length penalty (default: the export's)")
+                   help="beam search: the `predict_beam` signature of an encoder-decoder "
+                        "(default: off, sampling or greedy)")
+    g.add_argument("--alpha", type=float, metavar="A",
+                   help="beam length penalty (default: the export's)")
     p = sub.add_parser("predict", help="run an exported model on raw inputs",
                        description="Call the `predict` signature of an exported SavedModel on raw "
                                    "text (--text) or raw values (--inputs); --signature reaches "
@@ -135,19 +153,46 @@ def _add_serving(sub):
 
 
 def _add_tune(sub, argv):
-    if argv[:1] == ["tune"]:
+    if _command_of(argv) == "tune":
+        from zoo import recipe
         from zoo.tuning import cli as tuning_cli  # light: keras-tuner is imported by the sweep
 
-        p = sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)")
+        p = sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)",
+                           description="Hyperparameter sweep of a recipe with keras-tuner "
+                                       "(docs/tuning.md). An existing sweep folder is resumed "
+                                       "unless --overwrite.")
         tuning_cli.add_arguments(p)
+        recipe.add_backend_argument(p)
+        _add_common(p)
     else:
         sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)",
                        add_help=False)
 
 
+def _add_common(p, top=False):
+    """--verbose and --debug, on the top parser and on every command's (either place works)."""
+    default = False if top else argparse.SUPPRESS  # a command's parser keeps the top's value
+    p.add_argument("--verbose", action="store_true", default=default,
+                   help="show the TensorFlow, absl and CUDA logs that zoo silences; sets "
+                        "ZOO_VERBOSE=1 (default: off)")
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="show the Python traceback of an error instead of its one-line message; "
+                        "sets ZOO_DEBUG=1 (default: off)")
+
+
+def _command_of(argv):
+    """The command named in `argv` (the first argument that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def build_parser(argv=()):
+    """The parser of the ``zoo`` command (``zoo tune``'s options only when `argv` names it:
+    the others stay free of its imports)."""
     parser = argparse.ArgumentParser(
-        prog="zoo", description="rnn-zoo: train, evaluate, export and serve recurrent models.")
+        prog="zoo", description="rnn-zoo: train, evaluate, export and serve recurrent models.",
+        epilog="Errors print one line `zoo COMMAND: error: ...` and exit with status 2 (your "
+               "input) or 1 (a bug; --debug shows its traceback); Ctrl-C exits with 130.")
+    _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_list(sub)
     _add_train(sub)
@@ -186,19 +231,35 @@ def _wanted_backend(args, module):
     return args.backend or os.environ.get("KERAS_BACKEND") or recipe.default_backend(module)
 
 
-def cmd_train(args, argv):
-    from zoo import recipe
-
-    module = recipe.get_recipe(args.recipe)
+def _on_backend(args, argv, module):
+    """Start this command again on the wanted Keras backend, unless Keras runs on it
+    (the backend is fixed when Keras is imported)."""
     wanted = _wanted_backend(args, module)
     import keras
 
     if wanted != keras.backend.backend():
-        # The backend is fixed when Keras is imported: start again on the right one.
         env = dict(os.environ, KERAS_BACKEND=wanted)
+        sys.stdout.flush()
         os.execve(sys.executable, [sys.executable, "-m", "zoo.cli", *argv], env)
+
+
+def cmd_train(args, argv):
+    from zoo import recipe
+
+    module = recipe.get_recipe(args.recipe)
+    _on_backend(args, argv, module)
     summary = recipe.run_from_args(module, args)
     return 0 if summary["status"] != "stopped_nan" and "export_error" not in summary else 1
+
+
+def cmd_tune(args, argv):
+    from zoo import recipe
+    from zoo.tuning import cli as tuning_cli
+
+    _on_backend(args, argv, recipe.get_recipe(args.recipe))
+    summary = tuning_cli.main(args)
+    print(f"[tune] {args.recipe}: done")
+    return 0 if summary is not None else 1
 
 
 def cmd_evaluate(args):
@@ -353,34 +414,94 @@ def cmd_predict(args):
     _run(args, "predict", name, lambda loaded, fn: _given(args, client, fn, name))
 
 
+def _check_folders(args):
+    """Folders given on the command line, checked before anything heavy is imported."""
+    for dest, flag in (("data_dir", "--data-dir"), ("run_dir", "--run-dir"),
+                       ("export_dir", "--export-dir"), ("to", "--to"),
+                       ("directory", "--directory")):
+        path = getattr(args, dest, None)
+        if dest == "run_dir" and args.command in ("evaluate", "export"):
+            _check_run_dir(path)
+        elif path and os.path.exists(path) and not os.path.isdir(path):
+            made = "; it is made when missing" if dest != "to" else ""
+            raise ValueError(f"{flag} {path}: is a file, not a folder; expected a folder{made}.")
+
+
+def _check_run_dir(path):
+    resume = "resume it with `zoo train RECIPE --run-dir {}` (the same command that started it)"
+    if not os.path.exists(path):
+        raise ValueError(f"RUN_DIR {path}: does not exist; expected a run folder of `zoo train` "
+                         "(e.g. runs/<recipe>).")
+    if not os.path.isdir(path):
+        raise ValueError(f"RUN_DIR {path}: is a file; expected a run folder of `zoo train`.")
+    if not os.path.isfile(os.path.join(path, "recipe.json")):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise ValueError(f"RUN_DIR {path}: is an export (saved_model.pb), not a run folder; "
+                             "`zoo predict` or `zoo generate` takes it.")
+        raise ValueError(f"RUN_DIR {path}: not a run folder (no recipe.json). If a `zoo train` "
+                         "run was interrupted before it began, "
+                         + resume.format(path) + "; otherwise give a folder `zoo train` made.")
+    if not os.path.isfile(os.path.join(path, RUN_MODEL)):
+        try:
+            with open(os.path.join(path, "recipe.json")) as f:
+                name = json.load(f).get("name") or "RECIPE"
+        except (OSError, ValueError, AttributeError):
+            name = "RECIPE"
+        raise ValueError(f"RUN_DIR {path}: the run has not finished (no {RUN_MODEL}); "
+                         + resume.format(path).replace("RECIPE", name, 1) + ", then try again.")
+
+
+def _dispatch(args, argv):
+    _check_folders(args)
+    if args.command == "list":
+        return cmd_list(args) or 0
+    if args.command == "train":
+        return cmd_train(args, argv)
+    if args.command == "evaluate":
+        return cmd_evaluate(args) or 0
+    if args.command == "export":
+        return cmd_export(args) or 0
+    if args.command == "generate":
+        return cmd_generate(args) or 0
+    if args.command == "predict":
+        return cmd_predict(args) or 0
+    if args.command == "tune":
+        return cmd_tune(args, argv)
+    return 0
+
+
 def main(argv=None):
-    """Entry point of the ``zoo`` console script; returns the exit status."""
+    """Entry point of the ``zoo`` console script; returns the exit status.
+
+    Bad input prints ``zoo COMMAND: error: MESSAGE`` and returns 2; an unexpected
+    exception (a bug) prints one line and returns 1; Ctrl-C prints one line and
+    returns 130. With ``--debug`` (or ``ZOO_DEBUG=1``) the exception propagates, with
+    its traceback. ``--verbose`` sets ``ZOO_VERBOSE=1`` before anything heavy is
+    imported, so the library logs that zoo silences are shown.
+    """
+    from zoo import _cli_errors as errors
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["ZOO_VERBOSE"] = "1"
+    if getattr(args, "debug", False):
+        os.environ["ZOO_DEBUG"] = "1"
+    debug = os.environ.get("ZOO_DEBUG") == "1"
     try:
-        if args.command == "list":
-            return cmd_list(args) or 0
-        if args.command == "train":
-            return cmd_train(args, argv)
-        if args.command == "evaluate":
-            return cmd_evaluate(args) or 0
-        if args.command == "export":
-            return cmd_export(args) or 0
-        if args.command == "generate":
-            return cmd_generate(args) or 0
-        if args.command == "predict":
-            return cmd_predict(args) or 0
-        if args.command == "tune":
-            from zoo.tuning import cli as tuning_cli
-
-            summary = tuning_cli.main(args)
-            print(f"[tune] {args.recipe}: done")
-            return 0 if summary is not None else 1
-    except (ValueError, FileExistsError) as err:  # RunFolderBusy, CorruptRunFile included
-        print(f"zoo {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return _dispatch(args, argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(errors.interrupted(args.command), file=sys.stderr)
+        return errors.EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001  (one line instead of a traceback)
+        if debug:
+            raise
+        code, message = errors.explain(err, args)
+        print(f"zoo {args.command}: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":
