@@ -1,4 +1,5 @@
-"""How the ``zoo`` command reports an exception: one line (or one message), an exit status.
+"""How the ``zoo`` command checks its paths early and reports an exception: one message
+and an exit status.
 
 A user's mistake (bad input, a missing or misplaced file, a dataset that is not
 there) is exit status 2 with the library's message, which says what was received
@@ -36,6 +37,8 @@ _PATH_FLAGS = {"run_dir": "--run-dir", "data_dir": "--data-dir", "data": "--data
                "to": "--to", "export_dir": "--export-dir", "directory": "--directory",
                "saved_model": "SAVED_MODEL"}
 _POSITIONAL = {("evaluate", "run_dir"): "RUN_DIR", ("export", "run_dir"): "RUN_DIR"}
+# The files of a run folder (zoo.training.runs.RUN_FILES; tests keep them equal).
+RUN_RECIPE, RUN_MODEL = "recipe.json", "model.keras"
 
 
 def interrupted(command):
@@ -102,3 +105,42 @@ def os_message(err, args):
     if os.path.abspath(name) != os.path.abspath(value):
         return f"{flag} {value}: {name} {reason}"
     return f"{flag} {value}: {reason}"
+
+
+def check_folders(args):
+    """Folders given on the command line, checked before anything heavy is imported."""
+    for dest, flag in (("data_dir", "--data-dir"), ("run_dir", "--run-dir"),
+                       ("export_dir", "--export-dir"), ("to", "--to"),
+                       ("directory", "--directory")):
+        path = getattr(args, dest, None)
+        if dest == "run_dir" and args.command in ("evaluate", "export"):
+            check_run_dir(path)
+        elif path and os.path.exists(path) and not os.path.isdir(path):
+            made = "; it is made when missing" if dest != "to" else ""
+            raise ValueError(f"{flag} {path}: is a file, not a folder; expected a folder{made}.")
+
+
+def check_run_dir(path):
+    """A run folder given to ``zoo evaluate``/``zoo export``: it exists, is a run folder, and
+    its run has finished (else the message says how to resume it)."""
+    resume = "resume it with `zoo train RECIPE --run-dir {}` (the same command that started it)"
+    if not os.path.exists(path):
+        raise ValueError(f"RUN_DIR {path}: does not exist; expected a run folder of `zoo train` "
+                         "(e.g. runs/<recipe>).")
+    if not os.path.isdir(path):
+        raise ValueError(f"RUN_DIR {path}: is a file; expected a run folder of `zoo train`.")
+    if not os.path.isfile(os.path.join(path, RUN_RECIPE)):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise ValueError(f"RUN_DIR {path}: is an export (saved_model.pb), not a run folder; "
+                             "`zoo predict` or `zoo generate` takes it.")
+        raise ValueError(f"RUN_DIR {path}: not a run folder (no recipe.json). If a `zoo train` "
+                         "run was interrupted before it began, "
+                         + resume.format(path) + "; otherwise give a folder `zoo train` made.")
+    if not os.path.isfile(os.path.join(path, RUN_MODEL)):
+        try:
+            with open(os.path.join(path, RUN_RECIPE)) as f:
+                name = json.load(f).get("name") or "RECIPE"
+        except (OSError, ValueError, AttributeError):
+            name = "RECIPE"
+        raise ValueError(f"RUN_DIR {path}: the run has not finished (no {RUN_MODEL}); "
+                         + resume.format(path).replace("RECIPE", name, 1) + ", then try again.")

@@ -46,9 +46,6 @@ import sys
 # TensorFlow's C++ start-up chatter is not for the command line's users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The file of a finished run (zoo.training.runs.RUN_FILES["model"]; tests keep them equal).
-RUN_MODEL = "model.keras"
-
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
 # tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
 MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
@@ -108,7 +105,7 @@ def _add_client_arguments(p):
     p.add_argument("--text", action="append",
                    help="raw text for the signature's text input (tokens or source); repeat for "
                         "a batch (default: none)")
-    p.add_argument("--inputs", metavar="JSON",
+    p.add_argument("--inputs", metavar="JSON|@FILE",
                    help="JSON object (or @file.json): input name -> value, in raw units "
                         "(features as numbers, conditions by name or id) (default: none)")
     p.add_argument("--signature", metavar="NAME",
@@ -382,7 +379,8 @@ def cmd_generate(args):
             if "condition" in out:
                 raise ValueError("--condition and --inputs both give the input 'condition'; "
                                  "use one.")
-            out["condition"] = [_condition(args.condition, specs["condition"], name)]
+            out["condition"] = [_condition(args.condition, specs["condition"], name,
+                                           args.saved_model)]
         for flag, key in OPTIONS.items():
             value = getattr(args, key)
             if value is None:
@@ -396,14 +394,28 @@ def cmd_generate(args):
     _run(args, "generate", name, given, wanted=args.num)
 
 
-def _condition(value, spec, name):
+def _condition(value, spec, name, path):
     if spec.dtype.name == "string":
         return value
     try:
         return int(value)
     except ValueError:
+        names = _condition_names(path)
+        valid = (f"valid ids: {', '.join(f'{i} ({n})' for i, n in enumerate(names))}"
+                 if names else "give an integer id")
         raise ValueError(f"--condition: the signature {name!r} takes condition ids "
-                         f"({spec.dtype.name}). Received: {value!r}") from None
+                         f"({spec.dtype.name}), not names. Received: {value!r}; {valid}. "
+                         "Leave out --signature to call `predict`, which takes names.") from None
+
+
+def _condition_names(path):
+    """The condition names an export records (``zoo_export.json``), for a message; [] if none."""
+    try:
+        with open(os.path.join(path, "zoo_export.json")) as f:
+            names = json.load(f)["artifacts"]["vocabulary"]["condition_classes"]
+        return [str(n) for n in names]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def cmd_predict(args):
@@ -414,45 +426,10 @@ def cmd_predict(args):
     _run(args, "predict", name, lambda loaded, fn: _given(args, client, fn, name))
 
 
-def _check_folders(args):
-    """Folders given on the command line, checked before anything heavy is imported."""
-    for dest, flag in (("data_dir", "--data-dir"), ("run_dir", "--run-dir"),
-                       ("export_dir", "--export-dir"), ("to", "--to"),
-                       ("directory", "--directory")):
-        path = getattr(args, dest, None)
-        if dest == "run_dir" and args.command in ("evaluate", "export"):
-            _check_run_dir(path)
-        elif path and os.path.exists(path) and not os.path.isdir(path):
-            made = "; it is made when missing" if dest != "to" else ""
-            raise ValueError(f"{flag} {path}: is a file, not a folder; expected a folder{made}.")
-
-
-def _check_run_dir(path):
-    resume = "resume it with `zoo train RECIPE --run-dir {}` (the same command that started it)"
-    if not os.path.exists(path):
-        raise ValueError(f"RUN_DIR {path}: does not exist; expected a run folder of `zoo train` "
-                         "(e.g. runs/<recipe>).")
-    if not os.path.isdir(path):
-        raise ValueError(f"RUN_DIR {path}: is a file; expected a run folder of `zoo train`.")
-    if not os.path.isfile(os.path.join(path, "recipe.json")):
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            raise ValueError(f"RUN_DIR {path}: is an export (saved_model.pb), not a run folder; "
-                             "`zoo predict` or `zoo generate` takes it.")
-        raise ValueError(f"RUN_DIR {path}: not a run folder (no recipe.json). If a `zoo train` "
-                         "run was interrupted before it began, "
-                         + resume.format(path) + "; otherwise give a folder `zoo train` made.")
-    if not os.path.isfile(os.path.join(path, RUN_MODEL)):
-        try:
-            with open(os.path.join(path, "recipe.json")) as f:
-                name = json.load(f).get("name") or "RECIPE"
-        except (OSError, ValueError, AttributeError):
-            name = "RECIPE"
-        raise ValueError(f"RUN_DIR {path}: the run has not finished (no {RUN_MODEL}); "
-                         + resume.format(path).replace("RECIPE", name, 1) + ", then try again.")
-
-
 def _dispatch(args, argv):
-    _check_folders(args)
+    from zoo import _cli_errors
+
+    _cli_errors.check_folders(args)
     if args.command == "list":
         return cmd_list(args) or 0
     if args.command == "train":
