@@ -92,8 +92,8 @@ def test_tune_reads_jit_mixed_precision_and_data(tmp_path):
 @pytest.mark.parametrize("flags,where", [(["--verbose"], 0), (["--verbose"], 1),
                                          (["--debug"], 0), (["--debug"], 1)])
 def test_verbose_and_debug_before_or_after_the_command(monkeypatch, capsys, flags, where):
-    monkeypatch.delenv("ZOO_VERBOSE", raising=False)
-    monkeypatch.delenv("ZOO_DEBUG", raising=False)
+    monkeypatch.setenv("ZOO_VERBOSE", "0")  # set by main(), undone after the test
+    monkeypatch.setenv("ZOO_DEBUG", "0")
     argv = flags + ["list", "models"] if where == 0 else ["list", "models"] + flags
     assert cli.main(argv) == 0
     assert capsys.readouterr().out.strip().endswith("5 models")
