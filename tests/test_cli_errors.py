@@ -145,28 +145,87 @@ def _history_rows(run):
         return 0
 
 
+def _start(argv, env):
+    # A child of a process started in the background inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler: give the child the default disposition.
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _interrupt_when(proc, ready, timeout=300):
+    """Send SIGINT to `proc` once `ready()` holds; returns (stdout, stderr) of its end."""
+    deadline = time.monotonic() + timeout
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the command ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=120)
+
+
 @pytest.mark.slow  # two trainings in real processes (TensorFlow starts twice)
 def test_ctrl_c_stops_zoo_train_in_one_line_and_the_run_resumes(tmp_path):
     run, data = str(tmp_path / "run"), str(tmp_path / "tfds")
-    argv = [sys.executable, "-m", "zoo.cli", "train", "sunspots", "--tiny", "--epochs", "40",
+    argv = [sys.executable, "-m", "zoo.cli", "train", "sunspots", "--tiny", "--epochs", "1000",
             "--run-dir", run, "--data-dir", data, "--no-export", "--quiet"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=subprocess_env(ZOO_OFFLINE="1"))
-    deadline = time.monotonic() + 300
-    while _history_rows(run) < 1 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert proc.poll() is None, "training ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-3000:]
+    env = subprocess_env(ZOO_OFFLINE="1", PYTHONUNBUFFERED="1")
+    proc = _start(argv, env)
+    out, err = _interrupt_when(proc, lambda: _history_rows(run) >= 2)
+    assert proc.returncode == 130, (out[-2000:], err[-3000:])
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     assert err.strip().splitlines()[-1] == (
         "zoo train: interrupted: run the same command again to resume")
     done = _history_rows(run)
-    assert 1 <= done < 40
-    again = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT,
-                           env=subprocess_env(ZOO_OFFLINE="1"), timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
-    first = next(line for line in again.stdout.splitlines() if line.startswith("Epoch "))
-    assert first != "Epoch 1/40", first  # resumed after the epochs that had finished
-    assert _history_rows(run) == 40
+    assert 2 <= done < 1000
+    # The same command resumes after the finished epochs (then it is interrupted again).
+    again = _start(argv, env)
+    out, err = _interrupt_when(again, lambda: _history_rows(run) > done)
+    assert again.returncode == 130, err[-3000:]
+    first = next(line for line in out.splitlines() if line.startswith("Epoch "))
+    # Epoch done + 1 (or `done` again, were the first run stopped between that epoch's
+    # history line and its backup): not epoch 1.
+    assert first in (f"Epoch {done + 1}/1000", f"Epoch {done}/1000"), out[-2000:]
+    assert first != "Epoch 1/1000"
+
+
+MISSING_DATA = """
+import sys
+from zoo import cli
+for recipe in sys.argv[2:]:
+    code = cli.main(["train", recipe, "--tiny", "--data-dir", sys.argv[1], "--run-dir",
+                     sys.argv[1] + "/run-" + recipe, "--no-export"])
+    print("CODE", recipe, code, flush=True)
+    print("END", recipe, file=sys.stderr, flush=True)
+"""
+STANDARD = {"sentiment": "imdb_reviews", "translation": "ted_hrlr_translate",
+            "ner": "conll2003", "char_lm": "tiny_shakespeare"}
+
+
+def test_sentiment_without_its_data_names_data_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    data = str(tmp_path / "tfds")
+    assert cli.main(["train", "sentiment", "--tiny", "--data-dir", data, "--run-dir",
+                     str(tmp_path / "run"), "--no-export"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo train: error: The TFDS dataset 'imdb_reviews' is not prepared")
+    assert "pass --data-dir DIR" in err and "--data_dir DIR on the command line" not in err
+    assert f"into DIR/downloads/manual and pass --data-dir DIR (here: {data}/downloads/manual" \
+        in err
+
+
+@pytest.mark.slow  # one TensorFlow start, four recipes
+def test_recipes_without_their_data_say_how_to_give_it(tmp_path):
+    # One process (one TensorFlow start) runs the four recipes whose data is not here.
+    proc = subprocess.run([sys.executable, "-c", MISSING_DATA, str(tmp_path / "tfds"),
+                           *STANDARD], capture_output=True, text=True, cwd=ROOT,
+                          env=subprocess_env(ZOO_OFFLINE="1"), timeout=600)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    codes = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("CODE ")]
+    assert codes == [[recipe, "2"] for recipe in STANDARD], (proc.stdout[-2000:],
+                                                             proc.stderr[-3000:])
+    errors = proc.stderr.split("END ")
+    for recipe, dataset in STANDARD.items():
+        err = next(e for e in errors if f"zoo train: error: The TFDS dataset '{dataset}" in e)
+        assert "pass --data-dir DIR" in err and "--data_dir DIR on the command line" not in err
+        if "the source file(s)" in err:  # a set whose builder lists its source files
+            assert "into DIR/downloads/manual and pass --data-dir DIR" in err, err

@@ -1,24 +1,29 @@
 """The ``zoo`` command.
 
-::
+The synopsis (``python -m zoo._cli_synopsis`` writes it from this parser; the
+README shows it)::
 
-    zoo list [models|recipes|datasets]
-    zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--data-dir DIR] [--run-dir DIR]
-                     [--overwrite] [--mixed-precision] [--jit auto|on|off] [--backend B]
-    zoo evaluate RUN_DIR
-    zoo export RUN_DIR [--to saved_models/<recipe>/<version>] [--format saved_model|litert|both]
+    zoo [--help] [--verbose] [--debug] COMMAND ...
+    zoo list [models|recipes|datasets|all]
+    zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--tiny] [--data-dir DIR] ...
+    zoo evaluate RUN_DIR [--data-dir DIR]
+    zoo export RUN_DIR [--to DIR] [--format saved_model|litert|both] [--overwrite]
     zoo predict SAVED_MODEL [--text TEXT ...] [--inputs JSON|@FILE] [--signature NAME] [--json]
-    zoo generate SAVED_MODEL [--condition NAME|ID] [--text TEXT ...] [--num N] [--max-length L]
-                 [--temperature T] [--top-k K] [--seed S] [--beam] [--alpha A]
-                 [--inputs JSON|@FILE] [--signature NAME] [--json]
-    zoo tune RECIPE ...            (see ``zoo tune --help``)
+    zoo generate SAVED_MODEL [--condition NAME|ID] [--num N] [--max-length L] ...
+    zoo tune RECIPE [the options train has too] [--tuner T] [--max-trials N] ...
 
-Every command ends with a one-line summary; bad input exits with status 2
-and a message naming what was received and what was expected. So do a busy
-run or sweep folder (``zoo.training.lock.RunFolderBusy``: the message names
-the process working in it) and a run-folder file that cannot be read
-(``zoo.training.runs.CorruptRunFile``: the message names the file and the way
-out); both are ``ValueError`` subclasses.
+``zoo train`` and ``zoo tune`` share their common options, defined once
+(:func:`zoo.recipe.add_shared_arguments`). Every command ends with a one-line
+summary. Bad input exits with status 2 and one line, ``zoo COMMAND: error:
+MESSAGE``, naming what was received and what was expected, with the command
+line's own flags (:mod:`zoo._cli_errors`); so do a busy run or sweep folder
+(``zoo.training.lock.RunFolderBusy``) and a run-folder file that cannot be read
+(``zoo.training.runs.CorruptRunFile``). An unexpected exception (a bug) is one
+line and status 1; ``--debug`` (or ``ZOO_DEBUG=1``) shows its traceback instead.
+Ctrl-C prints one line and exits with status 130; an interrupted ``zoo train``
+or ``zoo tune`` resumes when the same command runs again. ``--verbose`` sets
+``ZOO_VERBOSE=1`` before anything heavy is imported: the TensorFlow, absl and
+CUDA logs that zoo silences are shown.
 
 ``zoo predict`` and ``zoo generate`` are thin clients of an export
 (:mod:`zoo.client`): they call its ``predict`` (``predict_beam`` with ``--beam``)
