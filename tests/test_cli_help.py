@@ -122,3 +122,23 @@ def test_global_flags_keep_help_and_list_light(argv):
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY 0 -", proc.stderr[-2000:]
     if "tune" in argv:
         assert "--max-trials" in proc.stdout and "--backend" in proc.stdout
+
+
+def test_tune_starts_again_on_the_wanted_backend(monkeypatch):
+    import keras
+
+    wanted = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    calls = []
+
+    class Exec(Exception):
+        pass
+
+    def execve(path, argv, env):
+        calls.append((argv, env["KERAS_BACKEND"]))
+        raise Exec
+
+    monkeypatch.setattr(os, "execve", execve)
+    argv = ["tune", "sunspots", "--tiny", "--backend", wanted, "--max-trials", "1"]
+    with pytest.raises(Exec):
+        cli._dispatch(cli.build_parser(argv).parse_args(argv), argv)
+    assert calls == [([sys.executable, "-m", "zoo.cli", *argv], wanted)]

@@ -417,9 +417,10 @@ def _condition_names(path):
     """The condition names an export records (``zoo_export.json``), for a message; [] if none."""
     try:
         with open(os.path.join(path, "zoo_export.json")) as f:
-            names = json.load(f)["artifacts"]["vocabulary"]["condition_classes"]
+            info = json.load(f)
+        names = info.get("metadata", {}).get("artifacts", {})["vocabulary"]["condition_classes"]
         return [str(n) for n in names]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []
 
 
