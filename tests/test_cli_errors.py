@@ -72,6 +72,8 @@ BAD = [
     (["generate", "{export}", "--num", "0"], "--num: expected an integer >= 1. Received: 0"),
     (["predict", "{export}", "--text", ""], "--text: received an empty string (text 1 of 1)"),
     (["generate", "{export}", "--top-k", "-1"], "--top-k: expected an integer >= 0"),
+    (["train", "no_such_recipe"], "Unknown recipe 'no_such_recipe'. Known recipes: "),
+    (["tune", "no_such_recipe", "--verbose"], "Unknown recipe 'no_such_recipe'. Known recipes: "),
 ]
 
 
@@ -84,6 +86,14 @@ def test_bad_command_lines_exit_2_in_one_line(paths, argv, message):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"zoo {argv[0]}: error: "), done.stderr[-2000:]
     assert message.format(**paths) in last, last
+
+
+@pytest.mark.parametrize("argv", [["--debug", "train", "no_such_recipe"],
+                                  ["train", "no_such_recipe", "--debug"]])
+def test_debug_shows_the_traceback(argv):
+    done = _zoo(*argv)
+    assert done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("ValueError: Unknown recipe")
 
 
 def test_usage_errors_name_the_flag():
@@ -115,6 +125,8 @@ def test_a_bug_is_one_line_and_exit_1_and_debug_shows_it(monkeypatch, capsys):
      "pass --data-dir DIR"),
     (json.JSONDecodeError("Expecting value", "[1,", 3), 2, "--inputs: not valid JSON"),
     (RuntimeError("LiteRT verification failed for x"), 1, "the export failed: LiteRT"),
+    (RuntimeError("... cannot be verified; pass verify=False to write it unverified."), 1,
+     "cannot be verified; export --format saved_model instead"),
 ])
 def test_errors_are_explained(monkeypatch, capsys, error, status, fragment):
     def fails(args):

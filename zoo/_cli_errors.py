@@ -58,11 +58,26 @@ def explain(err, args):
     if any(cls.__name__ in USER_ERROR_NAMES for cls in type(err).__mro__):
         return EXIT_USER, str(err)
     if isinstance(err, RuntimeError) and args.command == "export":
-        return EXIT_BUG, f"the export failed: {err}"
+        return EXIT_BUG, "the export failed: " + _for_the_command_line(str(err))
     lines = [line for line in str(err).splitlines() if line.strip()]
     what = type(err).__name__ + (f": {lines[0]}" if lines else "")
     return EXIT_BUG, (f"{what} -- this is a bug, not a mistake of yours; rerun with --debug "
                       "to see the traceback, and report it.")
+
+
+# Python-API advice in the export's messages -> what the command line offers instead.
+_ADVICE = {
+    "; pass verify=False to write it unverified.":
+        "; export --format saved_model instead (zoo.export.export_litert(..., verify=False) "
+        "writes it unverified).",
+    ", or pass verify=False.": ", or export --format saved_model.",
+}
+
+
+def _for_the_command_line(message):
+    for python, flags in _ADVICE.items():
+        message = message.replace(python, flags)
+    return message
 
 
 def flag_for(path, args):
