@@ -531,8 +531,8 @@ def add_shared_arguments(parser):
                              "runs/<recipe>-tiny and it exports only with --export or "
                              "--export-dir (default: off)")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="TFDS data folder: datasets are built or read there "
-                             "(default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+                        help="TFDS data folder, made when missing: datasets are built or "
+                             "read there (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
     parser.add_argument("--data", metavar="PATH",
                         help="your own data, a CSV/TSV file or a folder, for the recipes "
                              "that take one (text_classification, text_to_text) "
