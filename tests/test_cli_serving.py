@@ -222,6 +222,10 @@ BAD = [
     ("generator", ["generate", "--condition", "Z major"],
      "predict: input 'condition' has an unknown name \"Z major\" at row 0; expected one of "
      "['C major', 'D major', 'E minor']"),
+    ("generator", ["generate", "--signature", "generate", "--condition", "D major"],
+     "--condition: the signature 'generate' takes condition ids (int32), not names. Received: "
+     "'D major'; valid ids: 0 (C major), 1 (D major), 2 (E minor). Leave out --signature to "
+     "call `predict`, which takes names."),
     ("generator", ["generate", "--condition", "7"],
      "predict: input 'condition' id \"7\" at row 0 is out of range; expected an id in [0, 3)"),
     ("classifier", ["predict", "--text", "1 2 12"],

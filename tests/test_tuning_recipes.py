@@ -76,7 +76,7 @@ def test_retrain_best_trains_like_zoo_train_and_exports(tmp_path, tfds_dir):
     args = build_parser().parse_args([
         "sequential_digits", "--tiny", "--max-trials", "2", "--quiet", "--retrain-best",
         "--directory", str(tmp_path / "sweep"), "--data-dir", tfds_dir,
-        "--export-dir", str(export_dir),
+        "--export-dir", str(export_dir / "sequential_digits" / "1"),  # the folder itself
     ])  # fmt: skip
     summary = main(args)
     best, retrained = summary["best"], summary["retrained"]

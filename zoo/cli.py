@@ -1,24 +1,29 @@
 """The ``zoo`` command.
 
-::
+The synopsis (``python -m zoo._cli_synopsis`` writes it from this parser; the
+README shows it)::
 
-    zoo list [models|recipes|datasets]
-    zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--data-dir DIR] [--run-dir DIR]
-                     [--overwrite] [--mixed-precision] [--jit auto|on|off] [--backend B]
-    zoo evaluate RUN_DIR
-    zoo export RUN_DIR [--to saved_models/<recipe>/<version>] [--format saved_model|litert|both]
+    zoo [--help] [--verbose] [--debug] COMMAND ...
+    zoo list [models|recipes|datasets|all]
+    zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--tiny] [--data-dir DIR] ...
+    zoo evaluate RUN_DIR [--data-dir DIR]
+    zoo export RUN_DIR [--to DIR] [--format saved_model|litert|both] [--overwrite]
     zoo predict SAVED_MODEL [--text TEXT ...] [--inputs JSON|@FILE] [--signature NAME] [--json]
-    zoo generate SAVED_MODEL [--condition NAME|ID] [--text TEXT ...] [--num N] [--max-length L]
-                 [--temperature T] [--top-k K] [--seed S] [--beam] [--alpha A]
-                 [--inputs JSON|@FILE] [--signature NAME] [--json]
-    zoo tune RECIPE ...            (see ``zoo tune --help``)
+    zoo generate SAVED_MODEL [--condition NAME|ID] [--num N] [--max-length L] ...
+    zoo tune RECIPE [the options train has too] [--tuner T] [--max-trials N] ...
 
-Every command ends with a one-line summary; bad input exits with status 2
-and a message naming what was received and what was expected. So do a busy
-run or sweep folder (``zoo.training.lock.RunFolderBusy``: the message names
-the process working in it) and a run-folder file that cannot be read
-(``zoo.training.runs.CorruptRunFile``: the message names the file and the way
-out); both are ``ValueError`` subclasses.
+``zoo train`` and ``zoo tune`` share their common options, defined once
+(:func:`zoo.recipe.add_shared_arguments`). Every command ends with a one-line
+summary. Bad input exits with status 2 and one line, ``zoo COMMAND: error:
+MESSAGE``, naming what was received and what was expected, with the command
+line's own flags (:mod:`zoo._cli_errors`); so do a busy run or sweep folder
+(``zoo.training.lock.RunFolderBusy``) and a run-folder file that cannot be read
+(``zoo.training.runs.CorruptRunFile``). An unexpected exception (a bug) is one
+line and status 1; ``--debug`` (or ``ZOO_DEBUG=1``) shows its traceback instead.
+Ctrl-C prints one line and exits with status 130; an interrupted ``zoo train``
+or ``zoo tune`` resumes when the same command runs again. ``--verbose`` sets
+``ZOO_VERBOSE=1`` before anything heavy is imported: the TensorFlow, absl and
+CUDA logs that zoo silences are shown.
 
 ``zoo predict`` and ``zoo generate`` are thin clients of an export
 (:mod:`zoo.client`): they call its ``predict`` (``predict_beam`` with ``--beam``)
@@ -45,9 +50,6 @@ import sys
 
 from zoo import _quiet
 
-# TensorFlow's C++ start-up chatter is not for the command line's users.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
 # tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
 MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
@@ -62,7 +64,8 @@ def _add_list(sub):
     p = sub.add_parser("list", help="list models, recipes and datasets",
                        description="List the registered models, the recipes and the datasets.")
     p.add_argument("what", nargs="?", choices=["models", "recipes", "datasets", "all"],
-                   default="all")
+                   default="all", help="what to list (default: all)")
+    _add_common(p)
 
 
 def _add_train(sub):
@@ -73,41 +76,49 @@ def _add_train(sub):
                                    "folder is resumed unless --overwrite.")
     p.add_argument("recipe", metavar="RECIPE", help="recipe name (see `zoo list recipes`)")
     recipe.add_train_arguments(p)
-    p.add_argument("--backend", choices=["tensorflow", "jax"],
-                   help="Keras backend (default: $KERAS_BACKEND, else the recipe's default)")
+    recipe.add_backend_argument(p)
+    _add_common(p)
 
 
 def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="evaluate a run folder's model on its test split",
                        description="Evaluate a run folder's model on its recipe's test split.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--data-dir", help="TFDS data folder")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of `zoo train`")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="TFDS data folder (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+    _add_common(p)
 
 
 def _add_export(sub):
     p = sub.add_parser("export", help="export a run folder's model (SavedModel, LiteRT)",
                        description="Export a run folder's model as a verified SavedModel "
                                    "and/or a verified LiteRT model.tflite (docs/litert.md).")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--to", help="target folder (default: saved_models/<recipe>/<next version>)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder of `zoo train`")
+    p.add_argument("--to", metavar="DIR",
+                   help="target folder (default: saved_models/<recipe>/<next version>)")
     p.add_argument("--format", choices=["saved_model", "litert", "both"], default="saved_model",
                    help="saved_model (default); litert: <target>/model.tflite only; both: the "
                         "SavedModel with model.tflite beside its saved_model.pb")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing target")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing target (default: refuse it)")
+    _add_common(p)
 
 
 def _add_client_arguments(p):
     p.add_argument("saved_model", metavar="SAVED_MODEL", help="an export folder (saved_model.pb)")
     p.add_argument("--text", action="append",
                    help="raw text for the signature's text input (tokens or source); repeat for "
-                        "a batch")
-    p.add_argument("--inputs", metavar="JSON",
+                        "a batch (default: none)")
+    p.add_argument("--inputs", metavar="JSON|@FILE",
                    help="JSON object (or @file.json): input name -> value, in raw units "
-                        "(features as numbers, conditions by name or id)")
+                        "(features as numbers, conditions by name or id) (default: none)")
     p.add_argument("--signature", metavar="NAME",
-                   help="call this signature instead (serve, beam_search, step, initial_state...)")
+                   help="call this signature instead: serve, beam_search, step, "
+                        "initial_state... (default: predict)")
     p.add_argument("--json", action="store_true",
-                   help="print the outputs as one JSON object (name -> nested list)")
+                   help="print the outputs as one JSON object, name -> nested list (default: "
+                        "readable lines)")
+    _add_common(p)
 
 
 def _add_serving(sub):
@@ -117,18 +128,24 @@ def _add_serving(sub):
                                    "take the export's defaults (its `predict_defaults`).")
     _add_client_arguments(g)
     g.add_argument("--condition", metavar="NAME|ID",
-                   help="the condition, by name (e.g. 'D major') or id; --num copies of it")
-    g.add_argument("--num", type=int, help="sequences to generate (default: one per condition "
-                                           "or text)")
-    g.add_argument("--max-length", type=int, help="steps to generate (default: the export's)")
-    g.add_argument("--temperature", type=float,
-                   help="<= 0 for greedy decoding (default: the export's)")
-    g.add_argument("--top-k", type=int, help="sample among the k best, 0 = all "
-                                             "(default: the export's)")
-    g.add_argument("--seed", type=int, help="sampling seed (default: the export's)")
+                   help="the condition, by name (e.g. 'D major') or id; --num copies of it "
+                        "(default: none)")
+    g.add_argument("--num", type=int, metavar="N",
+                   help="sequences to generate (default: one per condition or text)")
+    g.add_argument("--max-length", type=int, metavar="L",
+                   help="steps to generate (default: the export's)")
+    g.add_argument("--temperature", type=float, metavar="T",
+                   help="sampling temperature, <= 0 for greedy decoding (default: the export's)")
+    g.add_argument("--top-k", type=int, metavar="K",
+                   help="sample among the k best, 0 = all (default: the export's)")
+    g.add_argument("--seed", type=int, metavar="S",
+                   help="sampling seed, the same seed gives the same sequences (default: the "
+                        "export's)")
     g.add_argument("--beam", action="store_true",
-                   help="beam search (the `predict_beam` signature of an encoder-decoder)")
-    g.add_argument("--alpha", type=float, help="beam length penalty (default: the export's)")
+                   help="beam search: the `predict_beam` signature of an encoder-decoder "
+                        "(default: off, sampling or greedy)")
+    g.add_argument("--alpha", type=float, metavar="A",
+                   help="beam length penalty (default: the export's)")
     p = sub.add_parser("predict", help="run an exported model on raw inputs",
                        description="Call the `predict` signature of an exported SavedModel on raw "
                                    "text (--text) or raw values (--inputs); --signature reaches "
@@ -137,19 +154,46 @@ def _add_serving(sub):
 
 
 def _add_tune(sub, argv):
-    if argv[:1] == ["tune"]:
+    if _command_of(argv) == "tune":
+        from zoo import recipe
         from zoo.tuning import cli as tuning_cli  # light: keras-tuner is imported by the sweep
 
-        p = sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)")
+        p = sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)",
+                           description="Hyperparameter sweep of a recipe with keras-tuner "
+                                       "(docs/tuning.md). An existing sweep folder is resumed "
+                                       "unless --overwrite.")
         tuning_cli.add_arguments(p)
+        recipe.add_backend_argument(p)
+        _add_common(p)
     else:
         sub.add_parser("tune", help="hyperparameter sweep of a recipe (keras-tuner)",
                        add_help=False)
 
 
+def _add_common(p, top=False):
+    """--verbose and --debug, on the top parser and on every command's (either place works)."""
+    default = False if top else argparse.SUPPRESS  # a command's parser keeps the top's value
+    p.add_argument("--verbose", action="store_true", default=default,
+                   help="show the TensorFlow, absl and CUDA logs that zoo silences; sets "
+                        "ZOO_VERBOSE=1 (default: off)")
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="show the Python traceback of an error instead of its one-line message; "
+                        "sets ZOO_DEBUG=1 (default: off)")
+
+
+def _command_of(argv):
+    """The command named in `argv` (the first argument that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def build_parser(argv=()):
+    """The parser of the ``zoo`` command (``zoo tune``'s options only when `argv` names it:
+    the others stay free of its imports)."""
     parser = argparse.ArgumentParser(
-        prog="zoo", description="rnn-zoo: train, evaluate, export and serve recurrent models.")
+        prog="zoo", description="rnn-zoo: train, evaluate, export and serve recurrent models.",
+        epilog="Errors print one line `zoo COMMAND: error: ...` and exit with status 2 (your "
+               "input) or 1 (a bug; --debug shows its traceback); Ctrl-C exits with 130.")
+    _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_list(sub)
     _add_train(sub)
@@ -188,19 +232,35 @@ def _wanted_backend(args, module):
     return args.backend or os.environ.get("KERAS_BACKEND") or recipe.default_backend(module)
 
 
-def cmd_train(args, argv):
-    from zoo import recipe
-
-    module = recipe.get_recipe(args.recipe)
+def _on_backend(args, argv, module):
+    """Start this command again on the wanted Keras backend, unless Keras runs on it
+    (the backend is fixed when Keras is imported)."""
     wanted = _wanted_backend(args, module)
     import keras
 
     if wanted != keras.backend.backend():
-        # The backend is fixed when Keras is imported: start again on the right one.
         env = dict(os.environ, KERAS_BACKEND=wanted)
+        sys.stdout.flush()
         os.execve(sys.executable, [sys.executable, "-m", "zoo.cli", *argv], env)
+
+
+def cmd_train(args, argv):
+    from zoo import recipe
+
+    module = recipe.get_recipe(args.recipe)
+    _on_backend(args, argv, module)
     summary = recipe.run_from_args(module, args)
     return 0 if summary["status"] != "stopped_nan" and "export_error" not in summary else 1
+
+
+def cmd_tune(args, argv):
+    from zoo import recipe
+    from zoo.tuning import cli as tuning_cli
+
+    _on_backend(args, argv, recipe.get_recipe(args.recipe))
+    summary = tuning_cli.main(args)
+    print(f"[tune] {args.recipe}: done")
+    return 0 if summary is not None else 1
 
 
 def cmd_evaluate(args):
@@ -323,7 +383,8 @@ def cmd_generate(args):
             if "condition" in out:
                 raise ValueError("--condition and --inputs both give the input 'condition'; "
                                  "use one.")
-            out["condition"] = [_condition(args.condition, specs["condition"], name)]
+            out["condition"] = [_condition(args.condition, specs["condition"], name,
+                                           args.saved_model)]
         for flag, key in OPTIONS.items():
             value = getattr(args, key)
             if value is None:
@@ -337,14 +398,29 @@ def cmd_generate(args):
     _run(args, "generate", name, given, wanted=args.num)
 
 
-def _condition(value, spec, name):
+def _condition(value, spec, name, path):
     if spec.dtype.name == "string":
         return value
     try:
         return int(value)
     except ValueError:
+        names = _condition_names(path)
+        valid = (f"valid ids: {', '.join(f'{i} ({n})' for i, n in enumerate(names))}"
+                 if names else "give an integer id")
         raise ValueError(f"--condition: the signature {name!r} takes condition ids "
-                         f"({spec.dtype.name}). Received: {value!r}") from None
+                         f"({spec.dtype.name}), not names. Received: {value!r}; {valid}. "
+                         "Leave out --signature to call `predict`, which takes names.") from None
+
+
+def _condition_names(path):
+    """The condition names an export records (``zoo_export.json``), for a message; [] if none."""
+    try:
+        with open(os.path.join(path, "zoo_export.json")) as f:
+            info = json.load(f)
+        names = info.get("metadata", {}).get("artifacts", {})["vocabulary"]["condition_classes"]
+        return [str(n) for n in names]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
 
 
 def cmd_predict(args):
@@ -355,35 +431,60 @@ def cmd_predict(args):
     _run(args, "predict", name, lambda loaded, fn: _given(args, client, fn, name))
 
 
+def _dispatch(args, argv):
+    from zoo import _cli_errors
+
+    _cli_errors.check_folders(args)
+    if args.command == "list":
+        return cmd_list(args) or 0
+    if args.command == "train":
+        return cmd_train(args, argv)
+    if args.command == "evaluate":
+        return cmd_evaluate(args) or 0
+    if args.command == "export":
+        return cmd_export(args) or 0
+    if args.command == "generate":
+        return cmd_generate(args) or 0
+    if args.command == "predict":
+        return cmd_predict(args) or 0
+    if args.command == "tune":
+        return cmd_tune(args, argv)
+    return 0
+
+
 def main(argv=None):
-    """Entry point of the ``zoo`` console script; returns the exit status."""
+    """Entry point of the ``zoo`` console script; returns the exit status.
+
+    Bad input prints ``zoo COMMAND: error: MESSAGE`` and returns 2; an unexpected
+    exception (a bug) prints one line and returns 1; Ctrl-C prints one line and
+    returns 130. With ``--debug`` (or ``ZOO_DEBUG=1``) the exception propagates, with
+    its traceback. ``--verbose`` sets ``ZOO_VERBOSE=1`` before anything heavy is
+    imported, so the library logs that zoo silences are shown.
+    """
+    from zoo import _cli_errors as errors
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["ZOO_VERBOSE"] = "1"
+    if getattr(args, "debug", False):
+        os.environ["ZOO_DEBUG"] = "1"
+    debug = os.environ.get("ZOO_DEBUG") == "1"
     _quiet.install()  # before any TensorFlow import: no C++ start-up lines (not with --verbose)
     try:
-        if args.command == "list":
-            return cmd_list(args) or 0
-        if args.command == "train":
-            return cmd_train(args, argv)
-        if args.command == "evaluate":
-            return cmd_evaluate(args) or 0
-        if args.command == "export":
-            return cmd_export(args) or 0
-        if args.command == "generate":
-            return cmd_generate(args) or 0
-        if args.command == "predict":
-            return cmd_predict(args) or 0
-        if args.command == "tune":
-            from zoo.tuning import cli as tuning_cli
-
-            summary = tuning_cli.main(args)
-            print(f"[tune] {args.recipe}: done")
-            return 0 if summary is not None else 1
-    except (ValueError, FileExistsError) as err:  # RunFolderBusy, CorruptRunFile included
-        print(f"zoo {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return _dispatch(args, argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(errors.interrupted(args.command), file=sys.stderr)
+        return errors.EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001  (one line instead of a traceback)
+        if debug:
+            raise
+        code, message = errors.explain(err, args)
+        print(f"zoo {args.command}: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -510,23 +510,80 @@ def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="
 # --------------------------------------------------------------------------
 
 
-def add_train_arguments(parser):
-    """The options shared by ``python -m <recipe module>`` and ``zoo train``."""
-    parser.add_argument("--epochs", type=int, help="override the number of epochs")
+def add_shared_arguments(parser):
+    """The options ``zoo train`` and ``zoo tune`` share, defined once so that they have
+    the same names, meanings and defaults in both (``zoo.tuning.cli`` calls it too).
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_shared_arguments(parser).parse_args(["--tiny", "--set", "epochs=2"]).overrides
+        ['epochs=2']
+    """
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help="epochs of training (tune: per trial, Hyperband: the most) "
+                             "(default: the recipe's Config, or its TINY with --tiny)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
-                        help="override a config field (model.units=64 for a model argument)")
-    parser.add_argument("--tiny", action="store_true", help="the seconds-long TINY config")
-    parser.add_argument("--data-dir", help="TFDS data folder")
-    parser.add_argument("--run-dir", help="run folder (default: runs/<recipe>)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start the run folder afresh instead of resuming it")
+                        help="override a config field, e.g. --set batch_size=64; "
+                             "model.units=64 sets a create_model argument; repeat it for "
+                             "several fields (default: none)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="the recipe's seconds-long TINY config; its run goes to "
+                             "runs/<recipe>-tiny and it exports only with --export or "
+                             "--export-dir (default: off)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="TFDS data folder, made when missing: datasets are built or "
+                             "read there (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="your own data, a CSV/TSV file or a folder, for the recipes "
+                             "that take one (text_classification, text_to_text) "
+                             "(default: none)")
     parser.add_argument("--mixed-precision", action="store_true",
-                        help="float16 (GPU) / bfloat16 (CPU) compute")
-    parser.add_argument("--jit", choices=["auto", "on", "off"], help="XLA compilation")
-    parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
-    parser.add_argument("--export-dir", help="export folder (default saved_models/<recipe>/<n>)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+                        help="float16 (GPU) / bfloat16 (CPU) compute (default: off, float32)")
+    parser.add_argument("--jit", choices=["auto", "on", "off"],
+                        help="XLA compilation (default: the recipe's Config, 'auto': Keras "
+                             "decides)")
+    parser.add_argument("--export-dir", metavar="DIR",
+                        help="the export folder itself, where saved_model.pb goes "
+                             "(default: saved_models/<recipe>/<next version>)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="less output, no progress bars: one line per epoch in train, "
+                             "none per trial in tune (default: off)")
+    return parser
+
+
+def add_backend_argument(parser):
+    """``--backend``: the Keras backend of ``zoo train`` and ``zoo tune`` (the command
+    starts itself again on it when Keras was imported on another)."""
+    parser.add_argument("--backend", choices=["tensorflow", "jax"],
+                        help="Keras backend (default: $KERAS_BACKEND, else the recipe's "
+                             "default)")
+    return parser
+
+
+def add_train_arguments(parser):
+    """The options of ``python -m <recipe module>`` and ``zoo train``: the shared ones
+    (:func:`add_shared_arguments`) and those of a single run.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_train_arguments(parser).parse_args(["--tiny", "--export"]).export
+        True
+    """
+    add_shared_arguments(parser)
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="run folder (default: runs/<recipe>, runs/<recipe>-tiny with "
+                             "--tiny)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start the run folder afresh instead of resuming it (default: "
+                             "resume)")
+    exports = parser.add_mutually_exclusive_group()
+    exports.add_argument("--no-export", action="store_true",
+                         help="skip the SavedModel export (default: export, except with "
+                              "--tiny)")
+    exports.add_argument("--export", action="store_true",
+                         help="export even with --tiny (default: off)")
+    return parser
 
 
 def run_from_args(recipe, args):

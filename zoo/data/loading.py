@@ -160,7 +160,7 @@ def _load_standard(builder, name, read, dl_config, download, manual_dir):
         if builder.is_prepared():
             raise
     urls = sorted(builder.url_infos or {})
-    in_manual = _files_in_manual_dir(builder, manual_dir)
+    in_manual = _files_in_manual_dir(builder, manual_dir or _default_manual_dir(builder))
     reachable = None
     if not in_manual and download:
         reachable = download_possible(_hosts(builder, urls))
@@ -168,6 +168,11 @@ def _load_standard(builder, name, read, dl_config, download, manual_dir):
         builder.download_and_prepare(download_config=dl_config)
         return builder.as_dataset(**read)
     raise DatasetNotAvailableError(_not_available_message(builder, name, urls, download))
+
+
+def _default_manual_dir(builder):
+    """TFDS's own default manual folder: ``<data_dir>/downloads/manual``."""
+    return os.path.join(builder.data_dir_root, "downloads", "manual")
 
 
 def _files_in_manual_dir(builder, manual_dir):
@@ -216,14 +221,18 @@ def _not_available_message(builder, name, urls, download):
         if not download
         else "its source cannot be reached from this machine"
     )
+    root = builder.data_dir_root
     ways = [
         f"on a machine with internet, run `tfds build {name} --data_dir DIR` (or "
-        f"`tfds.load({name!r}, data_dir=DIR)`), copy DIR here and pass data_dir=DIR "
-        "(--data_dir DIR on the command line, or set TFDS_DATA_DIR);"
+        f"`tfds.load({name!r}, data_dir=DIR)`), copy DIR here and pass --data-dir DIR to "
+        "`zoo train`, `zoo evaluate` or `zoo tune` (data_dir=DIR in Python, or set "
+        "TFDS_DATA_DIR);"
     ]
     if builder.url_infos:
         files = ", ".join(f"{i.filename} (from {u})" for u, i in sorted(builder.url_infos.items()))
-        ways.append(f"or put the source file(s) {files} into a folder and pass manual_dir=it;")
+        ways.append(f"or put the source file(s) {files} into DIR/downloads/manual and pass "
+                    f"--data-dir DIR (here: {os.path.join(root, 'downloads', 'manual')}; "
+                    "manual_dir= in Python);")
     ways.append("or use a dataset that builds offline: " + ", ".join(sorted(BUILDERS)) + ".")
     lines = [
         f"The TFDS dataset {name!r} is not prepared in {builder.data_dir_root} and {reason}.",

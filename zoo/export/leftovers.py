@@ -36,8 +36,9 @@ def prepare_target(path, overwrite):
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(
-            f"Export target exists: {path} (pass overwrite=True, or --overwrite to the `zoo` "
-            "command, to replace it)")
+            f"Export target exists: {path}; to replace it, pass --overwrite to `zoo export` "
+            "(overwrite=True in Python), or choose another target (`zoo export --to DIR`, "
+            "`zoo train --export-dir DIR`).")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(path.parent)
 

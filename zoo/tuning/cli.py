@@ -13,87 +13,90 @@ from zoo.tuning.options import DEFAULT_DIRECTORY, DEFAULT_ORACLE_IP, DEFAULT_ORA
 
 
 def add_arguments(parser):
-    """Register the arguments of ``zoo tune`` on an ``argparse`` parser."""
-    parser.add_argument("recipe", metavar="RECIPE", help="recipe name, or a module path with a dot")
-    parser.add_argument(
-        "--tuner", default="random", help=f"one of {', '.join(options.TUNERS)} (default: random)"
-    )
-    parser.add_argument("--max-trials", type=int, default=10, help="most trials (default: 10)")
-    parser.add_argument(
-        "--executions-per-trial", type=int, default=1, help="trainings per trial, averaged"
-    )
-    parser.add_argument(
-        "--directory", default=DEFAULT_DIRECTORY, help="sweep folder root (default: tuning)"
-    )
-    parser.add_argument("--project-name", help="sweep folder name (default: <recipe>_<tuner>)")
-    parser.add_argument("--epochs", type=int, help="epochs per trial (Hyperband: the most)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field (model.units=64 for a model argument); repeatable",
-    )
-    parser.add_argument("--tiny", action="store_true", help="start from the recipe's TINY config")
-    parser.add_argument("--data-dir", help="dataset folder passed to the recipe")
-    parser.add_argument("--objective", help="metric[:min|max] (default: the recipe's OBJECTIVE)")
-    parser.add_argument("--patience", type=int, help="early-stopping patience per trial (0: off)")
-    parser.add_argument("--seed", type=int, help="the oracle's random seed")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="start afresh instead of resuming the folder"
-    )
-    parser.add_argument(
-        "--retrain-best",
-        action="store_true",
-        help="train the best configuration with zoo.training and export it",
-    )
-    parser.add_argument(
-        "--export-dir", default="saved_models", help="export root (default: saved_models)"
-    )
+    """Register the arguments of ``zoo tune`` on an ``argparse`` parser.
+
+    The options ``zoo train`` has too (``--epochs``, ``--set``, ``--tiny``,
+    ``--data-dir``, ``--data``, ``--mixed-precision``, ``--jit``, ``--export-dir``,
+    ``--quiet``) come from ``zoo.recipe.add_shared_arguments``: the same names,
+    meanings and defaults in both commands.
+    """
+    from zoo.recipe import add_shared_arguments
+
+    add = parser.add_argument
+    add("recipe", metavar="RECIPE", help="recipe name, or a module path with a dot")
+    add_shared_arguments(parser)
+    add("--tuner", default="random",
+        help=f"one of {', '.join(options.TUNERS)} (default: random)")
+    add("--max-trials", type=int, default=10, metavar="N", help="most trials (default: 10)")
+    add("--executions-per-trial", type=int, default=1, metavar="K",
+        help="trainings per trial, their metrics averaged (default: 1)")
+    add("--directory", default=DEFAULT_DIRECTORY, metavar="DIR",
+        help=f"sweep folder root (default: {DEFAULT_DIRECTORY})")
+    add("--project-name", metavar="NAME", help="sweep folder name (default: <recipe>_<tuner>)")
+    add("--objective", metavar="METRIC[:min|max]",
+        help="the metric to optimise (default: the recipe's OBJECTIVE)")
+    add("--patience", type=int, metavar="N",
+        help="early-stopping patience per trial, 0: off (default: the recipe's Config)")
+    add("--seed", type=int, metavar="S", help="the oracle's random seed (default: keras-tuner's)")
+    add("--overwrite", action="store_true",
+        help="start the sweep folder afresh instead of resuming it (default: resume)")
+    add("--retrain-best", action="store_true",
+        help="train the best configuration as `zoo train` would and export it to --export-dir "
+             "(default: off)")
+    add("--isolate-trials", action="store_true",
+        help="run every trial in a fresh subprocess, flat memory on TensorFlow (default: off)")
     group = parser.add_argument_group("distributed sweeps (keras-tuner chief oracle and workers)")
-    group.add_argument("--distributed", choices=("chief", "worker"), help="this process's role")
-    group.add_argument("--tuner-id", help="this worker's id (N or tunerN; env KERASTUNER_TUNER_ID)")
-    group.add_argument(
-        "--oracle-ip", help=f"chief address (env KERASTUNER_ORACLE_IP; default {DEFAULT_ORACLE_IP})"
-    )
-    group.add_argument(
-        "--oracle-port",
-        type=int,
-        help=f"chief port (env KERASTUNER_ORACLE_PORT; default {DEFAULT_ORACLE_PORT})",
-    )
-    group.add_argument(
-        "--trial-timeout",
-        type=float,
-        help="seconds without a worker's heartbeat before its trial is requeued (default 120)",
-    )
-    group.add_argument(
-        "--heartbeat-interval", type=float, default=5.0, help="seconds between heartbeats"
-    )
-    parser.add_argument(
-        "--isolate-trials",
-        action="store_true",
-        help="run every trial in a fresh subprocess (flat memory on TensorFlow)",
-    )
-    group.add_argument(
-        "--trials-per-process", type=int, help="a worker leaves after this many trials"
-    )
+    group.add_argument("--distributed", choices=("chief", "worker"),
+                       help="this process's role (default: a lone sweep, unless the "
+                            "KERASTUNER_* variables say otherwise)")
+    group.add_argument("--tuner-id", metavar="N",
+                       help="this worker's id, N or tunerN (default: $KERASTUNER_TUNER_ID)")
+    group.add_argument("--oracle-ip", metavar="IP",
+                       help=f"chief address (default: $KERASTUNER_ORACLE_IP, else "
+                            f"{DEFAULT_ORACLE_IP})")
+    group.add_argument("--oracle-port", type=int, metavar="P",
+                       help=f"chief port (default: $KERASTUNER_ORACLE_PORT, else "
+                            f"{DEFAULT_ORACLE_PORT})")
+    group.add_argument("--trial-timeout", type=float, metavar="S",
+                       help="seconds without a worker's heartbeat before its trial is "
+                            "requeued (default: 120 in a distributed sweep, else off)")
+    group.add_argument("--heartbeat-interval", type=float, default=5.0, metavar="S",
+                       help="seconds between a worker's heartbeats (default: 5)")
+    group.add_argument("--trials-per-process", type=int, metavar="N",
+                       help="a worker leaves after this many trials (default: no limit)")
     group.add_argument("--config-json", help=argparse.SUPPRESS)  # the whole Config, for workers
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
 def config_from_args(recipe, args):
-    """The recipe's configuration with ``--tiny`` and ``--set`` applied.
+    """The recipe's configuration with ``--tiny``, ``--set``, ``--jit``,
+    ``--mixed-precision`` and ``--data`` applied.
 
     Uses the recipe contract's ``zoo.recipe.make_config``, so ``--set`` means
     the same in ``zoo tune`` as in ``zoo train`` (``model.units=64`` sets a
     ``create_model`` argument; unknown keys and wrong types are refused with
     the key and the expected type named).
     """
-    from zoo.recipe import make_config
+    import dataclasses
 
-    return make_config(recipe, tiny=args.tiny, overrides=args.overrides)
+    from zoo.recipe import make_config, recipe_name
+
+    overrides = list(args.overrides)
+    if getattr(args, "mixed_precision", False):
+        overrides.append("mixed_precision=true")
+    if getattr(args, "jit", None):
+        overrides.append("jit=" + {"on": "true", "off": "false"}.get(args.jit, args.jit))
+    config = make_config(recipe, tiny=args.tiny, overrides=overrides)
+    data = getattr(args, "data", None)
+    if data is not None:
+        if "data" not in {f.name for f in dataclasses.fields(config)}:
+            raise ValueError(f"--data: the recipe {recipe_name(recipe)!r} takes no --data; it "
+                             "reads its own dataset (see --data-dir).")
+        if not os.path.exists(data):
+            raise ValueError(f"--data {data}: does not exist; expected a CSV/TSV file or a "
+                             "folder.")
+        config = dataclasses.replace(config, data=data)
+    return config
 
 
 def configure_distributed(args, environ=None):
@@ -135,6 +138,10 @@ def main(args):
         config = recipe.Config(**json.loads(args.config_json))
     else:
         config = config_from_args(recipe, args)
+    if config.mixed_precision:  # the trials build their models under the global dtype policy
+        from zoo.training import placement
+
+        placement.configure(mixed_precision=True)
     return tune(
         recipe,
         tuner=args.tuner,
@@ -154,7 +161,7 @@ def main(args):
         retrain_best=args.retrain_best,
         isolate_trials=args.isolate_trials,
         trials_per_process=args.trials_per_process,
-        export_dir=args.export_dir,
+        export_path=args.export_dir,
         verbose=0 if args.quiet else 1,
         fit_verbose=0 if args.quiet else 2,
     )

@@ -6,7 +6,8 @@ import os
 from zoo import recipe as recipe_contract
 
 
-def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_models", verbose=1):
+def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_models",
+                 export_path=None, verbose=1):
     """Train the best trial's configuration exactly as ``zoo train`` would, and export it.
 
     The run goes through ``zoo.recipe.run`` (``zoo.training.train`` with the
@@ -20,7 +21,8 @@ def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_mode
         objective: ``(name, direction)`` of the sweep (recorded in the result).
         run_dir: root of the run folders; the run goes to
             ``run_dir/trial_<id>`` and is resumed if it exists.
-        export_dir: exports go to ``export_dir/<recipe>/<next version>``.
+        export_dir: exports go to ``export_dir/<recipe>/<next version>``...
+        export_path: ...unless this export folder is given.
         verbose: progress output.
 
     Returns:
@@ -31,7 +33,7 @@ def retrain_best(hypermodel, best, *, objective, run_dir, export_dir="saved_mode
     config = hypermodel.configure(values)
     name = hypermodel.name
     root = os.path.join(export_dir, name)
-    path = os.path.join(root, recipe_contract.next_version(root))
+    path = export_path or os.path.join(root, recipe_contract.next_version(root))
     summary = recipe_contract.run(
         hypermodel.recipe,
         config,

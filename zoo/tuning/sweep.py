@@ -107,6 +107,7 @@ def tune(
     hyperband_factor=3,
     retrain_best=False,
     export_dir="saved_models",
+    export_path=None,
     isolate_trials=False,
     trials_per_process=None,
     verbose=1,
@@ -147,6 +148,8 @@ def tune(
         retrain_best: train the best configuration through ``zoo.training``
             and export it (see ``zoo.tuning.retrain.retrain_best``).
         export_dir: root of the exports (``<export_dir>/<recipe>/<version>``).
+        export_path: the export folder itself instead (``zoo tune --export-dir``,
+            which means what it means for ``zoo train``).
         isolate_trials: run every trial in a fresh subprocess (this process
             serves the oracle on loopback); keeps memory flat on TensorFlow.
         trials_per_process: a worker leaves after this many trials.
@@ -268,6 +271,7 @@ def _run(ctx, abort_serving=None, workers=None):
             objective=objective,
             run_dir=os.path.join(sweep.project_dir, "best_run"),
             export_dir=ctx["export_dir"],
+            export_path=ctx["export_path"],
             verbose=verbose,
         )
         report.write_json(os.path.join(sweep.project_dir, "summary.json"), summary)
