@@ -38,29 +38,15 @@ import sys
 import time
 import zipfile
 
+from benchmarks._results_tables import full_tables, short_table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TINY_BANNER = ("**TINY CONFIGS — NOT RESULTS.** Generated with `--tiny` (seconds-long smoke "
                "configs).")
 
-# What the short README table shows per recipe (the full table in docs/results.md shows
-# every metric): test-metric keys, in order. A recipe not listed shows all its metrics.
-HEADLINE = {
-    "adding_problem": ("mse",),
-    "chorale_generation": ("token_accuracy", "loss_per_sequence"),
-    "chorale_harmonization": ("bass_accuracy",),
-    "dates": ("exact_match",),
-    "g2p": ("per", "wer"),
-    "japanese_vowels": ("accuracy",),
-    "sequential_digits": ("accuracy",),
-    "sunspots": ("mae",),
-}
-# A test metric whose key starts so is a reference figure (a baseline or a published one).
-REFERENCE_PREFIXES = ("reference_", "baseline_", "persistence_", "most_common_")
-# Keys shown as percentages (a fraction in [0, 1] in metrics.json).
-PERCENT_WORDS = ("accuracy", "exact_match", "per", "wer", "f1", "precision", "recall",
-                 "error_rate")
 FINISHED = ("complete", "already_complete")
+KINDS = ("embedded", "download", "own data")
 
 
 class ResultsError(ValueError):
@@ -137,13 +123,16 @@ def read_run(run_dir, expected_config):
     metrics_path = os.path.join(run_dir, "metrics.json")
     if not os.path.isfile(metrics_path):
         return None, f"no finished run in {run_dir}"
-    with open(metrics_path) as handle:
-        metrics = json.load(handle)
+    try:
+        with open(metrics_path) as handle:
+            metrics = json.load(handle)
+        with open(os.path.join(run_dir, "config.json")) as handle:
+            config = json.load(handle)
+    except (OSError, ValueError) as err:
+        return None, f"the run in {run_dir} cannot be read ({type(err).__name__}: {err})"
     summary = metrics.get("summary") or {}
     if metrics.get("status") not in FINISHED or not summary:
         return None, f"the run in {run_dir} has not finished (status {metrics.get('status')})"
-    with open(os.path.join(run_dir, "config.json")) as handle:
-        config = json.load(handle)
     if expected_config is not None and config != expected_config:
         return None, f"the run in {run_dir} is not the default configuration"
     model = os.path.join(run_dir, "model.keras")
@@ -157,6 +146,7 @@ def read_run(run_dir, expected_config):
         "export": summary.get("export"),
         "export_error": summary.get("export_error"),
         "weights": count_weights(model) if os.path.isfile(model) else None,
+        "report": metrics.get("report") or {},
         "run_dir": run_dir,
     }, ""
 
@@ -191,113 +181,11 @@ def collect(names, *, runs_dir, tiny, read_only):
                 "process_seconds": trained,
                 "reference_source": (getattr(module, "REFERENCE", None) or {}).get("source")}
         rows.append({**base, **(row or {})})
-    return rows
+    return sorted(rows, key=lambda r: KINDS.index(r["kind"]))  # embedded first
 
 
 def _first_line(module):
     return ((module.__doc__ or "").strip().splitlines() or [""])[0]
-
-
-# --------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------
-
-def label(key):
-    return key.replace("_", " ")
-
-
-def is_reference(key):
-    return key.startswith(REFERENCE_PREFIXES)
-
-
-def fmt(key, value):
-    """A metric as the tables show it: rates as percentages, other floats to 4 figures."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    words = key.split("_")
-    if isinstance(value, float) and 0.0 <= value <= 1.0 and any(
-            w in words or key.endswith(w) for w in PERCENT_WORDS):
-        return f"{100 * value:.2f} %"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.4g}"
-
-
-def _metrics(row, keys=None):
-    test = row.get("test", {})
-    keys = keys or [k for k in test if not is_reference(k)]
-    return ", ".join(f"{label(k)} {fmt(k, test[k])}" for k in keys if k in test)
-
-
-def _references(row):
-    test = row.get("test", {})
-    text = ", ".join(f"{label(k)} {fmt(k, v)}" for k, v in test.items() if is_reference(k))
-    if text and row.get("reference_source"):
-        text += f" ({row['reference_source']})"
-    return text or "—"
-
-
-def _epochs(row):
-    epochs, limit = row.get("epochs"), row.get("max_epochs")
-    if epochs is None:
-        return "—"
-    return f"{epochs} (early stop)" if limit and epochs < limit else str(epochs)
-
-
-def _seconds(row):
-    return f"{row['train_seconds']:.0f} s / {row['total_seconds']:.0f} s"
-
-
-def short_table(rows):
-    """The README table: one line per recipe, headline metrics only."""
-    lines = ["| Recipe | Metric (test split) | Reference | Epochs | Training / total |",
-             "|---|---|---|---|---|"]
-    for row in rows:
-        if "test" not in row:
-            lines.append(f"| {row['recipe']} | {row['why']} | — | — | — |")
-            continue
-        headline = HEADLINE.get(row["recipe"])
-        lines.append(f"| {row['recipe']} | {_metrics(row, headline)} | {_references(row)} | "
-                     f"{_epochs(row)} | {_seconds(row)} |")
-    return lines
-
-
-def full_tables(rows):
-    """docs/results.md's per-recipe section: every metric and the run's facts."""
-    lines = []
-    for row in rows:
-        lines += [f"#### {row['recipe']}", "", row["doc"], ""]
-        if "test" not in row:
-            lines += [f"Not measured: {row['why']}.", ""]
-            continue
-        lines += ["| | |", "|---|---|"]
-        lines += [f"| {label(k)} | {fmt(k, v)} |" for k, v in row["test"].items()
-                  if not is_reference(k)]
-        lines += [f"| reference: {label(k)} | {fmt(k, v)} |" for k, v in row["test"].items()
-                  if is_reference(k)]
-        if row.get("reference_source"):
-            lines.append(f"| reference source | {row['reference_source']} |")
-        lines += [
-            f"| epochs | {_epochs(row)} of at most {row.get('max_epochs')} |",
-            f"| training (inside `fit`) | {row['train_seconds']:.1f} s |",
-            f"| total (data, training, evaluation, report, export) | "
-            f"{row['total_seconds']:.1f} s |",
-        ]
-        if row.get("process_seconds") is not None:
-            lines.append(f"| process wall time (trained by this command) | "
-                         f"{row['process_seconds']:.1f} s |")
-        lines += [f"| weights (parameters in model.keras) | {fmt('weights', row['weights'])} |"
-                  if row.get("weights") is not None else "| weights | — |",
-                  f"| backend | {row['backend']} |",
-                  f"| export | {_export(row)} |",
-                  f"| trained by | `{row['command']}` |", ""]
-    return lines
-
-
-def _export(row):
-    if row.get("export_error"):
-        return f"FAILED: {row['export_error']}"
-    return f"`{row['export']}`" if row.get("export") else "none"
 
 
 # --------------------------------------------------------------------------
@@ -380,7 +268,7 @@ def results_md(rows, meta):
         "are those the recipe reports beside its metrics (baselines, published figures). "
         "The recipes over standard TFDS sets need their data from the internet and are "
         "listed without figures unless a finished run folder of theirs is found.", "",
-        "### Summary", ""] + short_table(rows) + ["", "### Per recipe", ""] + full_tables(rows) \
+        "## Summary", ""] + short_table(rows) + ["", "## Per recipe", ""] + full_tables(rows) \
         + [END]
 
 
