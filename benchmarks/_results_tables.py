@@ -14,20 +14,24 @@ when there is no run) and, from a finished run, ``test`` (metrics.json's test me
 import os
 
 # What the short README table shows per recipe (the full table in docs/results.md shows
-# every metric): test-metric keys, in order. A recipe not listed shows all its metrics.
+# every metric): test-metric keys, in order, those the run has. A recipe not listed, or
+# whose run has none of them, shows all its metrics.
 HEADLINE = {
     "adding_problem": ("mse",),
     "chorale_generation": ("token_accuracy", "loss_per_sequence"),
     "chorale_harmonization": ("bass_accuracy",),
     "dates": ("exact_match",),
-    "g2p": ("per", "wer"),
+    "g2p": ("per", "wer", "token_error_rate", "sequence_error_rate"),
+    "ner": ("entity_f1", "entity_precision", "entity_recall"),
+    "translation": ("bleu", "chrf"),
+    "text_to_text": ("bleu", "chrf"),
     "japanese_vowels": ("accuracy",),
     "sequential_digits": ("accuracy",),
     "sunspots": ("mae",),
 }
 # A test metric whose key starts so is a reference figure (a baseline or a published one).
 REFERENCE_PREFIXES = ("reference_", "baseline_", "persistence_", "most_common_")
-# Keys shown as percentages (a fraction in [0, 1] in metrics.json).
+# Keys ending so are shown as percentages (a fraction in [0, 1] in metrics.json).
 PERCENT_WORDS = ("accuracy", "exact_match", "per", "wer", "f1", "precision", "recall",
                  "error_rate")
 
@@ -44,9 +48,7 @@ def fmt(key, value):
     """A metric as the tables show it: rates as percentages, other floats to 4 figures."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    words = key.split("_")
-    if isinstance(value, float) and 0.0 <= value <= 1.0 and any(
-            w in words or key.endswith(w) for w in PERCENT_WORDS):
+    if isinstance(value, float) and 0.0 <= value <= 1.0 and key.endswith(PERCENT_WORDS):
         return f"{100 * value:.2f} %"
     if isinstance(value, int):
         return f"{value:,}"
@@ -55,7 +57,7 @@ def fmt(key, value):
 
 def _metrics(row, keys=None):
     test = row.get("test", {})
-    keys = keys or [k for k in test if not is_reference(k)]
+    keys = [k for k in keys or () if k in test] or [k for k in test if not is_reference(k)]
     return ", ".join(f"{label(k)} {fmt(k, test[k])}" for k in keys if k in test)
 
 
