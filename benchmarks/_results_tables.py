@@ -76,8 +76,10 @@ def _epochs(row):
     return f"{epochs} (early stop)" if limit and epochs < limit else str(epochs)
 
 
-def _seconds(row):
-    return f"{row['train_seconds']:.0f} s / {row['total_seconds']:.0f} s"
+def _seconds(row, digits=0):
+    """``training s / total s`` (— where the run did not record one)."""
+    return " / ".join("—" if row.get(k) is None else f"{row[k]:.{digits}f} s"
+                      for k in ("train_seconds", "total_seconds"))
 
 
 def short_table(rows):
@@ -111,9 +113,8 @@ def full_tables(rows):
             lines.append(f"| reference source | {row['reference_source']} |")
         lines += [
             f"| epochs | {_epochs(row)} of at most {row.get('max_epochs')} |",
-            f"| training (inside `fit`) | {row['train_seconds']:.1f} s |",
-            f"| total (data, training, evaluation, report, export) | "
-            f"{row['total_seconds']:.1f} s |",
+            f"| training (inside `fit`) / total (data, training, evaluation, report, export) | "
+            f"{_seconds(row, 1)} |",
         ]
         if row.get("process_seconds") is not None:
             lines.append(f"| process wall time (trained by this command) | "
