@@ -248,28 +248,33 @@ def readme_block(rows, meta):
               f"from the run folders at commit {meta['commit']} on {meta['date']} "
               f"({meta['machine_short']}); every figure below comes from the runs' "
               "`metrics.json`. Every metric, wall times, the adding-problem cell comparison "
-              "and the backend/XLA measurement: [docs/results.md](docs/results.md).", ""]
+              "and the backend/XLA measurement: [docs/results.md](docs/results.md)."
+              + (f" {meta['note']}" if meta["note"] else ""), ""]
     return [BEGIN] + lines + short_table(rows) + [END]
 
 
 def results_md(rows, meta):
     """docs/results.md's generated section (between the markers), as lines."""
-    banner = [TINY_BANNER, ""] if meta["tiny"] else []
-    return [BEGIN, ""] + banner + [
+    lines = [BEGIN, ""] + ([TINY_BANNER, ""] if meta["tiny"] else [])
+    lines += [
         "Every recipe with embedded data, trained with its default configuration "
         "(`zoo train RECIPE`) or read from its finished run folder, and written by one "
         "command (this section is generated: do not edit it by hand):", "",
         "```bash", meta["command"], "```", "",
         f"- commit: {meta['commit']}", f"- date: {meta['date']}",
-        f"- machine: {meta['machine']}", f"- run folders: `{meta['runs_dir']}`", "",
+        f"- machine: {meta['machine']}", f"- run folders: `{meta['runs_dir']}`"]
+    if meta["note"]:
+        lines.append(f"- note: {meta['note']}")
+    lines += [
+        "",
         "\"Training\" is the time inside `model.fit` summed over the run; \"total\" adds data "
         "preparation, evaluation, the report (samples, figures, comparisons) and the export "
         "with its verification; both come from each run's `metrics.json`. Reference figures "
         "are those the recipe reports beside its metrics (baselines, published figures). "
         "The recipes over standard TFDS sets need their data from the internet and are "
         "listed without figures unless a finished run folder of theirs is found.", "",
-        "## Summary", ""] + short_table(rows) + ["", "## Per recipe", ""] + full_tables(rows) \
-        + [END]
+        "## Summary", ""]
+    return lines + short_table(rows) + ["", "## Per recipe", ""] + full_tables(rows) + [END]
 
 
 def write_md(path, block):
@@ -323,6 +328,8 @@ def parse_args(argv=None):
                         help="the full results file (default: docs/results.md)")
     parser.add_argument("--readme", default="README.md",
                         help="the README whose results table is replaced (default: README.md)")
+    parser.add_argument("--note", default="",
+                        help="a sentence about the runs (e.g. a shared machine) for both tables")
     parser.add_argument("--check", action="store_true",
                         help="write nothing, never train: exit 1 if the README table differs "
                              "from the runs")
@@ -362,7 +369,7 @@ def _main(args, argv):
     rows = collect(names, runs_dir=args.runs_dir, tiny=args.tiny,
                    read_only=args.read_only or args.check)
     argv = sys.argv[1:] if argv is None else list(argv)
-    meta = {"tiny": args.tiny, "runs_dir": args.runs_dir,
+    meta = {"tiny": args.tiny, "runs_dir": args.runs_dir, "note": args.note,
             "command": shlex.join(["python", "-m", "benchmarks.results", *argv]),
             "commit": commit([args.output_md, args.readme]),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
