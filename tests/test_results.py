@@ -207,8 +207,10 @@ def test_handmade_runs_give_the_expected_rows_and_check(tmp_path, capsys):
     shutil.copy(os.path.join(ROOT, "README.md"), readme)
     common = ["--tiny", "--recipes", "sunspots,japanese_vowels,ner", "--runs-dir", runs,
               "--readme", str(readme)]
-    assert results.main(common + ["--read-only", "--output-md", str(md)]) == 0
+    note = "The machine was shared: times are upper bounds."
+    assert results.main(common + ["--read-only", "--output-md", str(md), "--note", note]) == 0
     text = readme.read_text()
+    assert note in block(text) and f"- note: {note}" in md.read_text()
     assert row_of(text, "japanese_vowels") == (
         "| japanese_vowels | accuracy 96.49 % | — | 1 | 14 s / 34 s |")
     assert row_of(text, "sunspots") == (
