@@ -131,8 +131,11 @@ def read_run(run_dir, expected_config):
     except (OSError, ValueError) as err:
         return None, f"the run in {run_dir} cannot be read ({type(err).__name__}: {err})"
     summary = metrics.get("summary") or {}
-    if metrics.get("status") not in FINISHED or not summary:
+    if metrics.get("status") not in FINISHED:
         return None, f"the run in {run_dir} has not finished (status {metrics.get('status')})"
+    if not summary:
+        return None, (f"the run in {run_dir} has trained but has no summary yet (its "
+                      "evaluation, report or export is running or was interrupted)")
     if expected_config is not None and config != expected_config:
         return None, f"the run in {run_dir} is not the default configuration"
     model = os.path.join(run_dir, "model.keras")
