@@ -269,7 +269,8 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
 
     check_config(config)
     run_dir = run_dir or default_run_dir(recipe, tiny=tiny)
-    if export is None:
+    by_default = export is None
+    if by_default:
         export = not tiny or export_dir is not None
     chief = placement.is_chief()
     if chief:  # before the lock, which creates the folder's parent
@@ -278,7 +279,7 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         summary = _run(recipe, config, data_dir=data_dir, run_dir=run_dir, overwrite=overwrite,
                        export=export, export_dir=export_dir, verbose=verbose, chief=chief)
     if not export:
-        summary["no_export"] = "--tiny; pass --export to export" if tiny else ""
+        summary["no_export"] = "--tiny; pass --export to export" if by_default else ""
     print(summary_line(summary), flush=True)
     return summary
 
