@@ -24,8 +24,12 @@ Recipes are plugins: they are found through the entry-point group
 
 :func:`run` wires a recipe into the one training path::
 
-    config -> load_data -> build_model (in the strategy's scope) -> zoo.training.train
-           -> evaluate -> report -> export (saved_models/<recipe>/<version>)
+    config -> load_data -> build_model (in the strategy's scope) -> run folder written
+           -> zoo.training.train -> evaluate -> report
+           -> export (saved_models/<recipe>/<version>, unless these weights were exported)
+
+Nothing is written until the config, the data and the model have passed;
+``--tiny`` runs go to ``runs/<recipe>-tiny`` and export only when asked.
 
 Config overrides are ``key=value`` strings (``epochs=3``, ``model.units=64``)
 checked against the field types. This module imports only the standard
