@@ -1,6 +1,7 @@
 """Tests for zoo.training.runs: the run folder's files."""
 
 import json
+import os
 
 import pytest
 
@@ -169,3 +170,57 @@ def test_a_history_with_a_torn_header_holds_no_epoch_and_is_removed(tmp_path, ca
     assert runs.read_history(str(tmp_path), repair=True) == {}
     assert not path.exists()
     assert "has a torn header" in capsys.readouterr().err
+
+
+def test_run_dir_state_says_what_prepare_would_do_and_writes_nothing(tmp_path):
+    run = str(tmp_path / "run")
+    assert runs.run_dir_state(run, {"epochs": 2}) == "new"
+    assert not (tmp_path / "run").exists()
+    runs.prepare_run_dir(run, {"epochs": 2, "seed": 1})
+    assert runs.run_dir_state(run, {"epochs": 3, "seed": 1}) == "resume"
+    with pytest.raises(ValueError, match=r"another configuration \(seed: saved 1, now 2\)"):
+        runs.run_dir_state(run, {"epochs": 2, "seed": 2})
+    assert runs.run_dir_state(run, {"epochs": 2, "seed": 2}, overwrite=True) == "new"
+    runs.update_metrics(run, {"status": "complete"})
+    assert runs.run_dir_state(run, {"epochs": 2, "seed": 1}) == "resume"  # no model.keras
+    (tmp_path / "run" / "model.keras").write_bytes(b"")
+    assert runs.run_dir_state(run, {"epochs": 2, "seed": 1}) == "finished"
+    assert json.loads((tmp_path / "run" / "config.json").read_text()) == {"epochs": 2, "seed": 1}
+    (tmp_path / "file").write_text("")
+    for check in (runs.run_dir_state, runs.prepare_run_dir):
+        with pytest.raises(ValueError, match="file, not a folder. Pass another --run-dir"):
+            check(str(tmp_path / "file"), {"epochs": 2})
+
+
+def test_recorded_export_is_the_latest_of_the_same_weights_that_still_exists(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = str(tmp_path / "run")
+    assert runs.recorded_export(run, "aa") is None
+    for version, fingerprint in (("1", "aa"), ("2", "bb"), ("3", "aa")):
+        (tmp_path / "exports" / version).mkdir(parents=True)
+        (tmp_path / "exports" / version / "saved_model.pb").write_bytes(b"")
+        runs.record_export(run, os.path.join("exports", version), fingerprint)
+    assert runs.recorded_export(run, "aa") == os.path.join("exports", "3")
+    assert runs.recorded_export(run, "bb") == os.path.join("exports", "2")
+    assert runs.recorded_export(run, "cc") is None
+    os.remove(tmp_path / "exports" / "3" / "saved_model.pb")
+    assert runs.recorded_export(run, "aa") == os.path.join("exports", "1")
+    monkeypatch.chdir(tmp_path / "exports")  # from elsewhere, the absolute path
+    assert runs.recorded_export(run, "bb") == str(tmp_path / "exports" / "2")
+    entries = json.loads((tmp_path / "run" / "exports.json").read_text())["exports"]
+    assert [e["weights_sha256"] for e in entries] == ["aa", "bb", "aa"]
+
+
+def test_weights_fingerprint_survives_a_save_and_load_and_sees_a_changed_weight(tmp_path):
+    import keras
+    import numpy as np
+
+    inputs = keras.Input((3, 2))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GRU(2)(inputs)))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert runs.weights_fingerprint(loaded) == runs.weights_fingerprint(model)
+    kernel = model.weights[0]
+    kernel.assign(np.asarray(kernel.numpy()) + 1e-6)
+    assert runs.weights_fingerprint(loaded) != runs.weights_fingerprint(model)

@@ -24,8 +24,12 @@ Recipes are plugins: they are found through the entry-point group
 
 :func:`run` wires a recipe into the one training path::
 
-    config -> load_data -> build_model (in the strategy's scope) -> zoo.training.train
-           -> evaluate -> report -> export (saved_models/<recipe>/<version>)
+    config -> load_data -> build_model (in the strategy's scope) -> run folder written
+           -> zoo.training.train -> evaluate -> report
+           -> export (saved_models/<recipe>/<version>, unless these weights were exported)
+
+Nothing is written until the config, the data and the model have passed;
+``--tiny`` runs go to ``runs/<recipe>-tiny`` and export only when asked.
 
 Config overrides are ``key=value`` strings (``epochs=3``, ``model.units=64``)
 checked against the field types. This module imports only the standard
@@ -48,6 +52,7 @@ from pathlib import Path
 
 from zoo import _quiet
 from zoo._overrides import apply_overrides, make_config
+from zoo._run_checks import check_config, with_data
 
 ENTRY_POINT_GROUP = "zoo.recipes"
 CONTRACT = ("Config", "load_data", "build_model", "evaluate")
@@ -57,7 +62,8 @@ DEFAULT_BACKEND = "tensorflow"
 
 __all__ = [
     "BaseConfig", "Data", "apply_overrides", "make_config", "list_recipes", "get_recipe",
-    "recipe_name", "run", "load_run", "evaluate_run", "export_run", "main_for",
+    "recipe_name", "default_run_dir", "check_config", "run", "load_run", "evaluate_run",
+    "export_run", "main_for",
 ]  # fmt: skip
 
 
@@ -221,20 +227,36 @@ def _check_data(data, recipe):
     return data
 
 
-def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=True,
-        export_dir=None, verbose="auto"):
+def default_run_dir(recipe, *, tiny=False):
+    """``runs/<recipe>``, or ``runs/<recipe>-tiny`` for a ``--tiny`` run (kept apart)."""
+    return os.path.join(DEFAULT_RUNS, recipe_name(recipe) + ("-tiny" if tiny else ""))
+
+
+def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=None,
+        export_dir=None, tiny=False, verbose="auto"):
     """Train, evaluate, report and export one recipe run.
+
+    Nothing is written before the configuration has passed its checks
+    (:func:`zoo._run_checks.check_config`), the run folder has been checked
+    to hold no other configuration, the data has loaded and the model has
+    been built: a rejected configuration leaves no run folder behind.
 
     Args:
         recipe: the recipe module.
         config: its ``Config``.
         data_dir: TFDS data folder (default: TFDS's own).
-        run_dir: the run folder (default ``runs/<recipe>``); an existing one
-            is resumed (or reused when finished) unless ``overwrite``. It is
-            prepared here, once, before any data is loaded.
-        export: write a SavedModel after training.
+        run_dir: the run folder (default :func:`default_run_dir`:
+            ``runs/<recipe>``, ``runs/<recipe>-tiny`` with ``tiny``); an
+            existing one is resumed (or reused when finished) unless
+            ``overwrite``.
+        export: write a SavedModel after training; ``None`` (default): yes,
+            unless ``tiny`` without an ``export_dir``. A finished run whose
+            weights were already exported (its ``exports.json``) reports that
+            export instead of writing a new version.
         export_dir: the export folder (default
             ``saved_models/<recipe>/<next version>``).
+        tiny: ``config`` is a ``--tiny`` one: it only changes the defaults of
+            ``run_dir`` and ``export``.
         verbose: ``fit``'s verbosity.
 
     Returns:
@@ -242,23 +264,48 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
         one line and stored in ``run_dir/metrics.json``.
 
     Raises:
+        ValueError: a configuration out of range or that builds no model, a
+            run folder holding another configuration.
         zoo.training.lock.RunFolderBusy: another process works in ``run_dir``
             (the chief holds the folder's lock for the whole run, export
             included).
     """
-    from zoo.training import placement
+    from zoo.training import placement, runs
 
-    run_dir = run_dir or os.path.join(DEFAULT_RUNS, recipe_name(recipe))
+    check_config(config)
+    run_dir = run_dir or default_run_dir(recipe, tiny=tiny)
+    by_default = export is None
+    if by_default:
+        export = not tiny or export_dir is not None
     chief = placement.is_chief()
+    if chief:  # before the lock, which creates the folder's parent
+        runs.run_dir_state(run_dir, config, overwrite=overwrite)
     with _run_lock(run_dir) if chief else contextlib.nullcontext():
-        return _run(recipe, config, data_dir=data_dir, run_dir=run_dir, overwrite=overwrite,
-                    export=export, export_dir=export_dir, verbose=verbose, chief=chief)
+        summary = _run(recipe, config, data_dir=data_dir, run_dir=run_dir, overwrite=overwrite,
+                       export=export, export_dir=export_dir, verbose=verbose, chief=chief)
+    if not export:
+        summary["no_export"] = "--tiny; pass --export to export" if by_default else ""
+    print(summary_line(summary), flush=True)
+    return summary
 
 
 def _run_lock(run_dir):
     from zoo.training.lock import RunLock
 
     return RunLock(run_dir)
+
+
+def _build_checked(recipe, config, data, strategy):
+    """The recipe's model, built in ``strategy``'s scope (a ValueError when none builds)."""
+    from zoo.training import placement
+
+    try:
+        with strategy.scope():
+            return recipe.build_model(config, data)
+    except (ValueError, TypeError) as err:
+        placement.release(strategy)
+        raise ValueError(f"The configuration of {recipe_name(recipe)} builds no model "
+                         f"(check the --set model.* values): {err}") from err
 
 
 def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, verbose, chief):
@@ -268,8 +315,8 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
 
     name = recipe_name(recipe)
     start = time.perf_counter()
-    if chief:  # fail before loading data if the folder holds another run
-        runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    # Checked again under the lock; it fails before any data is loaded.
+    state = runs.run_dir_state(run_dir, config, overwrite=overwrite) if chief else "new"
     placement.join_cluster()  # JAX processes join before any computation, data loading included
     placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     data = _check_data(recipe.load_data(config, data_dir=data_dir), recipe)
@@ -278,13 +325,18 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
     # the data was already built.
     placement.configure(seed=config.seed, mixed_precision=config.mixed_precision)
     monitor, mode = objective(recipe, data)
+    strategy = placement.choose_strategy()
+    # A finished run loads its model.keras; any other is built now, before the
+    # folder is written, and trained as it is.
+    model = None if state == "finished" else _build_checked(recipe, config, data, strategy)
     if chief:
+        runs.prepare_run_dir(run_dir, config, overwrite=overwrite)
         runs.write_json(os.path.join(run_dir, runs.RUN_FILES["recipe"]), {
             "name": name, "module": module_name(recipe), "artifacts": sorted(data.artifacts)})
     result = train(
-        lambda: recipe.build_model(config, data), data, run_dir=run_dir, epochs=config.epochs,
-        patience=config.patience, monitor=monitor, mode=mode, artifacts=data.artifacts,
-        verbose=verbose)
+        model if model is not None else (lambda: recipe.build_model(config, data)), data,
+        run_dir=run_dir, epochs=config.epochs, patience=config.patience, monitor=monitor,
+        mode=mode, strategy=strategy, artifacts=data.artifacts, verbose=verbose)
     # Every worker evaluates (a distributed evaluation needs them all); only the
     # chief writes the run folder and exports.
     test = recipe.evaluate(result.model, data, config) or {}
@@ -303,19 +355,36 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
         "backend": keras.backend.backend(),
     }
     if export and chief:
-        path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
-            os.path.join(DEFAULT_EXPORTS, name)))
-        try:
-            summary["export"] = str(export_run(run_dir, path, model=result.model,
-                                               artifacts=data.artifacts))
-        except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
-            summary["export_error"] = f"{type(err).__name__}: {err}"
-            print(f"[{name}] export to {path} failed: {summary['export_error']}", flush=True)
+        summary.update(_export_once(name, run_dir, export_dir, result.model, data.artifacts))
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
     if chief:
         runs.update_metrics(run_dir, summary, section="summary")
-    print(summary_line(summary), flush=True)
     return summary
+
+
+def _export_once(name, run_dir, export_dir, model, artifacts):
+    """Export ``model``, unless an export of these very weights is still there.
+
+    Returns the summary's export entries: ``export`` (the path),
+    ``export_unchanged`` (True when the recorded export is reported instead
+    of a new one), or ``export_error``.
+    """
+    from zoo.training import runs
+
+    fingerprint = runs.weights_fingerprint(model)
+    found = runs.recorded_export(run_dir, fingerprint)
+    if found and (export_dir is None or os.path.abspath(export_dir) == os.path.abspath(found)):
+        return {"export": found, "export_unchanged": True}
+    path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
+        os.path.join(DEFAULT_EXPORTS, name)))
+    try:
+        exported = str(export_run(run_dir, path, model=model, artifacts=artifacts))
+    except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
+        error = f"{type(err).__name__}: {err}"
+        print(f"[{name}] export to {path} failed: {error}", flush=True)
+        return {"export_error": error}
+    runs.record_export(run_dir, exported, fingerprint)
+    return {"export": exported, "export_unchanged": False}
 
 
 def summary_line(summary):
@@ -324,10 +393,15 @@ def summary_line(summary):
     parts = [f"[{summary['recipe']}] {summary['status']}: {metrics}",
              f"{summary['epochs']} epochs, {summary['train_seconds']} s training"]
     parts.append(f"run {summary['run_dir']}")
-    if summary.get("export"):
+    if summary.get("export") and summary.get("export_unchanged"):
+        parts.append(f"export {summary['export']} (unchanged weights)")
+    elif summary.get("export"):
         parts.append(f"SavedModel {summary['export']}")
     if summary.get("export_error"):
         parts.append("export FAILED (see above)")
+    if "no_export" in summary:
+        parts.append(f"no export ({summary['no_export']})" if summary["no_export"]
+                     else "no export")
     return " | ".join(parts)
 
 
@@ -587,16 +661,31 @@ def add_train_arguments(parser):
 
 
 def run_from_args(recipe, args):
-    """Build the config from parsed ``args`` and :func:`run` the recipe."""
+    """Build the config from parsed ``args`` and :func:`run` the recipe.
+
+    ``--tiny`` runs go to ``runs/<recipe>-tiny`` (an explicit ``--run-dir``
+    wins) and export only with ``--export`` or ``--export-dir``; ``--data``
+    sets the Config's ``data`` field. Everything is checked before the run
+    writes a file.
+    """
     overrides = list(args.overrides)
     if args.mixed_precision:
         overrides.append("mixed_precision=true")
     if args.jit:
         overrides.append("jit=" + {"on": "true", "off": "false"}.get(args.jit, args.jit))
     config = make_config(recipe, tiny=args.tiny, overrides=overrides, epochs=args.epochs)
+    data = getattr(args, "data", None)
+    if data is not None:
+        config = with_data(recipe, recipe_name(recipe), config, data)
+    asked = [flag for flag, given in (("--export", getattr(args, "export", False)),
+                                      ("--export-dir", args.export_dir)) if given]
+    if args.no_export and asked:
+        raise ValueError(f"--no-export and {' and '.join(asked)} contradict each other; "
+                         "pass one of them.")
+    export = False if args.no_export else (True if asked else None)
     return run(recipe, config, data_dir=args.data_dir, run_dir=args.run_dir,
-               overwrite=args.overwrite, export=not args.no_export, export_dir=args.export_dir,
-               verbose=2 if args.quiet else "auto")
+               overwrite=args.overwrite, export=export, export_dir=args.export_dir,
+               tiny=args.tiny, verbose=2 if args.quiet else "auto")
 
 
 def main_for(module):

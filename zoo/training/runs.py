@@ -9,6 +9,7 @@ A run folder holds everything a run produced::
       learning_curve.png   train and validation curves per metric
       model.keras          the trained model (best weights when monitored)
       recipe.json          the recipe's name, module and artifact names (zoo.recipe.run)
+      exports.json         which export was made from which weights (zoo.recipe.run)
       <artifact>.json      vocabularies, statistics: the artifacts passed to training
       checkpoints/         best weights so far
       backup/              the resume state while the run is unfinished
@@ -18,8 +19,12 @@ A run folder that exists is resumed, never overwritten unless
 ``overwrite=True``; resuming with a different configuration is an error
 (only ``epochs`` may grow, to train a finished run further).
 
-:data:`RUN_FILES` names the files; :func:`prepare_run_dir` creates, resumes or
-wipes a folder; :func:`read_history` reads ``history.csv``;
+:data:`RUN_FILES` names the files; :func:`run_dir_state` says, writing
+nothing, whether a folder is new, resumed or finished (and refuses one that
+holds another configuration); :func:`prepare_run_dir` creates, resumes or
+wipes a folder; :func:`record_export` and :func:`recorded_export` keep
+``exports.json`` (an export per weights fingerprint,
+:func:`weights_fingerprint`); :func:`read_history` reads ``history.csv``;
 :func:`update_metrics` is the one writer of ``metrics.json`` (training
 progress, final state, test metrics, reports and summaries all merge through
 it); :func:`write_json` is the one atomic JSON writer (run folders and sweep
@@ -48,6 +53,7 @@ RUN_FILES = {
     "curve": "learning_curve.png",
     "model": "model.keras",
     "recipe": "recipe.json",
+    "exports": "exports.json",
     "checkpoint": os.path.join("checkpoints", "best.weights.h5"),
     "backup": "backup",
     "logs": "logs",
@@ -180,21 +186,20 @@ def read_json(path, default=None, *, way_out=None):
         raise CorruptRunFile(path, problem, way_out or globals()["way_out"](path)) from None
 
 
-def prepare_run_dir(run_dir, config, *, overwrite=False):
-    """Create, resume or (with ``overwrite``) wipe a run folder.
+def _saved_config(run_dir, cfg):
+    """The configuration saved in ``run_dir`` (None when there is none), checked against ``cfg``.
 
-    Returns ``"new"`` or ``"resume"``. Resuming with a configuration that
-    differs from the saved one (other than a larger ``epochs``) raises a
-    ValueError naming the keys that differ.
+    Raises:
+        ValueError: ``run_dir`` is a file, or holds another configuration
+            (keys other than a larger ``epochs`` differ).
+        CorruptRunFile: its ``config.json`` is not a configuration.
     """
-    cfg = jsonable(config_to_dict(config))
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ValueError(f"The run folder {run_dir} is a file, not a folder. Pass another "
+                         "--run-dir, or move the file away.")
     path = os.path.join(run_dir, RUN_FILES["config"])
-    if os.path.isdir(run_dir) and overwrite:
-        shutil.rmtree(run_dir)
     if not os.path.exists(path):
-        os.makedirs(run_dir, exist_ok=True)
-        write_json(path, cfg)
-        return "new"
+        return None
     saved = read_json(path)
     if not isinstance(saved, dict):
         raise CorruptRunFile(path, f"a {type(saved).__name__}, not a configuration",
@@ -206,9 +211,110 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
             f"The run folder {run_dir} holds a run with another configuration ({details}). "
             "Use another run folder, or overwrite=True (--overwrite) to start again."
         )
+    return saved
+
+
+def run_dir_state(run_dir, config, *, overwrite=False):
+    """What :func:`prepare_run_dir` would do with ``run_dir``, without writing anything.
+
+    Returns ``"new"`` (no run there, or ``overwrite``), ``"finished"`` (a
+    finished run with its ``model.keras``: it is reused, or trained further
+    when ``epochs`` grew) or ``"resume"``. Raises as :func:`prepare_run_dir`
+    does, so that a run can be refused before it writes a file.
+
+    Example::
+
+        run_dir_state("runs/missing", {"epochs": 2})   # "new"
+    """
+    cfg = jsonable(config_to_dict(config))
+    if overwrite and os.path.isdir(run_dir):
+        return "new"
+    if _saved_config(run_dir, cfg) is None:
+        return "new"
+    metrics = read_json(os.path.join(run_dir, RUN_FILES["metrics"]), {}) or {}
+    finished = metrics.get("status") in ("complete", "already_complete")
+    if finished and os.path.exists(os.path.join(run_dir, RUN_FILES["model"])):
+        return "finished"
+    return "resume"
+
+
+def prepare_run_dir(run_dir, config, *, overwrite=False):
+    """Create, resume or (with ``overwrite``) wipe a run folder.
+
+    Returns ``"new"`` or ``"resume"``. Resuming with a configuration that
+    differs from the saved one (other than a larger ``epochs``) raises a
+    ValueError naming the keys that differ; so does a ``run_dir`` that is a
+    file.
+    """
+    cfg = jsonable(config_to_dict(config))
+    path = os.path.join(run_dir, RUN_FILES["config"])
+    if os.path.isdir(run_dir) and overwrite:
+        shutil.rmtree(run_dir)
+    saved = _saved_config(run_dir, cfg)
+    if saved is None:
+        os.makedirs(run_dir, exist_ok=True)
+        write_json(path, cfg)
+        return "new"
     if cfg.get("epochs") != saved.get("epochs"):
         write_json(path, cfg)
     return "resume"
+
+
+def weights_fingerprint(model):
+    """The sha256 (hex) of a model's weights: their shapes, dtypes and values, in order.
+
+    Names are left out (a model loaded from ``model.keras`` and the one that
+    was saved give the same fingerprint); optimizer state and seeds are not
+    weights.
+
+    Example::
+
+        weights_fingerprint(model)   # 'e3b0c442...', the same after a save and load
+    """
+    import hashlib
+
+    import keras
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight.value))
+        digest.update(f"{value.dtype.str}{value.shape};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def record_export(run_dir, path, fingerprint):
+    """Record in ``run_dir/exports.json`` that ``path`` was exported from weights ``fingerprint``.
+
+    The file lists every export of the run, oldest first::
+
+        {"exports": [{"path": "saved_models/x/1", "abspath": "/.../saved_models/x/1",
+                      "weights_sha256": "..."}]}
+    """
+    file = os.path.join(run_dir, RUN_FILES["exports"])
+    entries = [e for e in (read_json(file, {}) or {}).get("exports", [])
+               if e.get("abspath") != os.path.abspath(path)]
+    entries.append({"path": os.fspath(path), "abspath": os.path.abspath(path),
+                    "weights_sha256": fingerprint})
+    write_json(file, {"exports": entries})
+
+
+def recorded_export(run_dir, fingerprint):
+    """The latest export of ``run_dir`` made from weights ``fingerprint`` that still exists.
+
+    Returns its path (as recorded when that still names it from here, else
+    absolute), or None: no such export, or its ``saved_model.pb`` is gone.
+    """
+    found = read_json(os.path.join(run_dir, RUN_FILES["exports"]), {}) or {}
+    for entry in reversed(found.get("exports", [])):
+        where = entry.get("abspath")
+        if entry.get("weights_sha256") != fingerprint or not where:
+            continue
+        if os.path.isfile(os.path.join(where, "saved_model.pb")):
+            path = entry.get("path") or where
+            return path if os.path.abspath(path) == where else where
+    return None
 
 
 def _notice(text):
