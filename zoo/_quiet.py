@@ -9,7 +9,7 @@ devices, before ``TF_CPP_MIN_LOG_LEVEL`` is read::
     E0000 ... cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: ...
 
 :func:`install`, called by the command-line entry points (``zoo``,
-``python -m recipes.X``, the processes they start) before anything imports
+a recipe module run with ``python -m``, the processes they start) before anything imports
 TensorFlow, adds an import hook: the first ``import tensorflow`` of the
 process, by any module (Keras, ``zoo.data``, ``zoo.export``...), and the
 device probe that follows it (``tf.config.list_physical_devices()``) run with
