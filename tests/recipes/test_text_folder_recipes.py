@@ -2,7 +2,6 @@
 a learnable task trains to a stated score, the export answers raw strings in a fresh
 process, and a missing or wrong option is refused with a message naming the fix."""
 
-import argparse
 import csv
 import os
 import random
@@ -177,15 +176,6 @@ def test_wrong_columns_or_delimiter_name_the_file_header_and_key(recipe, content
         assert str(path) in err
 
 
-def _train_takes_data_flag():
-    parser = argparse.ArgumentParser(allow_abbrev=False)  # "--data" is not "--data-dir"
-    base.add_train_arguments(parser)
-    _, unknown = parser.parse_known_args(["--data", "x"])
-    return not unknown
-
-
-@pytest.mark.xfail(not _train_takes_data_flag(), strict=True,
-                   reason="`zoo train --data` is defined by the shared train options")
 def test_data_flag_trains_on_your_file(tmp_path, tfds_dir, monkeypatch):
     import zoo.cli
 
