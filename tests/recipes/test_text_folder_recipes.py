@@ -176,6 +176,7 @@ def test_wrong_columns_or_delimiter_name_the_file_header_and_key(recipe, content
         assert str(path) in err
 
 
+@pytest.mark.slow  # trains, then trains again and evaluates three times: ~45 s
 def test_data_flag_trains_on_your_file_and_a_changed_file_is_refused(
         tmp_path, tfds_dir, monkeypatch, capsys):
     import json
