@@ -25,24 +25,18 @@ returns the ``label`` (the label string), ``class_id`` and ``probabilities``.
 """
 
 import dataclasses
-import typing
 
 from recipes import _own_data, base
-from zoo.recipe import BaseConfig, Data, main_for
+from zoo.recipe import Data, main_for
 
 NAME = "text_classification"
 WHAT = "text,label rows"
 
 
 @dataclasses.dataclass
-class Config(BaseConfig):
-    data: str = ""
+class Config(_own_data.OwnDataConfig):
     text_column: str = ""
     label_column: str = ""
-    delimiter: str = ""
-    header: typing.Union[bool, str] = "auto"
-    level: str = "word"
-    lowercase: bool = True
     max_tokens: int = 20000
     max_length: int = 200
     epochs: int = 10
@@ -75,17 +69,19 @@ def _labels(ds):
 
 
 def _batches(ds, labels, classes, tokenizer, config, training):
-    """Batches of one split; rows whose label the train split lacks are left out."""
+    """Batches of one split; rows whose label the train split lacks are left out
+    (``classes``: the sorted train labels)."""
     import tensorflow as tf
 
     from zoo.data import pipelines
 
+    known_labels = set(classes)
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(classes, tf.range(len(classes), dtype=tf.int64)),
         default_value=-1)
     ds = ds.map(lambda ex: {"text": ex["text"],
                             "label": table.lookup(tf.strings.strip(ex["label"]))})
-    known = sum(label in set(classes) for label in labels)
+    known = sum(label in known_labels for label in labels)
     if known < len(labels):
         ds = ds.filter(lambda ex: ex["label"] >= 0)
         ds = ds.apply(tf.data.experimental.assert_cardinality(known))
@@ -111,14 +107,15 @@ def load_data(config, data_dir=None):
                                 max_length=config.max_length)
     batches = {split: _batches(raw[split], labels[split], classes, tokenizer, config,
                                split == "train") for split in raw}
-    unknown = {split: sum(label not in set(classes) for label in labels[split])
+    known = set(classes)
+    unknown = {split: sum(label not in known for label in labels[split])
                for split in raw if split != "train"}
     return Data(
         train=batches["train"], validation=batches.get("validation"), test=batches["test"],
         model_kwargs={"vocab_size": tokenizer.size, "num_classes": len(classes)},
         artifacts={"vocabulary": {"input": tokenizer.get_config(), "classes": classes}},
         extras={"tokenizers": {"input": tokenizer}, "classes": classes,
-                "unknown_labels": unknown})
+                "unknown_labels": unknown, "test_split": _own_data.scored_split(raw)})
 
 
 def build_model(config, data):
@@ -143,7 +140,8 @@ def evaluate(model, data, config):
     classes = data.extras["classes"]
     return {**base.evaluate_classifier(model, data),
             "macro_f1": macro_f1(model, data.test, len(classes)), "classes": len(classes),
-            "test_rows_with_unknown_label": data.extras["unknown_labels"].get("test", 0)}
+            "test_rows_with_unknown_label": data.extras["unknown_labels"].get("test", 0),
+            "test_split": data.extras["test_split"]}
 
 
 main = main_for(__name__)

@@ -27,22 +27,18 @@ does the same with beam search (see ``zoo.export.generation``).
 """
 
 import dataclasses
-import typing
 
 from recipes import _own_data, _seq2seq
-from zoo.recipe import BaseConfig, main_for
+from zoo.recipe import main_for
 
 NAME = "text_to_text"
 WHAT = "source,target rows"
 
 
 @dataclasses.dataclass
-class Config(BaseConfig):
-    data: str = ""
+class Config(_own_data.OwnDataConfig):
     source_column: str = ""
     target_column: str = ""
-    delimiter: str = ""
-    header: typing.Union[bool, str] = "auto"
     level: str = "char"
     lowercase: bool = False
     max_tokens: int = 8000
@@ -80,11 +76,13 @@ def load_data(config, data_dir=None):
                              f"Received: {key}={getattr(config, key)}")
     raw = _own_data.load_splits(config, data_dir, kind="translation", recipe=NAME,
                                 names=("source", "target"), what=WHAT)
-    return _seq2seq.load(config, raw, source_key="source", target_key="target",
+    data = _seq2seq.load(config, raw, source_key="source", target_key="target",
                          source_level=config.level, target_level=config.level,
                          max_source_length=config.max_source_length,
                          max_target_length=config.max_target_length,
                          lowercase=config.lowercase, max_tokens=config.max_tokens or None)
+    data.extras["test_split"] = _own_data.scored_split(raw)
+    return data
 
 
 def build_model(config, data):
@@ -127,7 +125,8 @@ def evaluate(model, data, config):
     references = [_tokens(target, t) for _, t in pairs]
     teacher = model.evaluate(data.test, verbose=0, return_dict=True)
     return {**scores(predictions, references, config.level), "examples": len(pairs),
-            "teacher_forced_token_accuracy": float(teacher["token_accuracy"])}
+            "teacher_forced_token_accuracy": float(teacher["token_accuracy"]),
+            "test_split": data.extras.get("test_split", "test")}
 
 
 def report(model, data, config, run_dir):

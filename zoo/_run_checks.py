@@ -9,6 +9,7 @@ corrected command starts cleanly::
 """
 
 import dataclasses
+import hashlib
 import math
 import os
 
@@ -80,12 +81,19 @@ def with_data(recipe, name, config, path):
 
     The path is checked to exist, and recorded absolute, so that the run
     folder names the same file wherever ``zoo evaluate`` later runs from.
+    When the Config also has a ``data_fingerprint`` field, it is set to
+    :func:`data_fingerprint` of the path: a run trained on other contents of
+    the same file then holds "another configuration", and the recipe's
+    ``load_data`` can refuse a file that changed since the run (example:
+    ``with_data(recipe, "text_classification", config, "reviews.csv").data_fingerprint``
+    -> ``'3f2a...'``).
 
     Raises:
         ValueError: the recipe's Config has no ``data`` field (the recipes
             that take one are listed), or ``path`` is empty or missing.
     """
-    if "data" not in {f.name for f in dataclasses.fields(config)}:
+    fields = {f.name for f in dataclasses.fields(config)}
+    if "data" not in fields:
         takers = _recipes_with_data()
         hint = (f" Recipes that train on your own file: {', '.join(takers)}." if takers else "")
         raise ValueError(f"recipe {name} takes no --data; it reads its own dataset (use "
@@ -95,4 +103,32 @@ def with_data(recipe, name, config, path):
     full = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(full):
         raise ValueError(f"--data: no such file or folder: {path!r} (looked for {full}).")
-    return dataclasses.replace(config, data=full)
+    changes = {"data": full}
+    if "data_fingerprint" in fields:
+        changes["data_fingerprint"] = data_fingerprint(full)
+    return dataclasses.replace(config, **changes)
+
+
+def data_fingerprint(path):
+    """A sha256 (hex, 16 characters) of a data file's bytes, or of a folder's files.
+
+    For a folder: the names and bytes of the files directly in it, in name
+    order (names starting with "." left out). Used by :func:`with_data`.
+
+    Example:
+        >>> data_fingerprint("reviews.csv")   # doctest: +SKIP
+        '3f2a9c0e5b7d1a64'
+    """
+    digest = hashlib.sha256()
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if not n.startswith(".")
+                       and os.path.isfile(os.path.join(path, n)))
+        files = [(n, os.path.join(path, n)) for n in names]
+    else:
+        files = [("", path)]
+    for name, file in files:
+        digest.update(f"{name}\0{os.path.getsize(file)}\0".encode("utf-8"))
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]

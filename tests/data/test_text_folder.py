@@ -99,3 +99,58 @@ def test_a_changed_file_or_option_is_built_afresh(tmp_path, data_dir):
     edited = TextFolderConfig.for_files(path)
     assert edited.name != first.name
     assert _rows(edited, data_dir) == [("a", "x"), ("b", "y"), ("c", "z")]
+
+
+def test_with_data_records_a_fingerprint_of_the_file_or_the_folder_files(tmp_path):
+    import dataclasses
+
+    from zoo._run_checks import data_fingerprint, with_data
+
+    @dataclasses.dataclass
+    class Config:
+        data: str = ""
+        data_fingerprint: str = ""
+
+    @dataclasses.dataclass
+    class PathOnly:
+        data: str = ""
+
+    file = _write(tmp_path / "one" / "reviews.csv", "text,label\nfine,yes\n")
+    config = with_data(None, "mine", Config(), str(file))
+    assert config.data == str(file) and config.data_fingerprint == data_fingerprint(str(file))
+    assert len(config.data_fingerprint) == 16
+    assert with_data(None, "mine", PathOnly(), str(file)) == PathOnly(data=str(file))
+    first = config.data_fingerprint
+    file.write_text("text,label\nfine,no\n", encoding="utf-8")  # same size, other bytes
+    assert data_fingerprint(str(file)) != first
+    folder = tmp_path / "folder"
+    _write(folder / "train.csv", "text,label\na,b\n")
+    _write(folder / "test.csv", "text,label\nc,d\n")
+    _write(folder / ".hidden", "left out")
+    before = data_fingerprint(str(folder))
+    _write(folder / ".hidden", "still left out")
+    assert data_fingerprint(str(folder)) == before
+    os.rename(folder / "test.csv", folder / "validation.csv")  # a renamed file: another split
+    assert data_fingerprint(str(folder)) != before
+
+
+def _own_data_examples(path, heading):
+    """The `zoo train` lines of the first bash block under ``heading`` in ``path``."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    text = open(os.path.join(root, path), encoding="utf-8").read()
+    block = text[text.index(heading):].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#")[0].split() for line in block.splitlines()
+            if line.startswith("zoo train ")]
+
+
+@pytest.mark.parametrize("path, heading", [("README.md", "## Train on your own data"),
+                                           ("docs/recipes.md", "## Your own data")])
+def test_own_data_examples_train_other_options_into_other_run_folders(path, heading):
+    # A second `zoo train` of one recipe with another file or columns into the same run
+    # folder is refused ("holds a run with another configuration"): each needs its own.
+    folders = {}
+    for words in _own_data_examples(path, heading):
+        run_dir = (words[words.index("--run-dir") + 1] if "--run-dir" in words
+                   else f"runs/{words[2]}")
+        assert folders.setdefault(run_dir, words) == words, (path, run_dir)
+    assert len(folders) >= 3

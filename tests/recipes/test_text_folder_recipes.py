@@ -176,14 +176,61 @@ def test_wrong_columns_or_delimiter_name_the_file_header_and_key(recipe, content
         assert str(path) in err
 
 
-def test_data_flag_trains_on_your_file(tmp_path, tfds_dir, monkeypatch):
+@pytest.mark.slow  # trains, then trains again and evaluates three times: ~45 s
+def test_data_flag_trains_on_your_file_and_a_changed_file_is_refused(
+        tmp_path, tfds_dir, monkeypatch, capsys):
+    import json
+
     import zoo.cli
+    from zoo._run_checks import data_fingerprint
 
     monkeypatch.chdir(tmp_path)
     data = write_reviews(tmp_path / "reviews.csv", rows=120)
+    run_dir = str(tmp_path / "run")
     argv = ["train", "text_classification", "--tiny", "--no-export", "--quiet",
             "--data", data, "--set", "text_column=review", "--set", "label_column=stars",
-            "--data-dir", tfds_dir, "--run-dir", str(tmp_path / "run")]
+            "--data-dir", tfds_dir, "--run-dir", run_dir]
+    evaluate = ["evaluate", run_dir, "--data-dir", tfds_dir]
     assert zoo.cli.main(argv) == 0
-    config = base.load_run(str(tmp_path / "run"))[1]
+    config = base.load_run(run_dir)[1]
     assert config.data == data and os.path.isfile(tmp_path / "run" / "model.keras")
+    assert config.data_fingerprint == data_fingerprint(data) != ""
+    with open(tmp_path / "run" / "metrics.json", encoding="utf-8") as handle:
+        assert json.load(handle)["test"]["test_split"] == "test"
+    original = (tmp_path / "reviews.csv").read_bytes()
+    with open(data, "a", encoding="utf-8") as handle:  # a new label: another label list
+        handle.write("999,zebra red,maybe\n")
+    capsys.readouterr()
+    assert zoo.cli.main(argv) == 2  # train again: refused, the finished run is untouched
+    err = capsys.readouterr().err
+    assert "holds a run with another configuration (data_fingerprint: saved" in err
+    assert "the data file's contents changed since that run" in err
+    assert zoo.cli.main(evaluate) == 2
+    err = capsys.readouterr().err
+    assert f"The data file {data} changed since the run was trained on it" in err
+    assert "Restore the file, or train a new run on it (--run-dir DIR, or --overwrite" in err
+    assert "Traceback" not in err
+    (tmp_path / "reviews.csv").write_bytes(original)  # restored: the run is used again
+    assert zoo.cli.main(argv) == 0 and zoo.cli.main(evaluate) == 0
+    assert "[evaluate]" in capsys.readouterr().out
+    os.rename(data, tmp_path / "moved.csv")
+    assert zoo.cli.main(evaluate) == 2
+    err = capsys.readouterr().err
+    assert (f"The run's data file {data} (given to zoo train --data) is gone; put it back"
+            in err)
+
+
+def test_without_a_test_split_the_validation_split_is_scored_and_said(
+        tmp_path, tfds_dir, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write_reviews(folder / "train.csv", rows=60)
+    write_reviews(folder / "validation.csv", rows=20, seed=3)
+    config = base.make_config(text_classification, tiny=True, overrides=[
+        f"data={folder}", "text_column=review", "label_column=stars"])
+    data = text_classification.load_data(config, data_dir=tfds_dir)
+    assert data.extras["test_split"] == "validation"
+    out = capsys.readouterr().out
+    assert (f"[text_classification] {folder}: 60 train, 20 validation rows; no test rows, so "
+            "the test scores are of the validation split, which early stopping also reads "
+            "(optimistic)") in out

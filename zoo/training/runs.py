@@ -207,6 +207,8 @@ def _saved_config(run_dir, cfg):
     diff = sorted(k for k in set(saved) | set(cfg) if k != "epochs" and saved.get(k) != cfg.get(k))
     if diff:
         details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {cfg.get(k)!r}" for k in diff)
+        if "data_fingerprint" in diff and "data" not in diff:
+            details += "; the data file's contents changed since that run"
         raise ValueError(
             f"The run folder {run_dir} holds a run with another configuration ({details}). "
             "Use another run folder, or overwrite=True (--overwrite) to start again."
