@@ -268,7 +268,8 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
 
     Raises:
         ValueError: a configuration out of range or that builds no model, a
-            run folder holding another configuration.
+            run folder holding another configuration, an ``export_dir`` that
+            exists and is no export of this run.
         zoo.training.lock.RunFolderBusy: another process works in ``run_dir``
             (the chief holds the folder's lock for the whole run, export
             included).
@@ -553,12 +554,14 @@ def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False,
     with _run_lock(run_dir):
         if model is None and keras.backend.backend() == "tensorflow":
             model = load_run_model(run_dir)
+        # Without a model here, the TensorFlow subprocess that exports records it.
+        record = model is not None and format in ("saved_model", "both")
+        fingerprint = runs.weights_fingerprint(model) if record else None  # ready beforehand
         exported = _export_run(run_dir, path, model=model, artifacts=artifacts,
                                overwrite=overwrite, environ=lock.inherit_environment(run_dir),
                                format=format)
-        # Without a model here, the TensorFlow subprocess that exported recorded it.
-        if model is not None and format in ("saved_model", "both"):
-            runs.record_export(run_dir, exported, runs.weights_fingerprint(model))
+        if record:
+            runs.record_export(run_dir, exported, fingerprint)
         return exported
 
 
