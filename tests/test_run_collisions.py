@@ -38,7 +38,8 @@ def _versions(folder):
 
 @pytest.fixture
 def fake_export(monkeypatch):
-    """A stand-in for ``zoo.recipe.export_run``: writes ``saved_model.pb`` only, logs each call."""
+    """A stand-in for the SavedModel writer under ``zoo.recipe.export_run`` (which still
+    records the export): writes ``saved_model.pb`` only, logs each call."""
     calls = []
 
     def export_run(run_dir, path, **kwargs):
@@ -47,7 +48,7 @@ def fake_export(monkeypatch):
         calls.append(str(path))
         return path
 
-    monkeypatch.setattr(base, "export_run", export_run)
+    monkeypatch.setattr(base, "_export_run", export_run)
     return calls
 
 
@@ -126,6 +127,30 @@ def test_tiny_runs_apart_and_a_finished_run_is_not_exported_twice(
     status, last, _ = _train(capsys, "--tiny", "--export-dir", "elsewhere")
     assert status == 0 and last.endswith("| export elsewhere (unchanged weights)")
     assert len(fake_export) == 5 and _versions(str(tmp_path)) == ["1", "2", "3", "4"]
+
+
+def test_zoo_export_is_recorded_and_an_existing_export_dir_is_refused_before_training(
+        tmp_path, capsys, monkeypatch, fake_export):
+    monkeypatch.chdir(tmp_path)
+    status, _, _ = _train(capsys, "--tiny")
+    assert status == 0 and fake_export == []
+    # `zoo export RUN` records its export: `zoo train --export` then reports it.
+    assert cli.main(["export", f"runs/{NAME}-tiny"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"SavedModel saved_models/{NAME}/1")
+    status, last, _ = _train(capsys, "--tiny", "--export")
+    assert status == 0 and last.endswith(f"| export saved_models/{NAME}/1 (unchanged weights)")
+    assert fake_export == [f"saved_models/{NAME}/1"]
+
+    # A folder that is there and is no export of the run: refused before any training.
+    os.makedirs("taken")
+    status, _, err = _train(capsys, "--tiny", "--run-dir", "runs/other", "--export-dir",
+                            "taken")
+    assert status == 2 and "--export-dir taken: the folder exists already" in err, err
+    assert not os.path.exists("runs/other") and os.listdir("taken") == []
+    # The run's own recorded export is no such folder: it is reported again.
+    status, last, _ = _train(capsys, "--tiny", "--export-dir", f"saved_models/{NAME}/1")
+    assert status == 0 and last.endswith("(unchanged weights)")
+    assert fake_export == [f"saved_models/{NAME}/1"]
 
 
 def test_data_sets_the_config_field_and_is_refused_by_a_recipe_without_one(

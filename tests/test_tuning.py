@@ -186,6 +186,28 @@ def test_tiny_sweep_of_each_tuner(kind, tmp_path):
         assert more["trials"][:2] == rows and more["num_trials"] == more["completed"] == 3
 
 
+@pytest.mark.slow  # three sweeps with a retrain, one real SavedModel export
+def test_retrain_best_exports_once_and_a_tiny_sweep_keeps_apart(tmp_path, monkeypatch):
+    from tests import own_data_fixture as recipe  # a whole recipe, which `zoo train` runs
+    from zoo.recipe import make_config
+
+    monkeypatch.chdir(tmp_path)
+    kwargs = dict(max_trials=1, config=make_config(recipe, tiny=True), directory="tuning",
+                  seed=3, verbose=0, retrain_best=True, export_dir="exports", search_space={
+                      "learning_rate": {"type": "float", "min": 1e-3, "max": 1e-2}})
+    # --tiny: its own sweep folder, and the retrain exports nothing unless told where.
+    tiny = tune(recipe, tiny=True, **kwargs)
+    assert tiny["project_dir"] == os.path.join("tuning", "own_data_fixture_random-tiny")
+    assert tiny["retrained"]["export_path"] is None and not (tmp_path / "exports").exists()
+    # A full sweep: the retrain exports; rerun, it reports the export of the same weights.
+    first = tune(recipe, **kwargs)
+    assert first["project_dir"] == os.path.join("tuning", "own_data_fixture_random")
+    assert first["retrained"]["export_path"] == os.path.join("exports", "own_data_fixture", "1")
+    again = tune(recipe, **kwargs)
+    assert again["retrained"]["export_path"] == first["retrained"]["export_path"]
+    assert os.listdir(tmp_path / "exports" / "own_data_fixture") == ["1"]
+
+
 # -- bad input, all before any trial runs ----------------------------------------------
 
 
@@ -273,6 +295,19 @@ def test_tiny_and_set_build_the_configuration_like_zoo_train():
         config_from_args(fixture, args)
 
 
+def test_tune_records_the_data_path_absolute_as_zoo_train(tmp_path, monkeypatch):
+    from zoo.recipe import get_recipe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reviews.csv").write_text("text,label\ngood,1\nbad,0\n")
+    args = build_parser().parse_args(["text_classification", "--data", "reviews.csv"])
+    config = config_from_args(get_recipe("text_classification"), args)
+    assert config.data == str(tmp_path / "reviews.csv")
+    args = build_parser().parse_args(["text_classification", "--data", "gone.csv"])
+    with pytest.raises(ValueError, match="--data: no such file or folder: 'gone.csv'"):
+        config_from_args(get_recipe("text_classification"), args)
+
+
 def test_python_m_zoo_tuning_runs_a_sweep(tmp_path):
     from tests.helpers import run_python
 
@@ -286,5 +321,6 @@ def test_python_m_zoo_tuning_runs_a_sweep(tmp_path):
         env={"PYTHONPATH": os.getcwd()},
     )
     assert out == ""
-    summary = json.loads((tmp_path / "tuning_fixture_random" / "summary.json").read_text())
-    assert summary["completed"] == 1
+    # --tiny: the sweep has a folder of its own, apart from a full sweep's.
+    summary = json.loads((tmp_path / "tuning_fixture_random-tiny" / "summary.json").read_text())
+    assert summary["completed"] == 1 and not (tmp_path / "tuning_fixture_random").exists()

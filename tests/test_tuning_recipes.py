@@ -86,7 +86,7 @@ def test_retrain_best_trains_like_zoo_train_and_exports(tmp_path, tfds_dir):
     assert retrained["export_path"] == str(export_dir / "sequential_digits" / "1")
     info = json.loads((export_dir / "sequential_digits" / "1" / "zoo_export.json").read_text())
     assert info["config"]["model"]["units"] == best["units"]
-    run = json.loads((tmp_path / "sweep" / "sequential_digits_random" / "best_run" /
+    run = json.loads((tmp_path / "sweep" / "sequential_digits_random-tiny" / "best_run" /
                       f"trial_{best['trial_id']}" / "metrics.json").read_text())  # fmt: skip
     assert run["test"] == pytest.approx(retrained["test_metrics"])
     assert base.recipe_name(base.get_recipe("sequential_digits")) == summary["recipe"]

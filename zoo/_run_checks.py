@@ -6,10 +6,13 @@ corrected command starts cleanly::
 
     check_config(config)                      # ValueError: epochs: expected ...
     config = with_data(recipe, "text_classification", config, "reviews.csv")
+    flag_overrides(args)                      # ["jit=false", ...] from --jit off
+    check_export_dir("saved_models/x/1", "runs/x")  # ValueError: it exists already
 """
 
 import dataclasses
 import hashlib
+import json
 import math
 import os
 
@@ -61,17 +64,104 @@ def check_config(config):
     return config
 
 
+def flag_overrides(args):
+    """The ``--set`` overrides of parsed ``args``, with those ``--mixed-precision`` and
+    ``--jit`` stand for appended (one mapping for ``zoo train`` and ``zoo tune``).
+
+    Example:
+        >>> import argparse
+        >>> flag_overrides(argparse.Namespace(overrides=["epochs=2"], jit="off",
+        ...                                   mixed_precision=True))
+        ['epochs=2', 'mixed_precision=true', 'jit=false']
+    """
+    overrides = list(getattr(args, "overrides", None) or [])
+    if getattr(args, "mixed_precision", False):
+        overrides.append("mixed_precision=true")
+    jit = getattr(args, "jit", None)
+    if jit:
+        overrides.append("jit=" + {"on": "true", "off": "false"}.get(jit, jit))
+    return overrides
+
+
+def check_export_dir(export_dir, run_dir):
+    """Refuse an ``--export-dir`` that exists already, unless it is an export of ``run_dir``
+    (recorded in its ``exports.json``; ``run_dir`` None: none is), before any training.
+
+    Raises:
+        ValueError: naming the folder and the way out.
+    """
+    if export_dir is None or not os.path.exists(export_dir):
+        return
+    full = os.path.abspath(export_dir)
+    recorded = set()
+    try:
+        with open(os.path.join(run_dir, "exports.json"), encoding="utf-8") as file:
+            recorded = {e.get("abspath") for e in json.load(file).get("exports", [])}
+    except (OSError, TypeError, ValueError, AttributeError):  # no run (yet), or no record
+        pass
+    if full not in recorded:
+        raise ValueError(f"--export-dir {export_dir}: the folder exists already (and is no "
+                         f"export of the run {run_dir}). Pass a new folder, or remove it.")
+
+
+def _class_fields(module_name, class_name, depth=2):
+    """The annotated field names of ``class_name`` in ``module_name``'s source, with those
+    of its bases (two levels: in the module, or in one it imports from), or None.
+
+    Read from the source, never imported: a recipe module may import Keras,
+    and this runs before the command has chosen its backend.
+    """
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module_name)
+        with open(spec.origin, encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+    except (ImportError, AttributeError, TypeError, ValueError, OSError, SyntaxError):
+        return None
+    imported = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            fields = {n.target.id for n in node.body
+                      if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+            for base in node.bases if depth else ():
+                where = None
+                if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) \
+                        and base.value.id in imported:  # mod.Base, `from pkg import mod`
+                    where = (imported[base.value.id], base.attr)
+                elif isinstance(base, ast.Name) and base.id in imported:  # `from mod import Base`
+                    where = tuple(imported[base.id].rsplit(".", 1))
+                elif isinstance(base, ast.Name):  # a class of the same module
+                    where = (module_name, base.id)
+                if where and where[1] != class_name:
+                    fields |= _class_fields(*where, depth - 1) or set()
+            return fields
+    return None
+
+
 def _recipes_with_data():
-    """The registered recipes whose Config has a ``data`` field (imports them; error path only)."""
+    """The registered recipes whose Config has a ``data`` field (error path only).
+
+    A recipe already imported is asked; any other is read from its source
+    (:func:`_class_fields`), so that the hint costs no Keras import.
+    """
+    import sys
+
     from zoo import recipe as contract
 
     found = []
-    for name in contract.list_recipes():
-        try:
-            config = contract.get_recipe(name).Config
-        except Exception:  # a recipe that cannot be imported here is not offered
-            continue
-        if "data" in {f.name for f in dataclasses.fields(config)}:
+    for name, point in contract._entry_points().items():
+        module = sys.modules.get(point.value)
+        if module is not None and dataclasses.is_dataclass(getattr(module, "Config", None)):
+            fields = {f.name for f in dataclasses.fields(module.Config)}
+        else:
+            fields = _class_fields(point.value, "Config") or set()
+        if "data" in fields:
             found.append(name)
     return found
 

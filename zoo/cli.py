@@ -248,6 +248,7 @@ def cmd_train(args, argv):
     from zoo import recipe
 
     module = recipe.get_recipe(args.recipe)
+    recipe.config_from_args(module, args)  # a bad --set or --data: refused before Keras loads
     _on_backend(args, argv, module)
     summary = recipe.run_from_args(module, args)
     return 0 if summary["status"] != "stopped_nan" and "export_error" not in summary else 1
@@ -257,7 +258,10 @@ def cmd_tune(args, argv):
     from zoo import recipe
     from zoo.tuning import cli as tuning_cli
 
-    _on_backend(args, argv, recipe.get_recipe(args.recipe))
+    module = recipe.get_recipe(args.recipe)
+    if not args.config_json:  # a bad --set or --data: refused before Keras loads
+        tuning_cli.config_from_args(module, args)
+    _on_backend(args, argv, module)
     summary = tuning_cli.main(args)
     print(f"[tune] {args.recipe}: done")
     return 0 if summary is not None else 1

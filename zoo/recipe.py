@@ -52,7 +52,7 @@ from pathlib import Path
 
 from zoo import _quiet
 from zoo._overrides import apply_overrides, make_config
-from zoo._run_checks import check_config, with_data
+from zoo._run_checks import check_config, check_export_dir, flag_overrides, with_data
 
 ENTRY_POINT_GROUP = "zoo.recipes"
 CONTRACT = ("Config", "load_data", "build_model", "evaluate")
@@ -233,7 +233,7 @@ def default_run_dir(recipe, *, tiny=False):
 
 
 def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=None,
-        export_dir=None, tiny=False, verbose="auto"):
+        export_dir=None, tiny=False, verbose="auto", export_root=DEFAULT_EXPORTS):
     """Train, evaluate, report and export one recipe run.
 
     Nothing is written before the configuration has passed its checks
@@ -254,10 +254,13 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
             weights were already exported (its ``exports.json``) reports that
             export instead of writing a new version.
         export_dir: the export folder (default
-            ``saved_models/<recipe>/<next version>``).
+            ``<export_root>/<recipe>/<next version>``); one that exists
+            already is refused before training, unless it is an export of
+            this run (its ``exports.json``).
         tiny: ``config`` is a ``--tiny`` one: it only changes the defaults of
             ``run_dir`` and ``export``.
         verbose: ``fit``'s verbosity.
+        export_root: the root of the default export folders (``saved_models``).
 
     Returns:
         dict: the summary (metrics, epochs, seconds, paths), also printed as
@@ -265,7 +268,8 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
 
     Raises:
         ValueError: a configuration out of range or that builds no model, a
-            run folder holding another configuration.
+            run folder holding another configuration, an ``export_dir`` that
+            exists and is no export of this run.
         zoo.training.lock.RunFolderBusy: another process works in ``run_dir``
             (the chief holds the folder's lock for the whole run, export
             included).
@@ -280,9 +284,12 @@ def run(recipe, config, *, data_dir=None, run_dir=None, overwrite=False, export=
     chief = placement.is_chief()
     if chief:  # before the lock, which creates the folder's parent
         runs.run_dir_state(run_dir, config, overwrite=overwrite)
+        if export:
+            check_export_dir(export_dir, None if overwrite else run_dir)
     with _run_lock(run_dir) if chief else contextlib.nullcontext():
         summary = _run(recipe, config, data_dir=data_dir, run_dir=run_dir, overwrite=overwrite,
-                       export=export, export_dir=export_dir, verbose=verbose, chief=chief)
+                       export=export, export_dir=export_dir, verbose=verbose, chief=chief,
+                       export_root=export_root)
     if not export:
         summary["no_export"] = "--tiny; pass --export to export" if by_default else ""
     print(summary_line(summary), flush=True)
@@ -308,7 +315,8 @@ def _build_checked(recipe, config, data, strategy):
                          f"(check the --set model.* values): {err}") from err
 
 
-def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, verbose, chief):
+def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, verbose, chief,
+         export_root=DEFAULT_EXPORTS):
     import keras
 
     from zoo.training import placement, runs, train
@@ -355,14 +363,15 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
         "backend": keras.backend.backend(),
     }
     if export and chief:
-        summary.update(_export_once(name, run_dir, export_dir, result.model, data.artifacts))
+        summary.update(_export_once(name, run_dir, export_dir, result.model, data.artifacts,
+                                    root=export_root))
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
     if chief:
         runs.update_metrics(run_dir, summary, section="summary")
     return summary
 
 
-def _export_once(name, run_dir, export_dir, model, artifacts):
+def _export_once(name, run_dir, export_dir, model, artifacts, *, root=DEFAULT_EXPORTS):
     """Export ``model``, unless an export of these very weights is still there.
 
     Returns the summary's export entries: ``export`` (the path),
@@ -375,15 +384,13 @@ def _export_once(name, run_dir, export_dir, model, artifacts):
     found = runs.recorded_export(run_dir, fingerprint)
     if found and (export_dir is None or os.path.abspath(export_dir) == os.path.abspath(found)):
         return {"export": found, "export_unchanged": True}
-    path = export_dir or os.path.join(DEFAULT_EXPORTS, name, next_version(
-        os.path.join(DEFAULT_EXPORTS, name)))
-    try:
+    path = export_dir or os.path.join(root, name, next_version(os.path.join(root, name)))
+    try:  # export_run records the export in exports.json
         exported = str(export_run(run_dir, path, model=model, artifacts=artifacts))
     except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
         error = f"{type(err).__name__}: {err}"
         print(f"[{name}] export to {path} failed: {error}", flush=True)
         return {"export_error": error}
-    runs.record_export(run_dir, exported, fingerprint)
     return {"export": exported, "export_unchanged": False}
 
 
@@ -530,19 +537,32 @@ def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False,
     ``artifacts`` (default: those the run recorded, :func:`run_artifacts`). On a
     backend other than TensorFlow the export runs in a TensorFlow-backend
     subprocess from the saved ``model.keras``. It holds the run folder's lock
-    (re-entrant: :func:`run` exports while holding it).
+    (re-entrant: :func:`run` exports while holding it). A SavedModel export is
+    recorded in the run's ``exports.json`` as soon as it is written, so that
+    ``zoo train`` reports it instead of exporting the same weights again.
 
     Returns:
         ``path``.
     """
-    from zoo.training import lock
+    import keras
+
+    from zoo.training import lock, runs
 
     if format not in EXPORT_FORMATS:
         raise ValueError(f"`format` must be one of {list(EXPORT_FORMATS)}. "
                          f"Received: format={format!r}")
     with _run_lock(run_dir):
-        return _export_run(run_dir, path, model=model, artifacts=artifacts, overwrite=overwrite,
-                           environ=lock.inherit_environment(run_dir), format=format)
+        if model is None and keras.backend.backend() == "tensorflow":
+            model = load_run_model(run_dir)
+        # Without a model here, the TensorFlow subprocess that exports records it.
+        record = model is not None and format in ("saved_model", "both")
+        fingerprint = runs.weights_fingerprint(model) if record else None  # ready beforehand
+        exported = _export_run(run_dir, path, model=model, artifacts=artifacts,
+                               overwrite=overwrite, environ=lock.inherit_environment(run_dir),
+                               format=format)
+        if record:
+            runs.record_export(run_dir, exported, fingerprint)
+        return exported
 
 
 def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="saved_model"):
@@ -584,9 +604,14 @@ def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="
 # --------------------------------------------------------------------------
 
 
-def add_shared_arguments(parser):
+TINY_HELP = ("the recipe's seconds-long TINY config; its run goes to runs/<recipe>-tiny and it "
+             "exports only with --export or --export-dir (default: off)")
+
+
+def add_shared_arguments(parser, *, tiny_help=TINY_HELP):
     """The options ``zoo train`` and ``zoo tune`` share, defined once so that they have
-    the same names, meanings and defaults in both (``zoo.tuning.cli`` calls it too).
+    the same names, meanings and defaults in both (``zoo.tuning.cli`` calls it too,
+    with ``tiny_help`` saying where a tiny sweep goes).
 
     Example:
         >>> parser = argparse.ArgumentParser()
@@ -601,10 +626,7 @@ def add_shared_arguments(parser):
                         help="override a config field, e.g. --set batch_size=64; "
                              "model.units=64 sets a create_model argument; repeat it for "
                              "several fields (default: none)")
-    parser.add_argument("--tiny", action="store_true",
-                        help="the recipe's seconds-long TINY config; its run goes to "
-                             "runs/<recipe>-tiny and it exports only with --export or "
-                             "--export-dir (default: off)")
+    parser.add_argument("--tiny", action="store_true", help=tiny_help)
     parser.add_argument("--data-dir", metavar="DIR",
                         help="TFDS data folder, made when missing: datasets are built or "
                              "read there (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
@@ -660,29 +682,47 @@ def add_train_arguments(parser):
     return parser
 
 
+def config_from_args(recipe, args):
+    """The run's ``Config`` from parsed ``args`` (``--tiny``, ``--set``, ``--epochs``,
+    ``--jit``, ``--mixed-precision``, ``--data``), checked, and the export options
+    checked against each other.
+
+    Standard library only: ``zoo train`` calls it before Keras is imported (or
+    the command starts again on another backend), so that a bad ``--set`` or
+    ``--data`` is refused at once.
+
+    Example:
+        >>> config_from_args(recipe, parser.parse_args(["--tiny", "--set", "epochs=0"]))
+        ValueError: --set epochs: expected an integer >= 1. Received: epochs=0
+    """
+    config = make_config(recipe, tiny=args.tiny, overrides=flag_overrides(args),
+                         epochs=args.epochs)
+    data = getattr(args, "data", None)
+    if data is not None:
+        config = with_data(recipe, recipe_name(recipe), config, data)
+    check_config(config)
+    if getattr(args, "no_export", False) and _export_flags(args):
+        raise ValueError(f"--no-export and {' and '.join(_export_flags(args))} contradict "
+                         "each other; pass one of them.")
+    return config
+
+
+def _export_flags(args):
+    return [flag for flag, given in (("--export", getattr(args, "export", False)),
+                                     ("--export-dir", args.export_dir)) if given]
+
+
 def run_from_args(recipe, args):
-    """Build the config from parsed ``args`` and :func:`run` the recipe.
+    """Build the config from parsed ``args`` (:func:`config_from_args`) and :func:`run`
+    the recipe.
 
     ``--tiny`` runs go to ``runs/<recipe>-tiny`` (an explicit ``--run-dir``
     wins) and export only with ``--export`` or ``--export-dir``; ``--data``
     sets the Config's ``data`` field. Everything is checked before the run
     writes a file.
     """
-    overrides = list(args.overrides)
-    if args.mixed_precision:
-        overrides.append("mixed_precision=true")
-    if args.jit:
-        overrides.append("jit=" + {"on": "true", "off": "false"}.get(args.jit, args.jit))
-    config = make_config(recipe, tiny=args.tiny, overrides=overrides, epochs=args.epochs)
-    data = getattr(args, "data", None)
-    if data is not None:
-        config = with_data(recipe, recipe_name(recipe), config, data)
-    asked = [flag for flag, given in (("--export", getattr(args, "export", False)),
-                                      ("--export-dir", args.export_dir)) if given]
-    if args.no_export and asked:
-        raise ValueError(f"--no-export and {' and '.join(asked)} contradict each other; "
-                         "pass one of them.")
-    export = False if args.no_export else (True if asked else None)
+    config = config_from_args(recipe, args)
+    export = False if args.no_export else (True if _export_flags(args) else None)
     return run(recipe, config, data_dir=args.data_dir, run_dir=args.run_dir,
                overwrite=args.overwrite, export=export, export_dir=args.export_dir,
                tiny=args.tiny, verbose=2 if args.quiet else "auto")

@@ -11,6 +11,11 @@ from zoo.tuning.options import DEFAULT_DIRECTORY, DEFAULT_ORACLE_IP, DEFAULT_ORA
 # Keras and keras-tuner are imported by the sweep (``main``), never here:
 # ``zoo tune --help`` stays light.
 
+# --tiny in a sweep: its own help (the other shared options read as in `zoo train`).
+TINY_HELP = ("the recipe's seconds-long TINY config for every trial; the sweep goes to "
+             "<directory>/<recipe>_<tuner>-tiny and --retrain-best exports only with "
+             "--export-dir (default: off)")
+
 
 def add_arguments(parser):
     """Register the arguments of ``zoo tune`` on an ``argparse`` parser.
@@ -18,13 +23,14 @@ def add_arguments(parser):
     The options ``zoo train`` has too (``--epochs``, ``--set``, ``--tiny``,
     ``--data-dir``, ``--data``, ``--mixed-precision``, ``--jit``, ``--export-dir``,
     ``--quiet``) come from ``zoo.recipe.add_shared_arguments``: the same names,
-    meanings and defaults in both commands.
+    meanings and defaults in both commands; only ``--tiny``'s help speaks of the
+    sweep folder (:data:`TINY_HELP`).
     """
     from zoo.recipe import add_shared_arguments
 
     add = parser.add_argument
     add("recipe", metavar="RECIPE", help="recipe name, or a module path with a dot")
-    add_shared_arguments(parser)
+    add_shared_arguments(parser, tiny_help=TINY_HELP)
     add("--tuner", default="random",
         help=f"one of {', '.join(options.TUNERS)} (default: random)")
     add("--max-trials", type=int, default=10, metavar="N", help="most trials (default: 10)")
@@ -32,7 +38,8 @@ def add_arguments(parser):
         help="trainings per trial, their metrics averaged (default: 1)")
     add("--directory", default=DEFAULT_DIRECTORY, metavar="DIR",
         help=f"sweep folder root (default: {DEFAULT_DIRECTORY})")
-    add("--project-name", metavar="NAME", help="sweep folder name (default: <recipe>_<tuner>)")
+    add("--project-name", metavar="NAME",
+        help="sweep folder name (default: <recipe>_<tuner>, <recipe>_<tuner>-tiny with --tiny)")
     add("--objective", metavar="METRIC[:min|max]",
         help="the metric to optimise (default: the recipe's OBJECTIVE)")
     add("--patience", type=int, metavar="N",
@@ -70,33 +77,23 @@ def add_arguments(parser):
 
 def config_from_args(recipe, args):
     """The recipe's configuration with ``--tiny``, ``--set``, ``--jit``,
-    ``--mixed-precision`` and ``--data`` applied.
+    ``--mixed-precision`` and ``--data`` applied, checked.
 
-    Uses the recipe contract's ``zoo.recipe.make_config``, so ``--set`` means
-    the same in ``zoo tune`` as in ``zoo train`` (``model.units=64`` sets a
+    Uses the recipe contract's ``zoo.recipe.make_config`` and the checks of
+    ``zoo train`` (``zoo._run_checks``), so ``--set`` and ``--data`` mean the
+    same in ``zoo tune`` as in ``zoo train`` (``model.units=64`` sets a
     ``create_model`` argument; unknown keys and wrong types are refused with
-    the key and the expected type named).
+    the key and the expected type named; the data path is recorded absolute).
+    Standard library only: ``zoo tune`` calls it before Keras is imported.
     """
-    import dataclasses
-
+    from zoo._run_checks import check_config, flag_overrides, with_data
     from zoo.recipe import make_config, recipe_name
 
-    overrides = list(args.overrides)
-    if getattr(args, "mixed_precision", False):
-        overrides.append("mixed_precision=true")
-    if getattr(args, "jit", None):
-        overrides.append("jit=" + {"on": "true", "off": "false"}.get(args.jit, args.jit))
-    config = make_config(recipe, tiny=args.tiny, overrides=overrides)
+    config = make_config(recipe, tiny=args.tiny, overrides=flag_overrides(args))
     data = getattr(args, "data", None)
     if data is not None:
-        if "data" not in {f.name for f in dataclasses.fields(config)}:
-            raise ValueError(f"--data: the recipe {recipe_name(recipe)!r} takes no --data; it "
-                             "reads its own dataset (see --data-dir).")
-        if not os.path.exists(data):
-            raise ValueError(f"--data {data}: does not exist; expected a CSV/TSV file or a "
-                             "folder.")
-        config = dataclasses.replace(config, data=data)
-    return config
+        config = with_data(recipe, recipe_name(recipe), config, data)
+    return check_config(config)
 
 
 def configure_distributed(args, environ=None):
@@ -138,7 +135,7 @@ def main(args):
         config = recipe.Config(**json.loads(args.config_json))
     else:
         config = config_from_args(recipe, args)
-    if config.mixed_precision:  # the trials build their models under the global dtype policy
+    if getattr(config, "mixed_precision", False):  # the trials build under the dtype policy
         from zoo.training import placement
 
         placement.configure(mixed_precision=True)
@@ -159,6 +156,7 @@ def main(args):
         trial_timeout=args.trial_timeout,
         heartbeat_interval=args.heartbeat_interval,
         retrain_best=args.retrain_best,
+        tiny=args.tiny,
         isolate_trials=args.isolate_trials,
         trials_per_process=args.trials_per_process,
         export_path=args.export_dir,

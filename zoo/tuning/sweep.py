@@ -106,6 +106,7 @@ def tune(
     heartbeat_interval=5.0,
     hyperband_factor=3,
     retrain_best=False,
+    tiny=False,
     export_dir="saved_models",
     export_path=None,
     isolate_trials=False,
@@ -131,7 +132,8 @@ def tune(
         max_trials: most trials to run (a cap for Hyperband).
         executions_per_trial: trainings per trial, their metrics averaged.
         directory, project_name: the sweep lives in ``directory/project_name``
-            (default project name: ``<recipe>_<tuner>``).
+            (default project name: ``<recipe>_<tuner>``, ``<recipe>_<tuner>-tiny``
+            with ``tiny``).
         config: the base configuration (default ``recipe.Config()``).
         epochs: epochs per trial (Hyperband: the most epochs of a trial).
         search_space: overrides ``recipe.SEARCH_SPACE``.
@@ -147,6 +149,8 @@ def tune(
         hyperband_factor: Hyperband's reduction factor.
         retrain_best: train the best configuration through ``zoo.training``
             and export it (see ``zoo.tuning.retrain.retrain_best``).
+        tiny: ``config`` is a ``--tiny`` one: the sweep has its own default
+            project folder, and the retrain exports only to ``export_path``.
         export_dir: root of the exports (``<export_dir>/<recipe>/<version>``).
         export_path: the export folder itself instead (``zoo tune --export-dir``,
             which means what it means for ``zoo train``).
@@ -173,7 +177,7 @@ def tune(
     check_objective(hypermodel, objective[0])
 
     name = recipe_name(recipe)
-    project_name = project_name or f"{name}_{tuner}"
+    project_name = project_name or f"{name}_{tuner}" + ("-tiny" if tiny else "")
     # A lone sweep or the chief holds the sweep folder's lock (zoo.training.lock) throughout.
     folder_lock = contextlib.nullcontext() if tuners.is_worker() else RunLock(
         os.path.join(directory, project_name))
@@ -272,6 +276,7 @@ def _run(ctx, abort_serving=None, workers=None):
             run_dir=os.path.join(sweep.project_dir, "best_run"),
             export_dir=ctx["export_dir"],
             export_path=ctx["export_path"],
+            tiny=ctx["tiny"],
             verbose=verbose,
         )
         report.write_json(os.path.join(sweep.project_dir, "summary.json"), summary)
