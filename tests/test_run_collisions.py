@@ -199,3 +199,21 @@ def test_rerunning_a_finished_run_writes_no_new_export_version(tmp_path, monkeyp
     assert _versions(str(tmp_path)) == ["1", "2"]
     info = json.loads((tmp_path / "saved_models" / NAME / "2" / "zoo_export.json").read_text())
     assert info["config"]["epochs"] == 2
+
+
+def test_check_config_takes_an_empty_model_and_refuses_one_without_a_name():
+    import dataclasses
+
+    from zoo._run_checks import check_config
+    from zoo.recipe import BaseConfig
+
+    @dataclasses.dataclass
+    class Config(BaseConfig):
+        pass
+
+    assert check_config(Config()).model == {}  # BaseConfig's default: build_model chooses
+    assert check_config(Config(model={"name": "many_to_one"})).model["name"] == "many_to_one"
+    for bad in ({"units": 3}, {"name": ""}, "many_to_one"):
+        with pytest.raises(ValueError, match=r"registry name under 'name' \(or empty\)\. "
+                                             r"Received: model="):
+            check_config(Config(model=bad))

@@ -43,9 +43,10 @@ def check_config(config):
 
     Checks the :class:`zoo.recipe.BaseConfig` fields (``epochs >= 1``,
     ``batch_size >= 1``, ``learning_rate > 0``...) and that ``model`` is a
-    dict naming its model under ``"name"``. The model's own arguments are
-    checked when the model is built, which :func:`zoo.recipe.run` also does
-    before it writes the run folder.
+    dict: empty (``BaseConfig``'s default, for a recipe whose ``build_model``
+    chooses the model itself) or naming its model under ``"name"``. The model's
+    own arguments are checked when the model is built, which
+    :func:`zoo.recipe.run` also does before it writes the run folder.
 
     Raises:
         ValueError: naming the field, what was expected and what was received,
@@ -57,10 +58,10 @@ def check_config(config):
             raise ValueError(f"--set {name}: expected {expected}. "
                              f"Received: {name}={getattr(config, name)!r}")
     model = getattr(config, "model", None)
-    if "model" in fields and not (isinstance(model, dict) and isinstance(
-            model.get("name"), str) and model["name"]):
+    if "model" in fields and not (isinstance(model, dict) and (not model or isinstance(
+            model.get("name"), str) and model["name"])):
         raise ValueError("The config's `model` must be a dict with the model's registry name "
-                         f"under 'name'. Received: model={model!r}")
+                         f"under 'name' (or empty). Received: model={model!r}")
     return config
 
 
