@@ -470,21 +470,8 @@ def main(argv=None):
         os.environ["ZOO_VERBOSE"] = "1"
     if getattr(args, "debug", False):
         os.environ["ZOO_DEBUG"] = "1"
-    debug = os.environ.get("ZOO_DEBUG") == "1"
     _quiet.install()  # before any TensorFlow import: no C++ start-up lines (not with --verbose)
-    try:
-        return _dispatch(args, argv)
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print(errors.interrupted(args.command), file=sys.stderr)
-        return errors.EXIT_INTERRUPTED
-    except Exception as err:  # noqa: BLE001  (one line instead of a traceback)
-        if debug:
-            raise
-        code, message = errors.explain(err, args)
-        print(f"zoo {args.command}: error: {message}", file=sys.stderr)
-        return code
+    return errors.run_command(f"zoo {args.command}", lambda: _dispatch(args, argv), args)
 
 
 if __name__ == "__main__":
