@@ -305,8 +305,13 @@ def test_python_m_recipe_reports_through_the_wrapper():
     assert done.stderr.startswith("python -m recipes.sunspots: error: Unknown config key "
                                   "'nope'"), done.stderr[-3000:]
     assert done.stderr.count("\n") == 1
+    debug = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1",
+                            "--debug"], capture_output=True, text=True, cwd=ROOT,
+                           env=subprocess_env(), timeout=120)
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
 
 
+@pytest.mark.slow  # a TensorFlow subprocess (10-40 s here)
 def test_the_export_subprocess_failure_is_raised_in_its_words(tmp_path, monkeypatch, capfd):
     # On a backend other than TensorFlow, export runs `python -m zoo.recipe export` (real
     # here, on a folder whose run has not finished): its one line becomes the ValueError.

@@ -52,6 +52,26 @@ def interrupted(command, prog=None):
     return f"{prog}: interrupted: {INTERRUPTED.get(command, 'nothing was changed')}"
 
 
+def add_flags(parser, default=False):
+    """``--verbose`` and ``--debug`` on `parser` (``zoo`` and every entry point that reports
+    through :func:`run_command`); :func:`apply_flags` puts them in the environment."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show the TensorFlow, absl and CUDA logs that zoo silences; sets "
+                             "ZOO_VERBOSE=1 (default: off)")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the Python traceback of an error instead of its one-line "
+                             "message; sets ZOO_DEBUG=1 (default: off)")
+
+
+def apply_flags(args):
+    """``ZOO_VERBOSE=1`` / ``ZOO_DEBUG=1`` for ``--verbose`` / ``--debug`` (before anything
+    heavy is imported: zoo._quiet reads the first)."""
+    if getattr(args, "verbose", False):
+        os.environ["ZOO_VERBOSE"] = "1"
+    if getattr(args, "debug", False):
+        os.environ["ZOO_DEBUG"] = "1"
+
+
 def run_command(prog, fn, args):
     """Call ``fn()`` as the command `prog` (``args.command`` says which kind) and return its
     result; an exception it raises is one line on stderr, and its exit status is returned.

@@ -703,11 +703,13 @@ def main_for(module):
         doc = (recipe.__doc__ or "").strip()
         parser = argparse.ArgumentParser(prog=f"python -m {module_name(recipe)}",
                                          description=doc.splitlines()[0] if doc else None)
-        add_train_arguments(parser)
-        args = parser.parse_args(argv)
-        _quiet.install()  # as the zoo command: no TensorFlow start-up lines
         from zoo import _cli_errors
 
+        add_train_arguments(parser)
+        _cli_errors.add_flags(parser)
+        args = parser.parse_args(argv)
+        _cli_errors.apply_flags(args)
+        _quiet.install()  # as the zoo command: no TensorFlow start-up lines
         args.command = "train"
         result = []
         code = _cli_errors.run_command(

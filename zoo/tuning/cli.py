@@ -174,13 +174,17 @@ def build_parser(prog="python -m zoo.tuning"):
 
 
 def run(argv=None):
-    """Entry point of ``python -m zoo.tuning`` (and of the ``--isolate-trials`` workers):
-    exit status 0, or that of :func:`zoo._cli_errors.run_command` (2 bad input, 1 a bug,
-    130 Ctrl-C), after one line and no traceback."""
-    from zoo import _cli_errors
+    """Entry point of ``python -m zoo.tuning`` (and of the ``--isolate-trials`` workers; it
+    takes ``--verbose`` and ``--debug`` too): exit status 0, or that of
+    :func:`zoo._cli_errors.run_command` (2 bad input, 1 a bug, 130 Ctrl-C), after one line
+    and no traceback."""
+    from zoo import _cli_errors, _quiet
 
     parser = build_parser()
+    _cli_errors.add_flags(parser)
     args = parser.parse_args(argv)
+    _cli_errors.apply_flags(args)
+    _quiet.install()  # a sweep's worker processes start as quietly as `zoo tune`
     args.command = "tune"
 
     def sweep():
