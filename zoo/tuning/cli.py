@@ -137,7 +137,7 @@ def main(args):
         config = recipe.Config(**json.loads(args.config_json))
     else:
         config = config_from_args(recipe, args)
-    if config.mixed_precision:  # the trials build their models under the global dtype policy
+    if getattr(config, "mixed_precision", False):  # the trials build under the dtype policy
         from zoo.training import placement
 
         placement.configure(mixed_precision=True)
