@@ -6,6 +6,7 @@ The cases that import no TensorFlow run as real `zoo` processes (fast); those th
 export live in tests/test_cli_serving.py (in-process, and through the command when slow).
 """
 
+import argparse
 import json
 import os
 import signal
@@ -39,9 +40,12 @@ def paths(tmp_path_factory):
     (root / "empty").mkdir()
     (root / "unfinished").mkdir()
     (root / "unfinished" / "recipe.json").write_text(json.dumps({"name": "sunspots"}))
+    (root / "sunspots-tiny").mkdir()
+    (root / "sunspots-tiny" / "recipe.json").write_text(json.dumps({"name": "sunspots"}))
     (root / "export").mkdir()
     (root / "export" / "saved_model.pb").write_bytes(b"")
-    return {k: str(root / k) for k in ("a_file", "empty", "unfinished", "export")} | {
+    return {k: str(root / k) for k in ("a_file", "empty", "unfinished", "export",
+                                       "sunspots-tiny")} | {
         "missing": str(root / "missing"), "root": str(root)}
 
 
@@ -50,12 +54,17 @@ BAD = [
     (["evaluate", "{missing}"], "RUN_DIR {missing}: does not exist; expected a run folder"),
     (["evaluate", "{a_file}"], "RUN_DIR {a_file}: is a file; expected a run folder"),
     (["evaluate", "{empty}"], "not a run folder (no recipe.json). If a `zoo train` run was "
-                              "interrupted before it began, resume it with `zoo train RECIPE "
-                              "--run-dir {empty}`"),
-    (["export", "{unfinished}"], "the run has not finished (no model.keras); resume it with "
-                                 "`zoo train sunspots --run-dir {unfinished}`"),
-    (["evaluate", "{unfinished}", "--data-dir", "{missing}"], "resume it with `zoo train "
-                                                              "sunspots --run-dir"),
+                              "interrupted before it began, resume it by running the command "
+                              "that started it again, with the same options (--tiny, --set, "
+                              "--data...), e.g. `zoo train RECIPE --run-dir {empty}`"),
+    (["export", "{unfinished}"], "the run has not finished (no model.keras); resume it by "
+                                 "running the command that started it again, with the same "
+                                 "options (--tiny, --set, --data...), e.g. `zoo train sunspots "
+                                 "--run-dir {unfinished}`, then try again."),
+    (["export", "{sunspots-tiny}"], "e.g. `zoo train sunspots --tiny --run-dir "
+                                    "{sunspots-tiny}`"),
+    (["evaluate", "{unfinished}", "--data-dir", "{missing}"], "e.g. `zoo train sunspots "
+                                                              "--run-dir"),
     (["export", "{export}"], "is an export (saved_model.pb), not a run folder; `zoo predict`"),
     (["train", "sunspots", "--data-dir", "{a_file}"],
      "--data-dir {a_file}: is a file, not a folder; expected a folder; it is made when missing."),
@@ -123,7 +132,8 @@ def test_a_bug_is_one_line_and_exit_1_and_debug_shows_it(monkeypatch, capsys):
     (PermissionError(13, "Permission denied", "/root/x"), 2, "permission denied"),
     (type("DatasetNotAvailableError", (RuntimeError,), {})("pass --data-dir DIR"), 2,
      "pass --data-dir DIR"),
-    (json.JSONDecodeError("Expecting value", "[1,", 3), 2, "--inputs: not valid JSON"),
+    (json.JSONDecodeError("Expecting value", "[1,", 3), 2,
+     "not valid JSON: Expecting value at line 1 column 4 of a file this command read"),
     (RuntimeError("LiteRT verification failed for x"), 1, "the export failed: LiteRT"),
     (RuntimeError("... cannot be verified; pass verify=False to write it unverified."), 1,
      "cannot be verified; export --format saved_model instead"),
@@ -137,7 +147,7 @@ def test_errors_are_explained(monkeypatch, capsys, error, status, fragment):
     assert cli.main(["export", "runs/x"]) == status
     err = capsys.readouterr().err
     assert err.startswith("zoo export: error: ") and fragment in err, err
-    assert "[Errno" not in err
+    assert "[Errno" not in err and "--inputs" not in err
 
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
@@ -241,3 +251,112 @@ def test_recipes_without_their_data_say_how_to_give_it(tmp_path):
         assert "pass --data-dir DIR" in err and "--data_dir DIR on the command line" not in err
         if "the source file(s)" in err:  # a set whose builder lists its source files
             assert "into DIR/downloads/manual and pass --data-dir DIR" in err, err
+
+
+# Every entry point reports through zoo._cli_errors.run_command: one line, no traceback.
+
+def test_run_command_reports_any_exception_in_one_line(capsys):
+    args = argparse.Namespace(command="tune")
+
+    def raises(err):
+        def fn():
+            raise err
+        return fn
+
+    prog = "python -m zoo.tuning"
+    assert _cli_errors.run_command(prog, lambda: 0, args) == 0
+    assert _cli_errors.run_command(prog, raises(KeyboardInterrupt()), args) == 130
+    assert capsys.readouterr().err == (
+        "python -m zoo.tuning: interrupted: run the same command again to resume the sweep\n")
+    missing = "/no-such-zoo-folder/x"
+    assert _cli_errors.run_command(
+        prog, raises(FileExistsError(17, "File exists", missing)), args) == 2
+    assert capsys.readouterr().err == (f"python -m zoo.tuning: error: {missing} is a file, not a "
+                                       "folder; give a folder (or a path that does not exist "
+                                       "yet).\n")
+    assert _cli_errors.run_command(prog, raises(TypeError("no")), args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("python -m zoo.tuning: error: TypeError: no -- this is a bug")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("code,stderr,kind,message", [
+    (2, "log line\nprog: error: RUN_DIR x: does not exist.\n", ValueError,
+     "RUN_DIR x: does not exist."),
+    (1, "prog: error: TypeError: no" + _cli_errors.BUG_HINT + "\n", RuntimeError,
+     "the export subprocess exited with status 1: TypeError: no"),
+    (1, "Traceback (most recent call last):\n  ...\nKeyError: 'x'\n", RuntimeError,
+     "the export subprocess exited with status 1: KeyError: 'x'"),
+    (130, "prog: interrupted: nothing was changed\n", KeyboardInterrupt, ""),
+])
+def test_a_failed_zoo_subprocess_becomes_its_last_line(code, stderr, kind, message):
+    err = _cli_errors.child_failure(code, stderr, "the export subprocess")
+    assert type(err) is kind and str(err) == message
+    log = _cli_errors.child_log(stderr)
+    assert ": error: " not in log and ": interrupted: " not in log
+    assert log == ("log line\n" if code == 2 else stderr if "Traceback" in stderr else "")
+
+
+def test_python_m_recipe_reports_through_the_wrapper():
+    done = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1"],
+                          capture_output=True, text=True, cwd=ROOT, env=subprocess_env(),
+                          timeout=120)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.startswith("python -m recipes.sunspots: error: Unknown config key "
+                                  "'nope'"), done.stderr[-3000:]
+    assert done.stderr.count("\n") == 1
+    debug = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1",
+                            "--debug"], capture_output=True, text=True, cwd=ROOT,
+                           env=subprocess_env(), timeout=120)
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+
+
+@pytest.mark.slow  # a TensorFlow subprocess (10-40 s here)
+def test_the_export_subprocess_failure_is_raised_in_its_words(tmp_path, monkeypatch, capfd):
+    # On a backend other than TensorFlow, export runs `python -m zoo.recipe export` (real
+    # here, on a folder whose run has not finished): its one line becomes the ValueError.
+    import keras
+
+    from zoo import recipe
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "recipe.json").write_text(json.dumps({"name": "sunspots"}))
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    env = subprocess_env()
+    unfinished = r"^The run folder .* has no model.keras: the run has not finished"
+    with pytest.raises(ValueError, match=unfinished) as raised:
+        recipe._export_run(str(run), str(tmp_path / "out"), model=None, artifacts=None,
+                           overwrite=False, environ=env)
+    assert "Traceback" not in capfd.readouterr().err
+    assert not isinstance(raised.value, subprocess.CalledProcessError)
+
+
+def _ready_to_interrupt(pid):
+    """True once the process maps TensorFlow, i.e. runs the command (not Python's start)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "tensorflow" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc to see the worker start")
+def test_ctrl_c_stops_a_sweep_worker_in_one_line(tmp_path):
+    # The worker command of `zoo tune --isolate-trials` (zoo.tuning.isolate.worker_command),
+    # with no chief to reach: Ctrl-C ends it with one line, status 130, no traceback. It comes
+    # as TensorFlow loads (cheap), so it also shows that no start-up noise is printed back.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "zoo.tuning", "sunspots", "--tiny", "--directory",
+            str(tmp_path), "--distributed", "worker", "--tuner-id", "0", "--oracle-ip",
+            "127.0.0.1", "--oracle-port", str(port), "--trials-per-process", "1", "--quiet"]
+    proc = _start(argv, subprocess_env(ZOO_OFFLINE="1"))
+    out, err = _interrupt_when(proc, lambda: _ready_to_interrupt(proc.pid))
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    assert err.strip().splitlines() == [
+        "python -m zoo.tuning: interrupted: run the same command again to resume the sweep"]

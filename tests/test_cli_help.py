@@ -163,3 +163,15 @@ def test_tune_starts_again_on_the_wanted_backend(monkeypatch):
     with pytest.raises(Exec):
         cli._dispatch(cli.build_parser(argv).parse_args(argv), argv)
     assert calls == [([sys.executable, "-m", "zoo.cli", *argv], wanted)]
+
+
+def test_the_tuning_doc_synopsis_is_the_parsers():
+    with open(os.path.join(ROOT, "docs", "tuning.md")) as f:
+        text = f.read()
+    found = re.search(r"<!-- tune-synopsis:begin -->\n```\n(.*?)\n```\n<!-- tune-synopsis:end -->",
+                      text, re.S)
+    assert found, "docs/tuning.md has no tune synopsis block"
+    assert found.group(1) == _cli_synopsis.command_synopsis("tune"), (
+        "docs/tuning.md's synopsis differs from the parser: paste "
+        "`python -m zoo._cli_synopsis tune`")
+    assert found.group(1) in _cli_synopsis.synopsis()  # the README's lines for zoo tune

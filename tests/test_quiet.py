@@ -142,6 +142,18 @@ def test_the_window_gives_back_all_but_noise(capfd):
     assert capfd.readouterr().err == "after\n"  # file descriptor 2 is back
 
 
+def test_ctrl_c_in_the_window_prints_back_no_noise(capfd):
+    # Ctrl-C during `import tensorflow` is no failure of the window: the start-up lines stay
+    # out, so the command's "interrupted" line is all that shows.
+    with pytest.raises(KeyboardInterrupt):
+        with _quiet.captured_stderr():
+            os.write(2, (BRIEF + "a real problem\n").encode())
+            raise KeyboardInterrupt
+    assert capfd.readouterr().err == "a real problem\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+
+
 def test_verbose_silences_nothing(monkeypatch):
     monkeypatch.setenv("ZOO_VERBOSE", "1")
     finders = list(sys.meta_path)

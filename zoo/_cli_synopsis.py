@@ -2,7 +2,9 @@
 
 ``python -m zoo._cli_synopsis`` prints it; tests/test_cli_help.py checks that the
 README's block between ``<!-- synopsis:begin -->`` and ``<!-- synopsis:end -->`` is
-exactly this text, so the README cannot drift from the parser.
+exactly this text, so the README cannot drift from the parser. ``python -m
+zoo._cli_synopsis tune`` prints the block of docs/tuning.md (between
+``<!-- tune-synopsis:begin -->`` and ``<!-- tune-synopsis:end -->``), checked alike.
 
 Example:
     >>> print(synopsis().splitlines()[0])
@@ -44,20 +46,34 @@ def command_line(name, parser):
     return words
 
 
-def synopsis():
-    """Every command and option of the ``zoo`` parser, wrapped at 100 columns."""
+def command_synopsis(name):
+    """The synopsis of ``zoo NAME`` alone, wrapped at 100 columns (docs/tuning.md shows tune's).
+
+    Example:
+        >>> command_synopsis("tune").split()[:4]
+        ['zoo', 'tune', 'RECIPE', '[--epochs']
+    """
     from zoo import cli
 
-    lines = ["zoo [--help] [--verbose] [--debug] COMMAND ...   # all three also after COMMAND"]
-    for name in ("list", "train", "evaluate", "export", "predict", "generate", "tune"):
-        parser = cli.build_parser([name])
-        sub = next(a for a in parser._actions if a.dest == "command")
-        words = command_line(name, sub.choices[name])
-        indent = " " * (len(words[0]) + 1)
-        lines += textwrap.wrap(" ".join(words), WIDTH, subsequent_indent=indent,
-                               break_long_words=False, break_on_hyphens=False)
+    parser = cli.build_parser([name])
+    sub = next(a for a in parser._actions if a.dest == "command")
+    words = command_line(name, sub.choices[name])
+    indent = " " * (len(words[0]) + 1)
+    lines = textwrap.wrap(" ".join(words), WIDTH, subsequent_indent=indent,
+                          break_long_words=False, break_on_hyphens=False)
     return "\n".join(lines).replace("\xa0", " ")
 
 
+def synopsis():
+    """Every command and option of the ``zoo`` parser, wrapped at 100 columns."""
+    lines = ["zoo [--help] [--verbose] [--debug] COMMAND ...   # all three also after COMMAND"]
+    for name in ("list", "train", "evaluate", "export", "predict", "generate", "tune"):
+        lines.append(command_synopsis(name))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(synopsis())
+    import sys
+
+    # `python -m zoo._cli_synopsis` (the README's block) or `... tune` (docs/tuning.md's)
+    print(command_synopsis(sys.argv[1]) if len(sys.argv) > 1 else synopsis())

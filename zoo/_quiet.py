@@ -16,7 +16,7 @@ device probe that follows it (``tf.config.list_physical_devices()``) run with
 file descriptor 2 pointed at a temporary file. What was written there is
 written back to stderr afterwards, less the known start-up lines (absl's
 pre-initialisation notice, ``I``/``W`` log lines, the CUDA probing errors);
-everything comes back when the window raises. Nothing is hidden outside those
+everything comes back when the window raises (Ctrl-C excepted). Nothing is hidden outside those
 windows. It also sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) and drops the
 TensorFlow Datasets notice "Using custom data configuration", which the zoo's
 own builder configurations provoke.
@@ -95,8 +95,10 @@ def drop_noise(text):
 def captured_stderr():
     """Run the block with file descriptor 2 captured, then write back all but the noise.
 
-    When the block raises, everything captured is written back. Where file
-    descriptor 2 cannot be duplicated, the block runs as it is.
+    When the block raises, everything captured is written back, unless it is
+    Ctrl-C (``KeyboardInterrupt``): then the noise is dropped as ever, for the
+    start-up lines did not cause it. Where file descriptor 2 cannot be
+    duplicated, the block runs as it is.
     """
     try:
         sys.stderr.flush()
@@ -110,6 +112,9 @@ def captured_stderr():
         try:
             yield
             failed = False
+        except KeyboardInterrupt:
+            failed = False  # Ctrl-C, not a failure of the window: the noise stays out
+            raise
         finally:
             with contextlib.suppress(Exception):
                 sys.stderr.flush()

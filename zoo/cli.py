@@ -172,13 +172,10 @@ def _add_tune(sub, argv):
 
 def _add_common(p, top=False):
     """--verbose and --debug, on the top parser and on every command's (either place works)."""
+    from zoo import _cli_errors
+
     default = False if top else argparse.SUPPRESS  # a command's parser keeps the top's value
-    p.add_argument("--verbose", action="store_true", default=default,
-                   help="show the TensorFlow, absl and CUDA logs that zoo silences; sets "
-                        "ZOO_VERBOSE=1 (default: off)")
-    p.add_argument("--debug", action="store_true", default=default,
-                   help="show the Python traceback of an error instead of its one-line message; "
-                        "sets ZOO_DEBUG=1 (default: off)")
+    _cli_errors.add_flags(p, default)
 
 
 def _command_of(argv):
@@ -470,25 +467,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    if getattr(args, "verbose", False):
-        os.environ["ZOO_VERBOSE"] = "1"
-    if getattr(args, "debug", False):
-        os.environ["ZOO_DEBUG"] = "1"
-    debug = os.environ.get("ZOO_DEBUG") == "1"
+    errors.apply_flags(args)
     _quiet.install()  # before any TensorFlow import: no C++ start-up lines (not with --verbose)
-    try:
-        return _dispatch(args, argv)
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print(errors.interrupted(args.command), file=sys.stderr)
-        return errors.EXIT_INTERRUPTED
-    except Exception as err:  # noqa: BLE001  (one line instead of a traceback)
-        if debug:
-            raise
-        code, message = errors.explain(err, args)
-        print(f"zoo {args.command}: error: {message}", file=sys.stderr)
-        return code
+    return errors.run_command(f"zoo {args.command}", lambda: _dispatch(args, argv), args)
 
 
 if __name__ == "__main__":

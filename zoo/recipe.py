@@ -576,7 +576,14 @@ def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="
                "--format", format]
         if overwrite:
             cmd.append("--overwrite")
-        subprocess.run(cmd, check=True, env=env)
+        proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:  # one line from _main; the failure raised here, in its terms
+            from zoo import _cli_errors
+
+            sys.stderr.write(_cli_errors.child_log(proc.stderr))  # all but its one line
+            raise _cli_errors.child_failure(proc.returncode, proc.stderr,
+                                            "the TensorFlow export subprocess")
+        sys.stderr.write(proc.stderr)
         return path
     from zoo.export import LITERT_FILE, export_litert, export_saved_model
 
@@ -736,13 +743,20 @@ def main_for(module):
         doc = (recipe.__doc__ or "").strip()
         parser = argparse.ArgumentParser(prog=f"python -m {module_name(recipe)}",
                                          description=doc.splitlines()[0] if doc else None)
+        from zoo import _cli_errors
+
         add_train_arguments(parser)
+        _cli_errors.add_flags(parser)
         args = parser.parse_args(argv)
+        _cli_errors.apply_flags(args)
         _quiet.install()  # as the zoo command: no TensorFlow start-up lines
-        try:
-            return run_from_args(recipe, args)
-        except ValueError as err:
-            parser.exit(2, f"error: {err}\n")
+        args.command = "train"
+        result = []
+        code = _cli_errors.run_command(
+            parser.prog, lambda: result.append(run_from_args(recipe, args)), args)
+        if result:
+            return result[0]
+        sys.exit(code)  # a mistake, a bug or Ctrl-C: its one line is printed
 
     return main
 
@@ -757,9 +771,16 @@ def _main(argv=None):
     exp.add_argument("--format", choices=EXPORT_FORMATS, default="saved_model")
     args = parser.parse_args(argv)
     _quiet.install()
-    exported = export_run(args.run_dir, args.path, overwrite=args.overwrite, format=args.format)
-    print(json.dumps({"export": str(exported)}))
+    from zoo import _cli_errors
+
+    def export():
+        exported = export_run(args.run_dir, args.path, overwrite=args.overwrite,
+                              format=args.format)
+        print(json.dumps({"export": str(exported)}))
+        return 0
+
+    return _cli_errors.run_command(f"{parser.prog} export", export, args)
 
 
 if __name__ == "__main__":
-    _main()
+    sys.exit(_main())

@@ -2,9 +2,7 @@
 
 import sys
 
-from zoo import _quiet
 from zoo.tuning.cli import run
 
 if __name__ == "__main__":
-    _quiet.install()  # a sweep's worker processes start as quietly as `zoo tune`
-    sys.exit(run())
+    sys.exit(run())  # quiet as `zoo tune` (zoo._quiet), errors in one line (zoo._cli_errors)

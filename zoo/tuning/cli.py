@@ -3,7 +3,6 @@
 import argparse
 import json
 import os
-import sys
 
 from zoo.tuning import options
 from zoo.tuning.options import DEFAULT_DIRECTORY, DEFAULT_ORACLE_IP, DEFAULT_ORACLE_PORT
@@ -173,12 +172,21 @@ def build_parser(prog="python -m zoo.tuning"):
 
 
 def run(argv=None):
-    """Entry point of ``python -m zoo.tuning``: exit status 0, or 2 on bad input."""
+    """Entry point of ``python -m zoo.tuning`` (and of the ``--isolate-trials`` workers; it
+    takes ``--verbose`` and ``--debug`` too): exit status 0, or that of
+    :func:`zoo._cli_errors.run_command` (2 bad input, 1 a bug, 130 Ctrl-C), after one line
+    and no traceback."""
+    from zoo import _cli_errors, _quiet
+
     parser = build_parser()
+    _cli_errors.add_flags(parser)
     args = parser.parse_args(argv)
-    try:
+    _cli_errors.apply_flags(args)
+    _quiet.install()  # a sweep's worker processes start as quietly as `zoo tune`
+    args.command = "tune"
+
+    def sweep():
         main(args)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return _cli_errors.run_command(parser.prog, sweep, args)
