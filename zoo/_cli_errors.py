@@ -7,7 +7,7 @@ and what was expected; a path in it is named by the command-line flag that gave
 it. Anything else is a bug: one line naming the exception, exit status 1, and a
 hint to rerun with ``--debug`` for the traceback. Ctrl-C is one line and exit
 status 130. :func:`run_command` does this for every entry point: ``zoo``,
-``python -m recipes.X``, ``python -m zoo.tuning`` (the ``--isolate-trials``
+a recipe module run with ``python -m``, ``python -m zoo.tuning`` (the ``--isolate-trials``
 workers) and ``python -m zoo.recipe export`` (the export subprocess on JAX).
 
 Example:
