@@ -6,6 +6,8 @@
 # includes them when ZOO_TEST_SLOW=1 is set, and always in CI (CI=true).
 # The JAX run takes the default (not slow) jax-marked tests; ZOO_TEST_SLOW_JAX=1
 # adds the slow ones (the full layer option matrix again, about 30 minutes).
+# --dist loadgroup keeps each module marked xdist_group on one worker, so its
+# module-scoped fixtures (tiny trainings and exports) are built once, not twice.
 # Extra arguments go to both pytest runs (e.g. `-k lstm`, `-x`, `-m slow`).
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 if [ "${ZOO_TEST_SLOW:-0}" = "1" ] || [ "${CI:-false}" = "true" ]; then
@@ -21,6 +23,6 @@ fi
 echo "[test] flake8 (configuration in setup.cfg)"
 python -m flake8
 echo "[test] TensorFlow backend (markers: '${TF_MARKERS:-all}')"
-KERAS_BACKEND=tensorflow python -m pytest -n 2 -m "$TF_MARKERS" "$@"
+KERAS_BACKEND=tensorflow python -m pytest -n 2 --dist loadgroup -m "$TF_MARKERS" "$@"
 echo "[test] JAX backend (markers: '$JAX_MARKERS')"
-KERAS_BACKEND=jax python -m pytest -n 2 -m "$JAX_MARKERS" "$@"
+KERAS_BACKEND=jax python -m pytest -n 2 --dist loadgroup -m "$JAX_MARKERS" "$@"

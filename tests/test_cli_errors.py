@@ -19,6 +19,10 @@ import pytest
 from tests.helpers import ROOT, subprocess_env
 from zoo import _cli_errors, cli
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_cli_errors")
+
 
 @pytest.fixture(autouse=True)
 def _no_debug(monkeypatch):
@@ -303,7 +307,7 @@ def test_python_m_recipe_reports_through_the_wrapper():
                           timeout=120)
     assert done.returncode == 2, done.stderr[-3000:]
     assert done.stderr.startswith("python -m recipes.sunspots: error: Unknown config key "
-                                  "'nope'"), done.stderr[-3000:]
+                                  "'nope' for recipes.sunspots."), done.stderr[-3000:]
     assert done.stderr.count("\n") == 1
     debug = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1",
                             "--debug"], capture_output=True, text=True, cwd=ROOT,

@@ -22,6 +22,10 @@ tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 from zoo.data.text import Tokenizer  # noqa: E402  (after the TensorFlow check)
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_cli_serving")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONDITIONS = ["C major", "D major"]
 DEFAULTS = {"max_length": 5, "temperature": 0.5, "top_k": 0, "seed": 7}

@@ -19,7 +19,7 @@ import pytest
 
 from tests.helpers import run_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_data_parallel_jax")]
 
 CHILD = """
 import json, os, sys

@@ -15,6 +15,10 @@ import pytest
 from tests.helpers import ROOT, subprocess_env
 from zoo import _quiet
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_quiet")
+
 # What a user must not see (each was seen on main before this module's fixes).
 NOISE = ("absl::InitializeLog", "cudart_stub", "cuInit", "oneDNN", "cpu_feature_guard",
          "shuffle=True", "ran out of data", "Unknown", "Traceback", "Warning:",
@@ -200,6 +204,6 @@ def test_fit_shuffles_arrays_only():
 
     from zoo.training import trainer
 
-    assert trainer._fit_shuffles(np.zeros((4, 2))) is True
-    assert trainer._fit_shuffles(tf.data.Dataset.range(3)) is False
-    assert trainer._fit_shuffles(iter([1, 2])) is False
+    assert trainer.fit_shuffles(np.zeros((4, 2))) is True
+    assert trainer.fit_shuffles(tf.data.Dataset.range(3)) is False
+    assert trainer.fit_shuffles(iter([1, 2])) is False

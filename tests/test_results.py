@@ -18,6 +18,10 @@ import pytest
 from benchmarks import results
 from tests.helpers import ROOT, subprocess_env
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_results")
+
 RECIPES = ("japanese_vowels", "sunspots")
 
 

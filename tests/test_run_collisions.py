@@ -48,7 +48,9 @@ def fake_export(monkeypatch):
         calls.append(str(path))
         return path
 
-    monkeypatch.setattr(base, "_export_run", export_run)
+    from zoo import _run_export
+
+    monkeypatch.setattr(_run_export, "_export_run", export_run)
     return calls
 
 

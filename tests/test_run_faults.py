@@ -24,6 +24,10 @@ from zoo import recipe as base
 from zoo.export import LEFTOVER_MAX_AGE, read_export_info, remove_leftovers
 from zoo.training import runs
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_run_faults")
+
 RECIPE = "tests.run_folder_recipe"
 
 
@@ -261,3 +265,21 @@ def test_remove_leftovers_keeps_a_live_export_s_files_and_removes_dead_and_old_o
     assert sorted(os.path.basename(p) for p in remove_leftovers(tmp_path, now=later)) == sorted(
         [f".2.partial-{host}-{live}-89abcdef", f".2.cases-{host}-{live}-01234567.npz",
          f".3.partial-other-host-{dead}-0123abcd", ".4.partial-0123abcd"])
+
+
+@pytest.mark.slow  # a TensorFlow subprocess exports and verifies (20-60 s here)
+def test_the_export_subprocess_answers_this_process_not_the_user(
+        run_dir, tmp_path, monkeypatch, capfd):
+    # Off TensorFlow, export runs `python -m zoo.recipe export`; its JSON answer line is read
+    # here and not printed on the user's stdout.
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    target = str(tmp_path / "export")
+    exported = base._export_run(run_dir, target, model=None, artifacts=None, overwrite=False,
+                                environ=subprocess_env())
+    assert exported == target
+    assert read_export_info(target)["recipe"] == runs.read_json(
+        os.path.join(run_dir, "recipe.json"))["name"]
+    out = capfd.readouterr().out
+    assert '{"export"' not in out, out

@@ -24,6 +24,10 @@ import pytest
 from zoo.training import backup, runs
 from zoo.training.runs import CorruptRunFile
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_trainer_faults")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
 

@@ -10,6 +10,10 @@ from zoo import recipe as base
 from zoo.tuning import HyperModel
 from zoo.tuning.cli import build_parser, main
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_tuning_recipes")
+
 STANDARD = ("sentiment", "translation", "ner", "char_lm")  # standard TFDS sets: mocked here
 TUNABLE = [
     n for n in base.list_recipes() if getattr(base.get_recipe(n), "SEARCH_SPACE", None)
@@ -53,7 +57,10 @@ def test_empty_hyperparameters_build_the_default_model_of_every_recipe(name, tfd
     if name in STANDARD:
         import tensorflow_datasets as tfds
 
-        with tfds.testing.mock_data(num_examples=16):
+        from tests.recipes.recipe_helpers import mock_conll2003
+
+        mock = {"as_dataset_fn": mock_conll2003} if name == "ner" else {"num_examples": 16}
+        with tfds.testing.mock_data(**mock):
             _defaults_match(name, None)
     else:
         _defaults_match(name, tfds_dir)

@@ -5,6 +5,7 @@ Part of the recipe contract (:mod:`zoo.recipe`); standard library only.
 
 import ast
 import dataclasses
+import sys
 import typing
 
 # ``jit``'s type. Compared with ``==``, never ``is``: typing caches
@@ -90,13 +91,24 @@ def apply_overrides(config, overrides):
             continue
         if key not in fields:
             raise ValueError(
-                f"Unknown config key {key!r} for {type(config).__module__}. "
+                f"Unknown config key {key!r} for {_owner(config)}. "
                 f"Known keys: {', '.join(sorted(fields))} (and model.<create_model argument>)."
             )
         changes[key] = _parse(key, raw, hints[key])
     if model != config.model:
         changes["model"] = model
     return dataclasses.replace(config, **changes)
+
+
+def _owner(config):
+    """The module that defines ``config``'s class, by its importable name: a recipe run with
+    ``python -m <package>.<recipe>`` is ``__main__`` to Python, not to its user."""
+    module = type(config).__module__
+    if module == "__main__":
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        if spec is not None and spec.name:
+            return spec.name
+    return module
 
 
 def make_config(recipe, *, tiny=False, overrides=(), epochs=None):

@@ -37,22 +37,17 @@ library, so that the ``zoo`` command lists and configures recipes without
 loading TensorFlow or Keras. See docs/recipes.md.
 """
 
-import argparse
 import contextlib
 import dataclasses
 import importlib
-import json
 import os
-import subprocess
 import sys
 import time
 import typing
 from importlib import metadata
-from pathlib import Path
 
-from zoo import _quiet
 from zoo._overrides import apply_overrides, make_config
-from zoo._run_checks import check_config, check_export_dir, flag_overrides, with_data
+from zoo._run_checks import check_config, check_export_dir
 
 ENTRY_POINT_GROUP = "zoo.recipes"
 CONTRACT = ("Config", "load_data", "build_model", "evaluate")
@@ -63,7 +58,8 @@ DEFAULT_BACKEND = "tensorflow"
 __all__ = [
     "BaseConfig", "Data", "apply_overrides", "make_config", "list_recipes", "get_recipe",
     "recipe_name", "default_run_dir", "check_config", "run", "load_run", "evaluate_run",
-    "export_run", "main_for",
+    "export_run", "main_for", "EXPORT_FORMATS", "TINY_HELP", "add_shared_arguments",
+    "add_backend_argument", "add_train_arguments", "config_from_args", "run_from_args",
 ]  # fmt: skip
 
 
@@ -371,29 +367,6 @@ def _run(recipe, config, *, data_dir, run_dir, overwrite, export, export_dir, ve
     return summary
 
 
-def _export_once(name, run_dir, export_dir, model, artifacts, *, root=DEFAULT_EXPORTS):
-    """Export ``model``, unless an export of these very weights is still there.
-
-    Returns the summary's export entries: ``export`` (the path),
-    ``export_unchanged`` (True when the recorded export is reported instead
-    of a new one), or ``export_error``.
-    """
-    from zoo.training import runs
-
-    fingerprint = runs.weights_fingerprint(model)
-    found = runs.recorded_export(run_dir, fingerprint)
-    if found and (export_dir is None or os.path.abspath(export_dir) == os.path.abspath(found)):
-        return {"export": found, "export_unchanged": True}
-    path = export_dir or os.path.join(root, name, next_version(os.path.join(root, name)))
-    try:  # export_run records the export in exports.json
-        exported = str(export_run(run_dir, path, model=model, artifacts=artifacts))
-    except Exception as err:  # the trained run stays usable: `zoo export RUN` retries
-        error = f"{type(err).__name__}: {err}"
-        print(f"[{name}] export to {path} failed: {error}", flush=True)
-        return {"export_error": error}
-    return {"export": exported, "export_unchanged": False}
-
-
 def summary_line(summary):
     """The one line that ends a run: status, test metrics, epochs, paths."""
     metrics = " ".join(f"{k}={_fmt(v)}" for k, v in summary.get("test", {}).items())
@@ -523,264 +496,14 @@ def run_artifacts(run_dir):
     return found
 
 
-EXPORT_FORMATS = ("saved_model", "litert", "both")
-
-
-def export_run(run_dir, path, *, model=None, artifacts=None, overwrite=False,
-               format="saved_model"):
-    """Export a run folder's model at ``path`` (a version folder).
-
-    ``format``: ``"saved_model"`` (the SavedModel in ``path``), ``"litert"``
-    (``path/model.tflite`` and its record ``model.tflite.json`` only) or
-    ``"both"`` (the SavedModel, then ``model.tflite`` beside its
-    ``saved_model.pb``). The export records the recipe, config, test metrics and
-    ``artifacts`` (default: those the run recorded, :func:`run_artifacts`). On a
-    backend other than TensorFlow the export runs in a TensorFlow-backend
-    subprocess from the saved ``model.keras``. It holds the run folder's lock
-    (re-entrant: :func:`run` exports while holding it). A SavedModel export is
-    recorded in the run's ``exports.json`` as soon as it is written, so that
-    ``zoo train`` reports it instead of exporting the same weights again.
-
-    Returns:
-        ``path``.
-    """
-    import keras
-
-    from zoo.training import lock, runs
-
-    if format not in EXPORT_FORMATS:
-        raise ValueError(f"`format` must be one of {list(EXPORT_FORMATS)}. "
-                         f"Received: format={format!r}")
-    with _run_lock(run_dir):
-        if model is None and keras.backend.backend() == "tensorflow":
-            model = load_run_model(run_dir)
-        # Without a model here, the TensorFlow subprocess that exports records it.
-        record = model is not None and format in ("saved_model", "both")
-        fingerprint = runs.weights_fingerprint(model) if record else None  # ready beforehand
-        exported = _export_run(run_dir, path, model=model, artifacts=artifacts,
-                               overwrite=overwrite, environ=lock.inherit_environment(run_dir),
-                               format=format)
-        if record:
-            runs.record_export(run_dir, exported, fingerprint)
-        return exported
-
-
-def _export_run(run_dir, path, *, model, artifacts, overwrite, environ, format="saved_model"):
-    import keras
-
-    from zoo.training import runs
-
-    if keras.backend.backend() != "tensorflow":
-        env = dict(environ, KERAS_BACKEND="tensorflow")
-        cmd = [sys.executable, "-m", "zoo.recipe", "export", run_dir, str(path),
-               "--format", format]
-        if overwrite:
-            cmd.append("--overwrite")
-        proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True)
-        if proc.returncode != 0:  # one line from _main; the failure raised here, in its terms
-            from zoo import _cli_errors
-
-            sys.stderr.write(_cli_errors.child_log(proc.stderr))  # all but its one line
-            raise _cli_errors.child_failure(proc.returncode, proc.stderr,
-                                            "the TensorFlow export subprocess")
-        sys.stderr.write(proc.stderr)
-        return path
-    from zoo.export import LITERT_FILE, export_litert, export_saved_model
-
-    if model is None:
-        model = load_run_model(run_dir)
-    metrics = runs.read_json(os.path.join(run_dir, runs.RUN_FILES["metrics"]), {})
-    metadata = {
-        "recipe": _run_info(run_dir).get("name"),
-        "config": runs.read_json(os.path.join(run_dir, runs.RUN_FILES["config"]), {}),
-        "metrics": metrics.get("test", {}),
-        "artifacts": run_artifacts(run_dir) if artifacts is None else dict(artifacts),
-        "run_dir": os.path.abspath(run_dir),
-    }
-    if format in ("saved_model", "both"):
-        path = export_saved_model(model, path, metadata=metadata, overwrite=overwrite)
-    if format in ("litert", "both"):
-        record = {k: metadata[k] for k in ("recipe", "metrics", "run_dir")}
-        export_litert(model, Path(path) / LITERT_FILE, metadata=record,
-                      overwrite=overwrite)
-    return Path(path)
-
-
-# --------------------------------------------------------------------------
-# Command line of a recipe module
-# --------------------------------------------------------------------------
-
-
-TINY_HELP = ("the recipe's seconds-long TINY config; its run goes to runs/<recipe>-tiny and it "
-             "exports only with --export or --export-dir (default: off)")
-
-
-def add_shared_arguments(parser, *, tiny_help=TINY_HELP):
-    """The options ``zoo train`` and ``zoo tune`` share, defined once so that they have
-    the same names, meanings and defaults in both (``zoo.tuning.cli`` calls it too,
-    with ``tiny_help`` saying where a tiny sweep goes).
-
-    Example:
-        >>> parser = argparse.ArgumentParser()
-        >>> add_shared_arguments(parser).parse_args(["--tiny", "--set", "epochs=2"]).overrides
-        ['epochs=2']
-    """
-    parser.add_argument("--epochs", type=int, metavar="N",
-                        help="epochs of training (tune: per trial, Hyperband: the most) "
-                             "(default: the recipe's Config, or its TINY with --tiny)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set batch_size=64; "
-                             "model.units=64 sets a create_model argument; repeat it for "
-                             "several fields (default: none)")
-    parser.add_argument("--tiny", action="store_true", help=tiny_help)
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="TFDS data folder, made when missing: datasets are built or "
-                             "read there (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
-    parser.add_argument("--data", metavar="PATH",
-                        help="your own data, a CSV/TSV file or a folder, for the recipes "
-                             "that take one (text_classification, text_to_text) "
-                             "(default: none)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="float16 (GPU) / bfloat16 (CPU) compute (default: off, float32)")
-    parser.add_argument("--jit", choices=["auto", "on", "off"],
-                        help="XLA compilation (default: the recipe's Config, 'auto': Keras "
-                             "decides)")
-    parser.add_argument("--export-dir", metavar="DIR",
-                        help="the export folder itself, where saved_model.pb goes "
-                             "(default: saved_models/<recipe>/<next version>)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="less output, no progress bars: one line per epoch in train, "
-                             "none per trial in tune (default: off)")
-    return parser
-
-
-def add_backend_argument(parser):
-    """``--backend``: the Keras backend of ``zoo train`` and ``zoo tune`` (the command
-    starts itself again on it when Keras was imported on another)."""
-    parser.add_argument("--backend", choices=["tensorflow", "jax"],
-                        help="Keras backend (default: $KERAS_BACKEND, else the recipe's "
-                             "default)")
-    return parser
-
-
-def add_train_arguments(parser):
-    """The options of ``python -m <recipe module>`` and ``zoo train``: the shared ones
-    (:func:`add_shared_arguments`) and those of a single run.
-
-    Example:
-        >>> parser = argparse.ArgumentParser()
-        >>> add_train_arguments(parser).parse_args(["--tiny", "--export"]).export
-        True
-    """
-    add_shared_arguments(parser)
-    parser.add_argument("--run-dir", metavar="DIR",
-                        help="run folder (default: runs/<recipe>, runs/<recipe>-tiny with "
-                             "--tiny)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start the run folder afresh instead of resuming it (default: "
-                             "resume)")
-    exports = parser.add_mutually_exclusive_group()
-    exports.add_argument("--no-export", action="store_true",
-                         help="skip the SavedModel export (default: export, except with "
-                              "--tiny)")
-    exports.add_argument("--export", action="store_true",
-                         help="export even with --tiny (default: off)")
-    return parser
-
-
-def config_from_args(recipe, args):
-    """The run's ``Config`` from parsed ``args`` (``--tiny``, ``--set``, ``--epochs``,
-    ``--jit``, ``--mixed-precision``, ``--data``), checked, and the export options
-    checked against each other.
-
-    Standard library only: ``zoo train`` calls it before Keras is imported (or
-    the command starts again on another backend), so that a bad ``--set`` or
-    ``--data`` is refused at once.
-
-    Example:
-        >>> config_from_args(recipe, parser.parse_args(["--tiny", "--set", "epochs=0"]))
-        ValueError: --set epochs: expected an integer >= 1. Received: epochs=0
-    """
-    config = make_config(recipe, tiny=args.tiny, overrides=flag_overrides(args),
-                         epochs=args.epochs)
-    data = getattr(args, "data", None)
-    if data is not None:
-        config = with_data(recipe, recipe_name(recipe), config, data)
-    check_config(config)
-    if getattr(args, "no_export", False) and _export_flags(args):
-        raise ValueError(f"--no-export and {' and '.join(_export_flags(args))} contradict "
-                         "each other; pass one of them.")
-    return config
-
-
-def _export_flags(args):
-    return [flag for flag, given in (("--export", getattr(args, "export", False)),
-                                     ("--export-dir", args.export_dir)) if given]
-
-
-def run_from_args(recipe, args):
-    """Build the config from parsed ``args`` (:func:`config_from_args`) and :func:`run`
-    the recipe.
-
-    ``--tiny`` runs go to ``runs/<recipe>-tiny`` (an explicit ``--run-dir``
-    wins) and export only with ``--export`` or ``--export-dir``; ``--data``
-    sets the Config's ``data`` field. Everything is checked before the run
-    writes a file.
-    """
-    config = config_from_args(recipe, args)
-    export = False if args.no_export else (True if _export_flags(args) else None)
-    return run(recipe, config, data_dir=args.data_dir, run_dir=args.run_dir,
-               overwrite=args.overwrite, export=export, export_dir=args.export_dir,
-               tiny=args.tiny, verbose=2 if args.quiet else "auto")
-
-
-def main_for(module):
-    """A ``main(argv=None)`` for the recipe module named ``module`` (``main_for(__name__)``)."""
-
-    def main(argv=None):
-        recipe = sys.modules[module]
-        doc = (recipe.__doc__ or "").strip()
-        parser = argparse.ArgumentParser(prog=f"python -m {module_name(recipe)}",
-                                         description=doc.splitlines()[0] if doc else None)
-        from zoo import _cli_errors
-
-        add_train_arguments(parser)
-        _cli_errors.add_flags(parser)
-        args = parser.parse_args(argv)
-        _cli_errors.apply_flags(args)
-        _quiet.install()  # as the zoo command: no TensorFlow start-up lines
-        args.command = "train"
-        result = []
-        code = _cli_errors.run_command(
-            parser.prog, lambda: result.append(run_from_args(recipe, args)), args)
-        if result:
-            return result[0]
-        sys.exit(code)  # a mistake, a bug or Ctrl-C: its one line is printed
-
-    return main
-
-
-def _main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m zoo.recipe")
-    sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="export a run folder's model")
-    exp.add_argument("run_dir")
-    exp.add_argument("path")
-    exp.add_argument("--overwrite", action="store_true")
-    exp.add_argument("--format", choices=EXPORT_FORMATS, default="saved_model")
-    args = parser.parse_args(argv)
-    _quiet.install()
-    from zoo import _cli_errors
-
-    def export():
-        exported = export_run(args.run_dir, args.path, overwrite=args.overwrite,
-                              format=args.format)
-        print(json.dumps({"export": str(exported)}))
-        return 0
-
-    return _cli_errors.run_command(f"{parser.prog} export", export, args)
-
+# The export of a run folder and the command line of a recipe module live in their own
+# modules (one concept per file); their public names are this module's too.
+from zoo._recipe_cli import (  # noqa: E402
+    TINY_HELP, add_backend_argument, add_shared_arguments, add_train_arguments,
+    config_from_args, main_for, run_from_args,
+)
+from zoo._run_export import EXPORT_FORMATS, export_run  # noqa: E402
+from zoo._run_export import _export_once, _export_run, _main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(_main())

@@ -31,6 +31,10 @@ import json, sys
 import keras
 from zoo import recipe as base
 from tests.export import kinds_recipe as recipe
+
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_jax_trained_export")
 assert keras.config.backend() == "jax", keras.config.backend()
 folder, runs = sys.argv[1], json.loads(sys.argv[2])
 for name, kind, mixed, export in runs:

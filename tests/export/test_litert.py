@@ -16,6 +16,10 @@ pytest.importorskip("ai_edge_litert")
 export = pytest.importorskip("zoo.export")
 from zoo.export import litert  # noqa: E402
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_litert")
+
 ALL_SHAPES = {(1, 4), (1, 7), (3, 4), (3, 7)}
 
 # name -> (factory, kwargs, whether it streams)

@@ -18,6 +18,10 @@ from zoo.export.interface import error_message
 
 from tests.recipes.recipe_helpers import call_fresh
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_predict")
+
 TOKENIZER = Tokenizer(["the", "film", "good", "bad", ",", "!", "was", "é"], level="word",
                       lowercase=True, max_length=6)
 SOPRANO = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")

@@ -16,6 +16,10 @@ from zoo.export.interface import error_message
 
 from tests.recipes.generative_checks import check_decoded, options, run_fresh
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_predict_generative")
+
 SOURCE = Tokenizer(list("abcdhg 0123"), level="char", lowercase=True, max_length=8)
 TARGET = Tokenizer(["AA", "B", "CH", "D", "EH1"], level="space")
 PITCHES = Tokenizer(["60", "62", "64", "65", "67"], level="tokens")

@@ -19,6 +19,10 @@ import pytest
 import zoo
 from zoo import decoding
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_serving_docs")
+
 tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 

@@ -8,6 +8,10 @@ import pytest
 
 import zoo
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_signature_checks")
+
 tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 

@@ -17,6 +17,10 @@ import zoo
 export = pytest.importorskip("zoo.export")
 from zoo.export import streaming as streaming_signatures  # noqa: E402
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_streaming_export")
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "streaming.md"
 
 

@@ -20,6 +20,10 @@ from tests.helpers import subprocess_env
 from tests.recipes.generative_checks import check_seq2seq_export
 from tests.recipes.recipe_helpers import check_raw_predict
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_text_folder_recipes")
+
 WORDS = "red blue green small big old new fast slow happy sad bright dark warm cold soft".split()
 
 

@@ -326,10 +326,10 @@ def _fit(model, data, strategy, *, epochs, initial_epoch, callbacks, verbose):
         val_ds = _shard_by_data(val_ds) if val_ds is not None else None
     # A dataset is shuffled by its pipeline (zoo.data.pipelines.shuffle); only arrays by fit.
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=verbose, shuffle=_fit_shuffles(train_ds))
+              callbacks=callbacks, verbose=verbose, shuffle=fit_shuffles(train_ds))
 
 
-def _fit_shuffles(data):
+def fit_shuffles(data):
     """Whether ``fit`` should shuffle ``data``: arrays yes; a ``tf.data.Dataset`` or an
     iterator no (Keras ignores ``shuffle`` for them, with a warning)."""
     tf = sys.modules.get("tensorflow")

@@ -16,6 +16,7 @@ import keras
 import keras_tuner
 
 from zoo.recipe import recipe_name
+from zoo.training import trainer
 from zoo.tuning.space import SearchSpace
 
 TRAINING_NAMES = ("learning_rate", "batch_size")
@@ -223,6 +224,9 @@ class HyperModel(keras_tuner.HyperModel):
             if getattr(data, "validation", None) is not None:
                 kwargs.setdefault("validation_data", data.validation)
         kwargs.setdefault("epochs", config.epochs)
+        # As the trainer: a dataset is shuffled by its pipeline, so fit does not (Keras would
+        # otherwise warn, every trial, that it ignores shuffle=True).
+        kwargs.setdefault("shuffle", trainer.fit_shuffles(args[0] if args else kwargs["x"]))
         kwargs["verbose"] = self.fit_verbose  # keras-tuner passes its own verbosity on
         return model.fit(*args, **kwargs)
 
