@@ -17,6 +17,10 @@ export = pytest.importorskip("zoo.export")
 
 from zoo import recipe as base  # noqa: E402
 
+# One worker runs this module, so its module-scoped fixtures are built once
+# (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_jax_trained_export")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STREAMING = {"initial_state", "step"}  # causal recurrent models stream
 SIGNATURES = {"classifier": {"serve", "predict", "preprocess"} | STREAMING,
@@ -31,10 +35,6 @@ import json, sys
 import keras
 from zoo import recipe as base
 from tests.export import kinds_recipe as recipe
-
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_jax_trained_export")
 assert keras.config.backend() == "jax", keras.config.backend()
 folder, runs = sys.argv[1], json.loads(sys.argv[2])
 for name, kind, mixed, export in runs:
