@@ -102,7 +102,8 @@ def _compare(config, data_dir, run_dir):
             keras.utils.set_random_seed(config.seed)
             cfg = dataclasses.replace(config, model={**config.model, "cell": cell})
             model = build_model(cfg, data)
-            model.fit(data.train, epochs=config.compare_epochs, verbose=0)
+            # The pipeline shuffles; fit's own shuffle does not apply to a dataset.
+            model.fit(data.train, epochs=config.compare_epochs, verbose=0, shuffle=False)
             mse = float(model.evaluate(data.test, verbose=0, return_dict=True)["loss"])
             table.append({"cell": cell, "length": length, "test_mse": mse,
                           "learned": mse < 0.5 * BASELINE_MSE})
