@@ -7,7 +7,8 @@ states; its output is the previous output, or zeros with
 `zero_output_for_mask`; zeros before the first unmasked step).
 
 Weights use Keras's layout: kernel (features, k*units), recurrent_kernel
-(units, k*units), bias (k*units,) or, for GRU with reset_after, (2, 3*units).
+(units, k*units), bias (k*units,) or, for GRU with reset_after, (2, 3*units);
+IndRNN's recurrent_kernel is a vector (units,).
 """
 
 import numpy as np
@@ -72,8 +73,19 @@ def lstm_step(x, states, kernel, recurrent_kernel, bias, activation="tanh",
     return h, [h, c]
 
 
-STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step}
-NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2}
+def indrnn_step(x, states, kernel, recurrent_kernel, bias, activation="relu"):
+    """IndRNN (Li et al. 2018, eq. 2): h<t> = g(W x<t> + u ⊙ h<t-1> + b), with u a
+    vector (one recurrent weight per unit)."""
+    (h,) = states
+    pre = x @ kernel + recurrent_kernel * h
+    if bias is not None:
+        pre = pre + bias
+    h = ACTIVATIONS[activation](pre)
+    return h, [h]
+
+
+STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step, "indrnn": indrnn_step}
+NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2, "indrnn": 1}
 
 
 def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,

@@ -19,8 +19,9 @@ docs/layers.md has the table. Integer inputs are cast to the compute dtype.
 """
 
 from zoo.layers.gru import GRU
+from zoo.layers.indrnn import IndRNN
 from zoo.layers.lstm import LSTM
 from zoo.layers.rnn import RNN
 from zoo.layers.simple_rnn import SimpleRNN
 
-__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM"]
+__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM", "IndRNN"]

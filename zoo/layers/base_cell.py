@@ -130,6 +130,9 @@ class RecurrentCell(keras.layers.Layer):
     def _bias_shape(self):
         return (self._gates * self.units,)
 
+    def _recurrent_kernel_shape(self):
+        return (self.units, self._gates * self.units)
+
     def _bias_init(self):
         return self.bias_initializer
 
@@ -149,7 +152,7 @@ class RecurrentCell(keras.layers.Layer):
             constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, k_units),
+            shape=self._recurrent_kernel_shape(),
             name="recurrent_kernel",
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
