@@ -35,6 +35,17 @@ SEQ = {"vocab_size": 10, "num_classes": 2}
                              "transition_block": "wide"}, "transition_block"),
         ("many_to_one", {**SEQ, "bidirectional": "yes"}, "bidirectional"),
         ("encoder_decoder", {"source_vocab_size": 9}, "target_vocab_size"),
+        ("many_to_one", {**SEQ, "cell": "simple", "chrono_init": 100}, "chrono_init"),
+        ("many_to_one", {**SEQ, "cell": "indrnn", "chrono_init": 100}, "chrono_init"),
+        ("one_to_many", {"vocab_size": 9, "input_dim": 3, "cell": "gru", "chrono_init": 2},
+         "chrono_init"),
+        ("many_to_many", {**SEQ, "cell": "lstm", "chrono_init": 10.5}, "chrono_init"),
+        ("many_to_one", {**SEQ, "cell_options": ["max_length", 9]}, "cell_options"),
+        ("many_to_one", {**SEQ, "cell_options": {"units": 9}}, "cell_options"),
+        ("many_to_one", {**SEQ, "cell": "indrnn", "cell_options": {"max_lenght": 9}},
+         "cell_options"),
+        ("encoder_decoder", {"source_vocab_size": 9, "target_vocab_size": 9, "cell": "indrnn",
+                             "cell_options": {"nope": 1}}, "cell_options"),
     ],
 )
 def test_refused_arguments_name_the_argument(name, kwargs, argument):

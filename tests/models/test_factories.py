@@ -111,9 +111,22 @@ def _default_export(combo):
     return combo == next(c for c in cases.combos() if c[0] == combo[0])
 
 
+# Each newer cell is exported once, in a factory that streams or decodes with it.
+_NEW_CELL_EXPORTS = {
+    ("many_to_one", "indrnn"),
+    ("one_to_many", "mingru"),
+    ("many_to_many", "minlstm"),
+    ("encoder_decoder", "lnlstm"),
+}
+
+
 def _export_params():
     params = []
     for combo in cases.combos():
+        if combo[1] in cases.NEW_CELLS:
+            if combo[:2] in _NEW_CELL_EXPORTS:
+                params.append(pytest.param(*combo, id="-".join(combo)))
+            continue
         marks = [] if _default_export(combo) else [pytest.mark.slow]
         params.append(pytest.param(*combo, marks=marks, id="-".join(combo)))
     return params
@@ -153,3 +166,37 @@ def test_saved_model_round_trip(name, cell, variant, tmp_path):
     assert set(loaded.signatures) == {"serve", "serving_default"} | expected
     out = loaded.signatures["serve"](**{k: tf.constant(v) for k, v in x.items()})["output_0"]
     np.testing.assert_allclose(out.numpy(), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru", "minlstm", "lnlstm"])
+def test_chrono_init_reaches_every_recurrent_cell(cell):
+    """`chrono_init=T` in a factory gives each layer's cell (encoder and decoder
+    alike) chrono_init T, so its keep-gate bias lies in log [1, T - 1]."""
+    model = zoo.create_model("encoder_decoder", source_vocab_size=9, target_vocab_size=9,
+                             cell=cell, units=8, num_layers=2, bidirectional=True,
+                             chrono_init=50)
+    found = _zoo_cells(model)
+    assert len(found) == 2 * 2 + 2  # two bidirectional encoder layers, two decoder cells
+    assert {c.chrono_init for c in found} == {50}
+
+
+@pytest.mark.jax
+def test_cell_options_reach_every_layer():
+    model = zoo.create_model("many_to_one", input_dim=2, output_dim=1, cell="indrnn", units=6,
+                             num_layers=2, cell_options={"max_length": 400,
+                                                          "activation": "tanh"})
+    found = _zoo_cells(model)
+    assert len(found) == 2
+    from zoo.layers.indrnn import recurrent_bound
+    bound = recurrent_bound(400, "tanh")
+    for cell in found:
+        assert cell.activation is keras.activations.tanh
+        assert cell.recurrent_max_abs == pytest.approx(bound)
+        assert float(np.max(np.abs(keras.ops.convert_to_numpy(cell.recurrent_kernel)))) <= bound
+
+
+def _zoo_cells(model):
+    from zoo.layers.base_cell import RecurrentCell
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if isinstance(layer, RecurrentCell)]

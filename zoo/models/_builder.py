@@ -26,7 +26,7 @@ from zoo._checks import (
     check_sizes,
     check_tokens,
 )
-from zoo.models.blocks import ATTENTIONS, CELLS, MERGE_MODES
+from zoo.models.blocks import ATTENTIONS, CELLS, MERGE_MODES, check_cell_arguments
 
 # The exactly-one groups of the factories: the kind of input, of head, of condition.
 INPUTS = ("vocab_size", "input_dim")
@@ -102,6 +102,9 @@ def check_arguments(name, arguments, *, one_of=(), step_by_step=None):
     for group in one_of:
         key = check_exactly_one([(member, args[member]) for member in group])
         args[key] = _CHECKS[key](key, args[key])
+    if "cell" in args and ("chrono_init" in args or "cell_options" in args):
+        args["chrono_init"], args["cell_options"] = check_cell_arguments(
+            args["cell"], args.get("chrono_init"), args.get("cell_options"))
     if "start_token" in args:
         # The generated tokens are ids of the output vocabulary.
         vocabulary = "target_vocab_size" if "target_vocab_size" in args else "vocab_size"

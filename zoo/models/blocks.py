@@ -9,41 +9,108 @@ no maths lives here. Shapes are ``(batch, timesteps, features)``.
 import keras
 
 from zoo import cells, layers
+from zoo.layers.chrono import check_chrono_init
 from zoo.models.transition import DeepTransitionCell
 
-CELLS = ("simple", "gru", "lstm")
+CELLS = ("simple", "gru", "lstm", "indrnn", "mingru", "minlstm", "lnlstm")
+# The cells with a gate that keeps the state, which `chrono_init` initialises.
+GATED_CELLS = ("gru", "lstm", "mingru", "minlstm", "lnlstm")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 ATTENTIONS = (None, "bahdanau", "luong")
 
+# cell kind -> (cell class name in zoo.cells, layer class name in zoo.layers)
+_CLASSES = {
+    "simple": ("SimpleRNNCell", "SimpleRNN"),
+    "gru": ("GRUCell", "GRU"),
+    "lstm": ("LSTMCell", "LSTM"),
+    "indrnn": ("IndRNNCell", "IndRNN"),
+    "mingru": ("MinGRUCell", "MinGRU"),
+    "minlstm": ("MinLSTMCell", "MinLSTM"),
+    "lnlstm": ("LayerNormLSTMCell", "LayerNormLSTM"),
+}
+
+
+# --------------------------------------------------------------------------- checks
+def check_cell_arguments(cell, chrono_init, cell_options):
+    """Check ``chrono_init`` (None, or an int >= 3, for a gated `cell` only) and
+    ``cell_options`` (None or a dict with string keys); returns them (the
+    options as a dict). The cell constructor checks the options' values."""
+    chrono_init = check_chrono_init(chrono_init)
+    if chrono_init is not None and cell not in GATED_CELLS:
+        raise ValueError(
+            f"`chrono_init` initialises the bias of a gate that keeps the state; cell={cell!r} "
+            f"has none. Use one of {list(GATED_CELLS)}, or chrono_init=None. "
+            f"Received: cell={cell!r}, chrono_init={chrono_init!r}")
+    if cell_options is None:
+        return chrono_init, {}
+    if not isinstance(cell_options, dict) or not all(isinstance(k, str) for k in cell_options):
+        raise ValueError(
+            "`cell_options` must be a dict of the recurrent layer's keyword arguments "
+            f"(e.g. {{'max_length': 1000}}). Received: cell_options={cell_options!r}")
+    reserved = {"units", "return_sequences", "return_state", "name", "chrono_init"}
+    clash = sorted(reserved & set(cell_options))
+    if clash:
+        raise ValueError(
+            f"`cell_options` may not set {clash}: the factory sets them (chrono_init is an "
+            f"argument of its own). Received: cell_options={cell_options!r}")
+    return chrono_init, dict(cell_options)
+
 
 # --------------------------------------------------------------------------- layers
-def make_cell(cell, units, name=None, transition_block=()):
-    """A zoo cell of kind `cell` ("simple" | "gru" | "lstm"), wrapped in a
+def cell_arguments(cell, chrono_init=None, cell_options=None):
+    """The constructor keyword arguments of a zoo cell/layer of kind `cell`:
+    `cell_options` (a dict of the cell's own arguments, e.g. IndRNN's
+    ``max_length``) and ``chrono_init`` for the gated cells. Checked in
+    ``zoo.models._builder``."""
+    kwargs = dict(cell_options or {})
+    if chrono_init is not None:
+        kwargs["chrono_init"] = chrono_init
+    return kwargs
+
+
+def _construct(cls, cell, units, kwargs, **layer_kwargs):
+    try:
+        return cls(units, **kwargs, **layer_kwargs)
+    except (TypeError, ValueError) as error:
+        if "keyword argument" not in str(error):
+            raise
+        raise ValueError(
+            f"`cell_options` holds an argument that cell={cell!r} ({cls.__name__}) does not "
+            f"take: {error}. Received: cell_options={kwargs!r}") from None
+
+
+def make_cell(cell, units, name=None, transition_block=(), chrono_init=None,
+              cell_options=None):
+    """A zoo cell of kind `cell` (one of ``CELLS``), wrapped in a
     ``DeepTransitionCell`` when `transition_block` is not empty."""
-    cls = {"simple": cells.SimpleRNNCell, "gru": cells.GRUCell, "lstm": cells.LSTMCell}[cell]
+    cls = getattr(cells, _CLASSES[cell][0])
+    kwargs = cell_arguments(cell, chrono_init, cell_options)
     if not transition_block:
-        return cls(units, name=name)
-    return DeepTransitionCell(cls(units), transition_block, name=name)
+        return _construct(cls, cell, units, kwargs, name=name)
+    return DeepTransitionCell(_construct(cls, cell, units, kwargs), transition_block, name=name)
 
 
 def make_rnn(cell, units, *, return_sequences, return_state=False, transition_block=(),
-             name=None):
-    """A zoo recurrent layer: ``SimpleRNN`` / ``GRU`` / ``LSTM``, or ``RNN`` over
-    a ``DeepTransitionCell`` when `transition_block` is not empty."""
+             chrono_init=None, cell_options=None, name=None):
+    """A zoo recurrent layer of kind `cell` (``SimpleRNN``, ``GRU``, ``LSTM``,
+    ``IndRNN``, ``MinGRU``, ``MinLSTM``, ``LayerNormLSTM``), or ``RNN`` over a
+    ``DeepTransitionCell`` when `transition_block` is not empty."""
     if transition_block:
         return layers.RNN(
-            make_cell(cell, units, transition_block=transition_block),
+            make_cell(cell, units, transition_block=transition_block, chrono_init=chrono_init,
+                      cell_options=cell_options),
             return_sequences=return_sequences,
             return_state=return_state,
             name=name,
         )
-    cls = {"simple": layers.SimpleRNN, "gru": layers.GRU, "lstm": layers.LSTM}[cell]
-    return cls(units, return_sequences=return_sequences, return_state=return_state, name=name)
+    cls = getattr(layers, _CLASSES[cell][1])
+    return _construct(cls, cell, units, cell_arguments(cell, chrono_init, cell_options),
+                      return_sequences=return_sequences, return_state=return_state, name=name)
 
 
 def num_states(cell):
-    """How many state tensors a cell of kind `cell` carries (LSTM: h and c)."""
-    return 2 if cell == "lstm" else 1
+    """How many state tensors a cell of kind `cell` carries (the LSTMs: h and c)."""
+    return 2 if cell in ("lstm", "lnlstm") else 1
 
 
 def dense_block(x, sizes, *, activation="relu", dropout=0.0, prefix):
@@ -96,6 +163,8 @@ def recurrent_stack(
     return_sequences,
     return_state=False,
     transition_block=(),
+    chrono_init=None,
+    cell_options=None,
     prefix="rnn",
 ):
     """Stack `num_layers` zoo recurrent layers over ``x`` (batch, timesteps, features).
@@ -107,6 +176,8 @@ def recurrent_stack(
       (every layer but possibly the first).
     - ``transition_block``: a deep transition a<t-1> -> a<t> in every layer
       (``DeepTransitionCell``).
+    - ``chrono_init``, ``cell_options``: passed to every layer's cell
+      (``cell_arguments``).
     - the mask of ``x`` flows through every layer; padded steps neither
       change the states nor count in the last step.
 
@@ -125,6 +196,8 @@ def recurrent_stack(
             return_sequences=seq,
             return_state=return_state,
             transition_block=transition_block,
+            chrono_init=chrono_init,
+            cell_options=cell_options,
             name=None if bidirectional else f"{prefix}_{i}",
         )
         if bidirectional:

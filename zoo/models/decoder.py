@@ -23,7 +23,7 @@ class RecurrentDecoder(keras.layers.Layer):
     """A deep (optionally attentive) recurrent decoder over target tokens.
 
     Args:
-        cell: ``"simple" | "gru" | "lstm"``.
+        cell: one of ``zoo.models.blocks.CELLS`` (as ``many_to_one``).
         units: state size of every layer.
         num_layers: stacked cells (>= 1).
         vocab_size: output vocabulary (logits per step); id 0 is padding.
@@ -38,6 +38,7 @@ class RecurrentDecoder(keras.layers.Layer):
             (training only; outside the recurrence).
         transition_block: deep transition inside every cell
             (``DeepTransitionCell``); empty: plain cells.
+        chrono_init, cell_options: passed to every cell (as ``many_to_one``).
         output_block: sizes of ReLU Dense layers before the logits.
         start_token, end_token: distinct ids in ``[1, vocab_size)`` that
             start / end a generated sequence (default 2 and 3, the ids of
@@ -83,10 +84,14 @@ class RecurrentDecoder(keras.layers.Layer):
         start_token=2,
         end_token=3,
         max_length=20,
+        chrono_init=None,
+        cell_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice("cell", cell, blocks.CELLS)
+        self.chrono_init, self.cell_options = blocks.check_cell_arguments(
+            cell, chrono_init, cell_options)
         check_int("units", units)
         check_int("num_layers", num_layers)
         check_int("vocab_size", vocab_size, minimum=2)
@@ -113,7 +118,8 @@ class RecurrentDecoder(keras.layers.Layer):
 
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         self.cells = [
-            blocks.make_cell(cell, units, name=f"cell_{i}", transition_block=self.transition_block)
+            blocks.make_cell(cell, units, name=f"cell_{i}", transition_block=self.transition_block,
+                             chrono_init=self.chrono_init, cell_options=self.cell_options)
             for i in range(num_layers)
         ]
         self.attention_layer = (
@@ -316,5 +322,7 @@ class RecurrentDecoder(keras.layers.Layer):
             start_token=self.start_token,
             end_token=self.end_token,
             max_length=self.max_length,
+            chrono_init=self.chrono_init,
+            cell_options=dict(self.cell_options),
         )
         return config

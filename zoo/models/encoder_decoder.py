@@ -48,6 +48,8 @@ def encoder_decoder(
     input_block=(),
     transition_block=(),
     output_block=(),
+    chrono_init=None,
+    cell_options=None,
     embedding_dim=32,
     attention=None,
     attention_units=None,
@@ -78,7 +80,8 @@ def encoder_decoder(
     Args:
         source_vocab_size, target_vocab_size: vocabularies (0 = padding).
         cell, units, num_layers, dropout, residual, input_block,
-        transition_block, output_block: as ``many_to_one`` (input_block on
+        transition_block, output_block, chrono_init, cell_options: as
+            ``many_to_one`` (input_block on
             source embeddings, transition_block in encoder and decoder cells,
             output_block before the target logits).
         bidirectional, merge_mode: a bidirectional encoder.
@@ -106,11 +109,12 @@ def encoder_decoder(
 # --- functional graph
 def _graph(*, source_vocab_size, target_vocab_size, cell, units, num_layers, bidirectional,
            merge_mode, dropout, residual, input_block, transition_block, embedding_dim,
-           attention, max_output_length, **decoder_arguments):
+           attention, max_output_length, chrono_init, cell_options, **decoder_arguments):
     decoder = RecurrentDecoder(cell=cell, units=units, num_layers=num_layers,
                                vocab_size=target_vocab_size, embedding_dim=embedding_dim,
                                attention=attention, residual=residual, dropout=dropout,
                                transition_block=transition_block, max_length=max_output_length,
+                               chrono_init=chrono_init, cell_options=cell_options,
                                name="decoder", **decoder_arguments)
     source = keras.Input(shape=(None,), dtype="int32", name="source")
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
@@ -130,6 +134,8 @@ def _graph(*, source_vocab_size, target_vocab_size, cell, units, num_layers, bid
         return_sequences=True,
         return_state=True,
         transition_block=transition_block,
+        chrono_init=chrono_init,
+        cell_options=cell_options,
         prefix="encoder",
     )
     states = []

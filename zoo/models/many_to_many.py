@@ -25,6 +25,8 @@ def many_to_many(
     input_block=(),
     transition_block=(),
     output_block=(),
+    chrono_init=None,
+    cell_options=None,
     vocab_size=None,
     embedding_dim=32,
     input_dim=None,
@@ -45,8 +47,8 @@ def many_to_many(
     the outputs at padded steps are not meaningful.
 
     Args: as ``many_to_one`` (cell, units, num_layers, bidirectional,
-    merge_mode, dropout, residual, input_block, transition_block, output_block, vocab_size,
-    embedding_dim, input_dim, mask_value, num_classes, output_dim).
+    merge_mode, dropout, residual, input_block, transition_block, output_block, chrono_init,
+    cell_options, vocab_size, embedding_dim, input_dim, mask_value, num_classes, output_dim).
 
     Example:
         >>> model = zoo.create_model("many_to_many", input_dim=3, num_classes=5,

@@ -37,6 +37,8 @@ def many_to_one(
     input_block=(),
     transition_block=(),
     output_block=(),
+    chrono_init=None,
+    cell_options=None,
     vocab_size=None,
     embedding_dim=32,
     input_dim=None,
@@ -56,7 +58,9 @@ def many_to_one(
     the backward half is read after it has gone back to the first step.
 
     Args:
-        cell: ``"simple" | "gru" | "lstm"``.
+        cell: ``"simple" | "gru" | "lstm" | "indrnn" | "mingru" | "minlstm" |
+            "lnlstm"`` (``zoo.layers`` SimpleRNN, GRU, LSTM, IndRNN, MinGRU,
+            MinLSTM, LayerNormLSTM).
         units: state size of each recurrent layer.
         num_layers: stacked recurrent layers (>= 1).
         bidirectional: each layer reads forward and backward, merged with
@@ -69,6 +73,12 @@ def many_to_one(
             step (deep transition a<t-1> -> a<t>, see ``DeepTransitionCell``);
             empty: the plain cell.
         output_block: sizes of ReLU Dense layers before the output (a -> y).
+        chrono_init: for the gated cells, the longest dependency expected
+            (steps): the chrono initialisation of the gate biases (Tallec &
+            Ollivier 2018; see ``zoo.layers.chrono``). None: the cell's own.
+        cell_options: a dict of further arguments of every recurrent layer
+            (e.g. ``{"max_length": 1000}`` for IndRNN's recurrent-weight
+            bound, ``{"activation": "tanh"}``).
         vocab_size, embedding_dim: token input and its embedding size.
         input_dim, mask_value: float feature input and its padding value.
         num_classes / output_dim: classification logits or regression values.

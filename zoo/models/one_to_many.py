@@ -30,6 +30,8 @@ def one_to_many(
     input_block=(),
     transition_block=(),
     output_block=(),
+    chrono_init=None,
+    cell_options=None,
     input_dim=None,
     num_conditions=None,
     embedding_dim=32,
@@ -60,8 +62,8 @@ def one_to_many(
     Args:
         vocab_size: output token vocabulary (ids 0 = padding, `start_token`,
             `end_token` included).
-        cell, units, num_layers, dropout, residual, output_block: as
-            ``many_to_one`` (the decoder's dropout acts on embeddings and top
+        cell, units, num_layers, dropout, residual, output_block, chrono_init,
+            cell_options: as ``many_to_one`` (the decoder's dropout acts on embeddings and top
             features; residual between stacked cells).
         bidirectional: must stay False (generation is step by step).
         input_block: ReLU Dense sizes applied to the condition.

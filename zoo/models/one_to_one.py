@@ -24,6 +24,8 @@ def one_to_one(
     input_block=(),
     transition_block=(),
     output_block=(),
+    chrono_init=None,
+    cell_options=None,
     vocab_size=None,
     embedding_dim=32,
     input_dim=None,
