@@ -71,6 +71,46 @@ def test_space_rejects_bad_specs(spec, message):
         SearchSpace({"units": spec})
 
 
+GATED = {"cell": {"type": "choice", "values": ["simple", "gru"], "default": "simple"},
+         "chrono_init": {"type": "choice", "values": [100, 1000], "default": 100,
+                         "when": {"cell": ["gru"]}}}
+
+
+def test_a_conditional_hyperparameter_is_none_unless_its_parent_allows_it(tmp_path):
+    space = SearchSpace(GATED)
+    assert space.register(keras_tuner.HyperParameters()) == {"cell": "simple",
+                                                            "chrono_init": None}
+    # The trials a tuner draws: chrono_init takes its values only with the gated cell.
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=50, seed=1)
+    oracle._set_project_dir(str(tmp_path), "random")
+    space.register(oracle.hyperparameters)
+    seen = set()
+    for trial_id in range(30):
+        values = oracle.populate_space(str(trial_id))["values"]
+        if values is None:
+            break
+        hp = oracle.get_space()
+        hp.values = dict(values)
+        chosen = space.register(hp)
+        seen.add((chosen["cell"], chosen["chrono_init"]))
+    assert seen == {("simple", None), ("gru", 100), ("gru", 1000)}
+    # Retraining the best trial reads its values the same way.
+    assert space.decode({"cell": "simple", "chrono_init": 1000}) == {"cell": "simple",
+                                                                     "chrono_init": None}
+    assert space.decode({"cell": "gru", "chrono_init": 1000})["chrono_init"] == 1000
+
+
+@pytest.mark.parametrize("when, message", [
+    ({"unit": ["gru"]}, "declared before it"),
+    ({"cell": ["lstm"]}, "must list values of 'cell'"),
+    ({"cell": "gru"}, "must list values"),
+    ("cell", "one-entry dict"),
+])
+def test_space_rejects_bad_conditions(when, message):
+    with pytest.raises(ValueError, match=message):
+        SearchSpace({"cell": GATED["cell"], "chrono_init": {**GATED["chrono_init"], "when": when}})
+
+
 # -- HyperModel ----------------------------------------------------------------
 
 

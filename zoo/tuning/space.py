@@ -14,7 +14,15 @@ A search space maps a hyperparameter name to a spec::
 
 Spec types: ``int`` and ``float`` (``min``, ``max``, optional ``step`` and
 ``sampling`` in ``linear``/``log``/``reverse_log``), ``choice`` (``values``),
-``bool`` and ``fixed`` (``value``). Every spec may carry a ``default``; the
+``bool`` and ``fixed`` (``value``). Any spec may carry ``when``, a one-entry
+dict ``{parent: [values]}`` naming a ``choice`` declared before it: the
+hyperparameter is active only in trials whose parent takes one of those
+values (keras-tuner's ``conditional_scope``) and is ``None`` in the others,
+e.g. ``"chrono_init": {"type": "choice", "values": [100, 1000],
+"when": {"cell": ["gru", "lstm"]}}``, which only gated cells take
+(keras-tuner's ``Choice`` holds values of one type, so ``None`` cannot sit
+beside numbers there). Every
+spec may carry a ``default``; the
 default actually used is the recipe configuration's current value when the
 configuration has one and the spec admits it (so that empty hyperparameters
 build the recipe's default model), else the spec's ``default`` (e.g. a TINY
@@ -28,11 +36,11 @@ NONE_TOKEN = "none"
 SPEC_TYPES = ("int", "float", "choice", "bool", "fixed")
 _SAMPLINGS = ("linear", "log", "reverse_log")
 _KEYS = {
-    "int": {"type", "min", "max", "step", "sampling", "default"},
-    "float": {"type", "min", "max", "step", "sampling", "default"},
-    "choice": {"type", "values", "ordered", "default"},
-    "bool": {"type", "default"},
-    "fixed": {"type", "value", "default"},
+    "int": {"type", "min", "max", "step", "sampling", "default", "when"},
+    "float": {"type", "min", "max", "step", "sampling", "default", "when"},
+    "choice": {"type", "values", "ordered", "default", "when"},
+    "bool": {"type", "default", "when"},
+    "fixed": {"type", "value", "default", "when"},
 }
 
 
@@ -70,6 +78,7 @@ class SearchSpace:
         self.specs = {}
         for name, spec in specs.items():
             self.specs[name] = _check_spec(name, spec, defaults)
+            _check_when(name, self.specs[name], self.specs)
 
     @property
     def names(self):
@@ -85,14 +94,51 @@ class SearchSpace:
         Called from ``HyperModel.build``/``fit``: with empty hyperparameters it
         returns the defaults; within a trial it returns the trial's values.
         """
-        return {name: _decode(_declare(hp, name, spec)) for name, spec in self.specs.items()}
+        values = {}
+        for name, spec in self.specs.items():
+            if "when" not in spec:
+                values[name] = _decode(_declare(hp, name, spec))
+                continue
+            ((parent, allowed),) = spec["when"].items()
+            with hp.conditional_scope(parent, [_encode(v) for v in allowed]):
+                value = _declare(hp, name, spec)
+            # keras-tuner gives None for an inactive hyperparameter.
+            values[name] = _decode(value) if values[parent] in allowed else None
+        return values
 
     def decode(self, values):
         """The search-space entries of raw keras-tuner `values`, ``"none"`` as ``None``."""
-        return {name: _decode(values[name]) for name in self.specs if name in values}
+        decoded = {name: _decode(values[name]) for name in self.specs if name in values}
+        for name, spec in self.specs.items():
+            if "when" in spec and name in decoded:
+                ((parent, allowed),) = spec["when"].items()
+                if decoded.get(parent) not in allowed:
+                    decoded[name] = None  # inactive in that trial
+        return decoded
 
     def __repr__(self):
         return f"SearchSpace({self.specs!r})"
+
+
+def _check_when(name, spec, specs):
+    """``when`` is ``{parent: [values]}`` with a ``choice`` parent declared earlier."""
+    if "when" not in spec:
+        return
+    when = spec["when"]
+    parent = next(iter(when)) if isinstance(when, dict) and len(when) == 1 else None
+    earlier = [n for n in specs if n != name]
+    if parent not in earlier or specs[parent]["type"] != "choice":
+        raise ValueError(
+            f"`when` of hyperparameter {name!r} must be a one-entry dict {{parent: [values]}} "
+            f"whose parent is a 'choice' hyperparameter declared before it "
+            f"(declared before: {earlier}). Received: when={when!r}")
+    allowed = when[parent]
+    if not isinstance(allowed, (list, tuple)) or not allowed or \
+            any(v not in specs[parent]["values"] for v in allowed):
+        raise ValueError(
+            f"`when` of hyperparameter {name!r} must list values of {parent!r} "
+            f"(one of {specs[parent]['values']}). Received: when={when!r}")
+    spec["when"] = {parent: list(allowed)}
 
 
 def _check_spec(name, spec, defaults):
