@@ -43,3 +43,27 @@ def test_japanese_vowels_pads_and_normalises(tfds_dir):
     np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(frames.std(axis=0), 1.0, atol=1e-3)
     assert sorted(set(labels.numpy().tolist())) == list(range(9))
+
+
+def test_sequential_digits_read_pixel_by_pixel(tfds_dir):
+    """reading=pixels: the same images as 64 steps of one pixel, in raster order."""
+    config = base.make_config(sequential_digits, tiny=True, overrides=["reading=pixels"])
+    data = sequential_digits.load_data(config, data_dir=tfds_dir)
+    rows = sequential_digits.load_data(base.make_config(sequential_digits, tiny=True),
+                                       data_dir=tfds_dir)
+    (pixels, labels), (images, row_labels) = next(iter(data.test)), next(iter(rows.test))
+    assert pixels["features"].shape[1:] == (64, 1)
+    assert images["features"].shape[1:] == (8, 8)
+    np.testing.assert_array_equal(labels, row_labels)
+    np.testing.assert_array_equal(pixels["features"].numpy().reshape(-1, 8, 8),
+                                  images["features"].numpy())
+    assert data.model_kwargs == {"input_dim": 1, "num_classes": 10}
+    model = sequential_digits.build_model(config, data)
+    assert model.predict(pixels, verbose=0).shape == (len(labels), 10)
+
+
+def test_sequential_digits_refuses_an_unknown_reading(tfds_dir):
+    config = base.make_config(sequential_digits, tiny=True, overrides=["reading=columns"])
+    with pytest.raises(ValueError, match=r"`reading` must be one of \['rows', 'pixels'\].*"
+                                         r"Received: reading='columns'"):
+        sequential_digits.load_data(config, data_dir=tfds_dir)
