@@ -8,7 +8,8 @@ states; its output is the previous output, or zeros with
 
 Weights use Keras's layout: kernel (features, k*units), recurrent_kernel
 (units, k*units), bias (k*units,) or, for GRU with reset_after, (2, 3*units);
-IndRNN's recurrent_kernel is a vector (units,).
+IndRNN's recurrent_kernel is a vector (units,). The layer-normalised LSTM's
+six normalisation weights follow the bias (see `layer_norm_lstm_step`).
 """
 
 import numpy as np
@@ -84,8 +85,37 @@ def indrnn_step(x, states, kernel, recurrent_kernel, bias, activation="relu"):
     return h, [h]
 
 
-STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step, "indrnn": indrnn_step}
-NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2, "indrnn": 1}
+def _layer_norm(v, gamma, beta, epsilon):
+    """γ ⊙ (v - mean(v)) / sqrt(var(v) + ε) + β over the last axis."""
+    mean = v.mean(axis=-1, keepdims=True)
+    variance = ((v - mean) ** 2).mean(axis=-1, keepdims=True)
+    return gamma * (v - mean) / np.sqrt(variance + epsilon) + beta
+
+
+def layer_norm_lstm_step(x, states, kernel, recurrent_kernel, bias, norm_weights,
+                         epsilon=1e-3, activation="tanh", recurrent_activation="sigmoid"):
+    """Layer-normalised LSTM (Ba, Kiros & Hinton 2016), gate order i, f, c, o:
+    (i, f, c~, o) = LN(x W; γx, βx) + LN(h U; γh, βh) + b,
+    c' = σ(f) c + σ(i) g(c~), h' = σ(o) g(LN(c'; γc, βc)).
+    `norm_weights` is (γx, βx, γh, βh, γc, βc)."""
+    gx, bx, gh, bh, gc, bc = norm_weights
+    h, c = states
+    g, s = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    n = recurrent_kernel.shape[0]
+    pre = _layer_norm(x @ kernel, gx, bx, epsilon) + _layer_norm(h @ recurrent_kernel, gh, bh,
+                                                                 epsilon)
+    if bias is not None:
+        pre = pre + bias
+    i, f = s(pre[:, :n]), s(pre[:, n:2 * n])
+    candidate, o = g(pre[:, 2 * n:3 * n]), s(pre[:, 3 * n:])
+    c = f * c + i * candidate
+    h = o * g(_layer_norm(c, gc, bc, epsilon))
+    return h, [h, c]
+
+
+STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step, "indrnn": indrnn_step,
+         "layer_norm_lstm": layer_norm_lstm_step}
+NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2, "indrnn": 1, "layer_norm_lstm": 2}
 
 
 def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
@@ -93,13 +123,18 @@ def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
         **step_kwargs):
     """Run a recurrent layer over x (batch, timesteps, features).
 
-    Returns (output, final_states): output is (batch, timesteps, units) in
+    `weights` is the layer's `get_weights()`; the entries after the bias (the
+    layer-normalised LSTM's normalisation weights) go to the step as
+    `norm_weights`. Returns (output, final_states): output is (batch, timesteps, units) in
     processing order if return_sequences (reversed time for go_backwards),
     else the last output (batch, units).
     """
     x = np.asarray(x, dtype)
     kernel, recurrent_kernel = (np.asarray(w, dtype) for w in weights[:2])
     bias = np.asarray(weights[2], dtype) if use_bias else None
+    extra = [np.asarray(w, dtype) for w in weights[3 if use_bias else 2:]]
+    if extra:
+        step_kwargs = {**step_kwargs, "norm_weights": extra}
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     if initial_state is None:

@@ -12,7 +12,9 @@ Shapes: one step takes (batch, features) inputs and (batch, units) states.
 from zoo.layers.base_cell import RecurrentCell
 from zoo.layers.gru import GRUCell
 from zoo.layers.indrnn import IndRNNCell
+from zoo.layers.layer_norm_lstm import LayerNormLSTMCell
 from zoo.layers.lstm import LSTMCell
 from zoo.layers.simple_rnn import SimpleRNNCell
 
-__all__ = ["RecurrentCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "IndRNNCell"]
+__all__ = ["RecurrentCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "IndRNNCell",
+           "LayerNormLSTMCell"]

@@ -20,8 +20,9 @@ docs/layers.md has the table. Integer inputs are cast to the compute dtype.
 
 from zoo.layers.gru import GRU
 from zoo.layers.indrnn import IndRNN
+from zoo.layers.layer_norm_lstm import LayerNormLSTM
 from zoo.layers.lstm import LSTM
 from zoo.layers.rnn import RNN
 from zoo.layers.simple_rnn import SimpleRNN
 
-__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM", "IndRNN"]
+__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM", "IndRNN", "LayerNormLSTM"]

@@ -33,7 +33,8 @@ _LAYER_DOC = """
         kernel_initializer, recurrent_initializer, bias_initializer: Initializers
             of `kernel` (features, k*units), `recurrent_kernel` (units, k*units)
             and `bias`.
-        unit_forget_bias: (LSTM) add 1 to the forget-gate bias at initialization.
+        unit_forget_bias: (LSTM) add 1 to the forget-gate bias at initialization
+            (not with `chrono_init`).
         kernel_regularizer, recurrent_regularizer, bias_regularizer,
         activity_regularizer: Optional regularizers.
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
@@ -71,6 +72,11 @@ _LAYER_DOC = """
             the loop; needed for second derivatives) or "auto" (the default:
             fused under XLA, i.e. on JAX and in TensorFlow `jit_compile=True`
             functions, where it measured faster; autodiff otherwise).
+
+        chrono_init: (GRU, LSTM) None (the default) or T, an integer >= 3:
+            chrono initialisation of the bias of the gate that keeps the
+            state, b ~ log U(1, T - 1) (LSTM: forget gate, and -b for the
+            input gate; GRU: z in the input bias); see the cell.
 
     Call arguments:
         sequences: (batch, timesteps, features) floating-point inputs

@@ -11,6 +11,7 @@ from keras import ops
 from zoo._checks import get_activation
 from zoo.layers.base_cell import RecurrentCell, check_implementation, document_cell
 from zoo.layers.base_layer import CellLayer, check_use_cudnn, document_layer, proxy_cell_args
+from zoo.layers.chrono import check_chrono_init, chrono_bias
 
 __all__ = ["GRUCell", "GRU"]
 
@@ -33,6 +34,13 @@ class GRUCell(RecurrentCell):
             0, Keras 2's legacy value found in saved configs, is accepted
             too. Stored and in `get_config`; it does not change the results
             (the cell always uses one matrix product for all gates).
+        chrono_init: None (the default) or T, the longest dependency
+            expected in steps (an integer >= 3): chrono initialisation
+            (Tallec & Ollivier 2018, `zoo.layers.chrono`). z keeps the state
+            (h' = z * h + (1 - z) * h~), so its input bias is drawn as
+            b_z ~ log U(1, T - 1) (row 0 of the (2, 3 * units) bias with
+            `reset_after=True`); every other bias entry, row 1 included,
+            uses `bias_initializer`.
 
     Call arguments:
         inputs: (batch, features) inputs of one timestep.
@@ -55,7 +63,9 @@ class GRUCell(RecurrentCell):
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, reset_after=True, seed=None, **kwargs):
+                 dropout=0.0, recurrent_dropout=0.0, reset_after=True, seed=None,
+                 chrono_init=None, **kwargs):
+        chrono_init = check_chrono_init(chrono_init)
         recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         implementation = check_implementation(kwargs.pop("implementation", 2))
         super().__init__(
@@ -70,9 +80,25 @@ class GRUCell(RecurrentCell):
         self.recurrent_activation = recurrent_activation_fn
         self.reset_after = bool(reset_after)
         self.implementation = implementation
+        self.chrono_init = chrono_init
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _bias_init(self):
+        if self.chrono_init is None:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+        # Gate order z, r, h: z keeps the state.
+        row = chrono_bias(["keep", None, None], units, self.chrono_init, base, seed=self.seed)
+        if not self.reset_after:
+            return row
+
+        def initializer(shape, dtype=None):
+            return ops.stack([row((3 * units,), dtype=dtype),
+                              base((3 * units,), dtype=dtype)])
+
+        return initializer
 
     def _input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
@@ -144,6 +170,7 @@ class GRUCell(RecurrentCell):
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "reset_after": self.reset_after,
             "implementation": self.implementation,
+            "chrono_init": self.chrono_init,
         }
         return {**super().get_config(), **config}
 
@@ -161,7 +188,8 @@ class GRU(CellLayer):
         >>> zoo.layers.GRU(4, use_cudnn=True)   # ValueError: no cuDNN path
     """
 
-    _cell_args = CellLayer._cell_args + ("recurrent_activation", "reset_after", "implementation")
+    _cell_args = CellLayer._cell_args + ("recurrent_activation", "reset_after", "implementation",
+                                         "chrono_init")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -171,7 +199,7 @@ class GRU(CellLayer):
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, reset_after=True, use_cudnn="auto",
-                 input_projection="auto", gradient="auto", **kwargs):
+                 input_projection="auto", gradient="auto", chrono_init=None, **kwargs):
         self.use_cudnn = check_use_cudnn(use_cudnn)
         cell_kwargs = dict(
             units=units, activation=activation, recurrent_activation=recurrent_activation,
@@ -181,7 +209,7 @@ class GRU(CellLayer):
             bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
             dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after,
-            seed=seed, implementation=kwargs.pop("implementation", 2))
+            seed=seed, chrono_init=chrono_init, implementation=kwargs.pop("implementation", 2))
         self._setup(GRUCell, cell_kwargs, dict(
             return_sequences=return_sequences, return_state=return_state,
             go_backwards=go_backwards, stateful=stateful, unroll=unroll,

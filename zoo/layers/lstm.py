@@ -11,6 +11,7 @@ from keras import ops
 from zoo._checks import get_activation
 from zoo.layers.base_cell import RecurrentCell, check_implementation, document_cell
 from zoo.layers.base_layer import CellLayer, check_use_cudnn, document_layer, proxy_cell_args
+from zoo.layers.chrono import check_chrono_init, chrono_bias
 
 __all__ = ["LSTMCell", "LSTM"]
 
@@ -25,7 +26,14 @@ class LSTMCell(RecurrentCell):
     ARGS_PLACEHOLDER
         recurrent_activation: Activation of the gates. Default "sigmoid".
         unit_forget_bias: Add 1 to the forget-gate bias at initialization
-            (the rest of the bias uses `bias_initializer`). Default True.
+            (the rest of the bias uses `bias_initializer`). Default True;
+            ignored when `chrono_init` is given.
+        chrono_init: None (the default) or T, the longest dependency
+            expected in steps (an integer >= 3): chrono initialisation
+            (Tallec & Ollivier 2018, `zoo.layers.chrono`) draws the
+            forget-gate bias b_f ~ log U(1, T - 1) and sets the input-gate
+            bias to -b_f; the c and o blocks use `bias_initializer` and
+            `unit_forget_bias` adds nothing.
         implementation: (keyword argument, as in Keras) 1 or 2 (default);
             0, Keras 2's legacy value found in saved configs, is accepted
             too. Stored and in `get_config`; it does not change the results
@@ -52,7 +60,9 @@ class LSTMCell(RecurrentCell):
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 chrono_init=None, **kwargs):
+        chrono_init = check_chrono_init(chrono_init)
         recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         implementation = check_implementation(kwargs.pop("implementation", 2))
         super().__init__(
@@ -67,9 +77,14 @@ class LSTMCell(RecurrentCell):
         self.recurrent_activation = recurrent_activation_fn
         self.unit_forget_bias = unit_forget_bias
         self.implementation = implementation
+        self.chrono_init = chrono_init
         self.state_size = [units, units]
 
     def _bias_init(self):
+        if self.chrono_init is not None:
+            # Gate order i, f, c, o: the forget gate keeps c, the input gate writes it.
+            return chrono_bias(["write", "keep", None, None], self.units, self.chrono_init,
+                               self.bias_initializer, seed=self.seed)
         if not self.unit_forget_bias:
             return self.bias_initializer
         base, units = self.bias_initializer, self.units
@@ -126,6 +141,7 @@ class LSTMCell(RecurrentCell):
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
             "implementation": self.implementation,
+            "chrono_init": self.chrono_init,
         }
         return {**super().get_config(), **config}
 
@@ -144,7 +160,7 @@ class LSTM(CellLayer):
     """
 
     _cell_args = CellLayer._cell_args + (
-        "recurrent_activation", "unit_forget_bias", "implementation")
+        "recurrent_activation", "unit_forget_bias", "implementation", "chrono_init")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -154,7 +170,7 @@ class LSTM(CellLayer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, use_cudnn="auto",
-                 input_projection="auto", gradient="auto", **kwargs):
+                 input_projection="auto", gradient="auto", chrono_init=None, **kwargs):
         self.use_cudnn = check_use_cudnn(use_cudnn)
         cell_kwargs = dict(
             units=units, activation=activation, recurrent_activation=recurrent_activation,
@@ -164,7 +180,7 @@ class LSTM(CellLayer):
             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed,
+            recurrent_dropout=recurrent_dropout, seed=seed, chrono_init=chrono_init,
             implementation=kwargs.pop("implementation", 2))
         self._setup(LSTMCell, cell_kwargs, dict(
             return_sequences=return_sequences, return_state=return_state,
