@@ -13,6 +13,8 @@ from zoo.layers.base_cell import RecurrentCell
 from zoo.layers.gru import GRUCell
 from zoo.layers.indrnn import IndRNNCell
 from zoo.layers.lstm import LSTMCell
+from zoo.layers.min_rnn import MinGRUCell, MinLSTMCell
 from zoo.layers.simple_rnn import SimpleRNNCell
 
-__all__ = ["RecurrentCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "IndRNNCell"]
+__all__ = ["RecurrentCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "IndRNNCell",
+           "MinGRUCell", "MinLSTMCell"]
