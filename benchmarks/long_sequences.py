@@ -169,8 +169,8 @@ def run(args, log):
                     notes.append(f"memory of {name} at T={steps} failed: {type(e).__name__}: "
                                  f"{str(e).splitlines()[0][:200] if str(e) else ''}")
     if backend != "jax":
-        notes.append("memory is measured on JAX only (XLA's memory analysis of the compiled "
-                      "gradient); run with --backend jax")
+        notes.append("memory is measured on JAX only (XLA's memory analysis of the "
+                     "compiled gradient); run with --backend jax")
     return dict(backend=backend, batch=args.batch, units=args.units, features=args.features,
                 lengths=list(args.lengths), repeats=args.repeats, rows=rows, memory=memory,
                 notes=notes, machine=machine_description())

@@ -8,7 +8,8 @@ states; its output is the previous output, or zeros with
 
 Weights use Keras's layout: kernel (features, k*units), recurrent_kernel
 (units, k*units), bias (k*units,) or, for GRU with reset_after, (2, 3*units);
-IndRNN's recurrent_kernel is a vector (units,). The layer-normalised LSTM's
+IndRNN's recurrent_kernel is a vector (units,); minGRU and minLSTM have no
+recurrent_kernel (their weights are [kernel, bias]). The layer-normalised LSTM's
 six normalisation weights follow the bias (see `layer_norm_lstm_step`).
 """
 
@@ -113,9 +114,44 @@ def layer_norm_lstm_step(x, states, kernel, recurrent_kernel, bias, norm_weights
     return h, [h, c]
 
 
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def min_candidate(v):
+    """Feng et al. 2024's g: v + 0.5 for v >= 0, sigmoid(v) below."""
+    return np.where(v >= 0, v + 0.5, _sigmoid(v))
+
+
+def mingru_step(x, states, kernel, recurrent_kernel, bias):
+    """minGRU (Feng et al. 2024): z = σ(x Wz + bz), h~ = g(x Wh + bh),
+    h<t> = (1 - z) h<t-1> + z h~; kernel [z, h], no recurrent kernel."""
+    (h,) = states
+    pre = x @ kernel if bias is None else x @ kernel + bias
+    n = kernel.shape[1] // 2
+    z = _sigmoid(pre[:, :n])
+    h = (1.0 - z) * h + z * min_candidate(pre[:, n:])
+    return h, [h]
+
+
+def minlstm_step(x, states, kernel, recurrent_kernel, bias):
+    """minLSTM (Feng et al. 2024): f, i = σ(x W + b), h~ = g(x Wh + bh),
+    h<t> = f / (f + i) h<t-1> + i / (f + i) h~; kernel [f, i, h]."""
+    (h,) = states
+    pre = x @ kernel if bias is None else x @ kernel + bias
+    n = kernel.shape[1] // 3
+    f, i = _sigmoid(pre[:, :n]), _sigmoid(pre[:, n:2 * n])
+    h = f / (f + i) * h + i / (f + i) * min_candidate(pre[:, 2 * n:])
+    return h, [h]
+
+
 STEPS = {"simple": simple_rnn_step, "gru": gru_step, "lstm": lstm_step, "indrnn": indrnn_step,
-         "layer_norm_lstm": layer_norm_lstm_step}
-NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2, "indrnn": 1, "layer_norm_lstm": 2}
+         "layer_norm_lstm": layer_norm_lstm_step, "mingru": mingru_step,
+         "minlstm": minlstm_step}
+NUM_STATES = {"simple": 1, "gru": 1, "lstm": 2, "indrnn": 1, "layer_norm_lstm": 2, "mingru": 1,
+              "minlstm": 1}
+# Cells without a recurrent kernel (weights [kernel, bias]): their number of gate blocks.
+NO_RECURRENT_KERNEL = {"mingru": 2, "minlstm": 3}
 
 
 def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
@@ -130,13 +166,19 @@ def run(kind, x, weights, *, mask=None, initial_state=None, go_backwards=False,
     else the last output (batch, units).
     """
     x = np.asarray(x, dtype)
-    kernel, recurrent_kernel = (np.asarray(w, dtype) for w in weights[:2])
-    bias = np.asarray(weights[2], dtype) if use_bias else None
-    extra = [np.asarray(w, dtype) for w in weights[3 if use_bias else 2:]]
+    if kind in NO_RECURRENT_KERNEL:
+        kernel, recurrent_kernel = np.asarray(weights[0], dtype), None
+        bias = np.asarray(weights[1], dtype) if use_bias else None
+        units = kernel.shape[1] // NO_RECURRENT_KERNEL[kind]
+    else:
+        kernel, recurrent_kernel = (np.asarray(w, dtype) for w in weights[:2])
+        bias = np.asarray(weights[2], dtype) if use_bias else None
+        units = recurrent_kernel.shape[0]
+    extra = [np.asarray(w, dtype) for w in weights[(3 if use_bias else 2):]] \
+        if recurrent_kernel is not None else []
     if extra:
         step_kwargs = {**step_kwargs, "norm_weights": extra}
     batch, steps, _ = x.shape
-    units = recurrent_kernel.shape[0]
     if initial_state is None:
         states = [np.zeros((batch, units), dtype) for _ in range(NUM_STATES[kind])]
     else:

@@ -14,7 +14,8 @@ from zoo.layers.gru import GRUCell
 from zoo.layers.indrnn import IndRNNCell
 from zoo.layers.layer_norm_lstm import LayerNormLSTMCell
 from zoo.layers.lstm import LSTMCell
+from zoo.layers.min_rnn import MinGRUCell, MinLSTMCell
 from zoo.layers.simple_rnn import SimpleRNNCell
 
 __all__ = ["RecurrentCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "IndRNNCell",
-           "LayerNormLSTMCell"]
+           "LayerNormLSTMCell", "MinGRUCell", "MinLSTMCell"]

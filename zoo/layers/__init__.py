@@ -7,6 +7,8 @@
   argument of `keras.layers.SimpleRNN/GRU/LSTM`, keep Keras's weight layout
   (weights transfer both ways with `set_weights`) and give the same numbers.
   They also take `input_projection` and `gradient` (see `RNN`).
+- `IndRNN` (`indrnn.py`), `MinGRU` and `MinLSTM` (`min_rnn.py`, which run a
+  whole sequence as a parallel scan, see their `mode`) are the zoo's own cells.
 - `loop.py` holds the one time loop; `fused.py` the driver of the
   hand-written backward pass, which asks each cell for its backward step.
 
@@ -22,7 +24,8 @@ from zoo.layers.gru import GRU
 from zoo.layers.indrnn import IndRNN
 from zoo.layers.layer_norm_lstm import LayerNormLSTM
 from zoo.layers.lstm import LSTM
+from zoo.layers.min_rnn import MinGRU, MinLSTM
 from zoo.layers.rnn import RNN
 from zoo.layers.simple_rnn import SimpleRNN
 
-__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM", "IndRNN", "LayerNormLSTM"]
+__all__ = ["RNN", "SimpleRNN", "GRU", "LSTM", "IndRNN", "LayerNormLSTM", "MinGRU", "MinLSTM"]

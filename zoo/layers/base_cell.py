@@ -131,6 +131,7 @@ class RecurrentCell(keras.layers.Layer):
         return (self._gates * self.units,)
 
     def _recurrent_kernel_shape(self):
+        """Shape of `recurrent_kernel`, or None for a cell that has none."""
         return (self.units, self._gates * self.units)
 
     def _bias_init(self):
@@ -151,13 +152,17 @@ class RecurrentCell(keras.layers.Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=self._recurrent_kernel_shape(),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
+        recurrent_shape = self._recurrent_kernel_shape()
+        if recurrent_shape is None:  # a cell without recurrent weights (MinGRU, MinLSTM)
+            self.recurrent_kernel = None
+        else:
+            self.recurrent_kernel = self.add_weight(
+                shape=recurrent_shape,
+                name="recurrent_kernel",
+                initializer=self.recurrent_initializer,
+                regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
+            )
         if self.use_bias:
             self.bias = self.add_weight(
                 shape=self._bias_shape(),

@@ -126,6 +126,11 @@ class RNN(keras.layers.Layer):
         >>> stack(np.zeros((4, 10, 8), "float32")).shape   # (4, 8)
     """
 
+    # How cells with a parallel form (`cell.parallel_sweep`) run a sequence:
+    # "auto" (parallel unless `unroll`), "parallel" or "step". A plain RNN
+    # keeps "auto"; `zoo.layers.MinGRU` and `MinLSTM` take it as an argument.
+    mode = "auto"
+
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False,
                  input_projection="auto", gradient="auto", **kwargs):
@@ -388,6 +393,9 @@ class RNN(keras.layers.Layer):
             input_mask, recurrent_mask = cell.get_dropout_masks(x[0], states[0], training)
             if input_mask is not None:
                 x = x * input_mask
+            if self._parallel_sweep(cell):
+                return cell.parallel_sweep(x, states, mask, keep_sequence,
+                                           zero_output_for_mask=self.zero_output_for_mask)
             if self._fused_gradient(cell, mask, recurrent_mask, training):
                 return fused_time_loop(cell, x, states, hoisted=self._hoist_projection(),
                                        return_sequences=keep_sequence)
@@ -433,6 +441,15 @@ class RNN(keras.layers.Layer):
             return output, keras.tree.flatten(new_states)
 
         return step
+
+    def _parallel_sweep(self, cell):
+        """Whether `cell` runs the whole sequence at once with its own
+        `parallel_sweep` (cells whose gates read the inputs only, such as
+        `zoo.cells.MinGRUCell`): where `mode` is "parallel", or "auto"
+        without `unroll`; "step" runs the shared time loop."""
+        if not callable(getattr(cell, "parallel_sweep", None)):
+            return False
+        return self.mode == "parallel" or (self.mode == "auto" and not self.unroll)
 
     def _fused_gradient(self, cell, mask, recurrent_mask, training):
         if self.gradient == "autodiff" or not training or self.unroll or mask is not None \
