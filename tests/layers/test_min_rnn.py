@@ -232,6 +232,23 @@ def test_mode_routes_the_sequence(monkeypatch):
     assert calls
 
 
+def test_a_graph_for_any_length_runs_the_loop_on_tensorflow(monkeypatch):
+    """A tf.function traced for unknown timesteps (a SavedModel signature) cannot run
+    Keras's TensorFlow scan, which recurses over the static length: the layer runs
+    the step loop there, with the numbers of the scan."""
+    layer = _layer("minlstm", np.random.default_rng(4), return_sequences=True)
+    x = np.random.default_rng(5).normal(size=(2, 7, FEATURES)).astype("float32")
+    mask = np.arange(7)[None, :] < np.array([[7], [4]])
+    expected = np.asarray(layer(x, mask=mask))
+    if keras.config.backend() != "tensorflow":
+        pytest.skip("only TensorFlow traces graphs with unknown timesteps")
+    import tensorflow as tf
+
+    traced = tf.function(lambda x, m: layer(x, mask=m), input_signature=[
+        tf.TensorSpec((None, None, FEATURES), "float32"), tf.TensorSpec((None, None), "bool")])
+    np.testing.assert_allclose(traced(x, mask).numpy(), expected, **TOL)
+
+
 def test_mixed_precision_runs_the_scan_in_float32():
     shape = (BATCH, STEPS, FEATURES)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")

@@ -73,7 +73,10 @@ def test_build_train_predict_keras_round_trip(name, cell, variant, tmp_path):
     assert model.zoo_spec["name"] == name
     x, y = cases.batch(name)
     assert sorted(t.name for t in model.inputs) == sorted(x)
-    cases.compile_model(model, name)
+    # A small first Adam step (every weight moves by about the learning rate): with
+    # 1e-3 the deep layer-normalised LSTM overshoots (loss 1.1281 -> 1.1310 at seed
+    # 1234); 3e-4 lowers it, as it does for every other combination.
+    cases.compile_model(model, name, learning_rate=3e-4)
 
     before = model.evaluate(x, y, batch_size=4, verbose=0)
     model.train_on_batch(x, y)

@@ -393,7 +393,7 @@ class RNN(keras.layers.Layer):
             input_mask, recurrent_mask = cell.get_dropout_masks(x[0], states[0], training)
             if input_mask is not None:
                 x = x * input_mask
-            if self._parallel_sweep(cell):
+            if self._parallel_sweep(cell, x):
                 return cell.parallel_sweep(x, states, mask, keep_sequence,
                                            zero_output_for_mask=self.zero_output_for_mask)
             if self._fused_gradient(cell, mask, recurrent_mask, training):
@@ -442,12 +442,17 @@ class RNN(keras.layers.Layer):
 
         return step
 
-    def _parallel_sweep(self, cell):
-        """Whether `cell` runs the whole sequence at once with its own
-        `parallel_sweep` (cells whose gates read the inputs only, such as
+    def _parallel_sweep(self, cell, x):
+        """Whether `cell` runs the whole time-major sequence `x` at once with its
+        own `parallel_sweep` (cells whose gates read the inputs only, such as
         `zoo.cells.MinGRUCell`): where `mode` is "parallel", or "auto"
-        without `unroll`; "step" runs the shared time loop."""
+        without `unroll`; "step" runs the shared time loop. On TensorFlow the
+        scan needs a known number of timesteps (Keras's `associative_scan`
+        there recurses over the static length), so a graph traced for any
+        length (a SavedModel signature) runs the loop, with the same numbers."""
         if not callable(getattr(cell, "parallel_sweep", None)):
+            return False
+        if x.shape[0] is None and keras.config.backend() == "tensorflow":
             return False
         return self.mode == "parallel" or (self.mode == "auto" and not self.unroll)
 
