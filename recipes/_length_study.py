@@ -12,7 +12,7 @@ A recipe describes its task with a :class:`Task` and calls :func:`check` from it
 ``load_data`` (so a bad cell name or a length without data is refused before any
 training) and :func:`run` from its ``report``. ``run`` writes into the run folder
 ``<score>_by_length.png`` (the score against T, one line per cell and init, the
-trivial baseline as a horizontal line), ``gradient_flow.png`` (the mean
+trivial baseline as a dotted horizontal line), ``gradient_flow.png`` (the mean
 ||dL/da<t>|| over t of every run at the longest T) and ``study.md`` (one row per
 cell and init, one column per T), and returns the table for ``metrics.json``.
 """
@@ -187,7 +187,7 @@ def run(config, task, run_dir):
 
 
 def plot_scores(table, task, path):
-    """The score against T (log x), one line per cell and init, the baseline dashed."""
+    """The score against T (log x), one line per cell and init, the baseline dotted."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
