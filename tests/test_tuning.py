@@ -78,8 +78,8 @@ GATED = {"cell": {"type": "choice", "values": ["simple", "gru"], "default": "sim
 
 def test_a_conditional_hyperparameter_is_none_unless_its_parent_allows_it(tmp_path):
     space = SearchSpace(GATED)
-    assert space.register(keras_tuner.HyperParameters()) == {"cell": "simple",
-                                                            "chrono_init": None}
+    registered = space.register(keras_tuner.HyperParameters())
+    assert registered == {"cell": "simple", "chrono_init": None}
     # The trials a tuner draws: chrono_init takes its values only with the gated cell.
     oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=50, seed=1)
     oracle._set_project_dir(str(tmp_path), "random")

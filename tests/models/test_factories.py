@@ -184,8 +184,8 @@ def test_chrono_init_reaches_every_recurrent_cell(cell):
 @pytest.mark.jax
 def test_cell_options_reach_every_layer():
     model = zoo.create_model("many_to_one", input_dim=2, output_dim=1, cell="indrnn", units=6,
-                             num_layers=2, cell_options={"max_length": 400,
-                                                          "activation": "tanh"})
+                             num_layers=2,
+                             cell_options={"max_length": 400, "activation": "tanh"})
     found = _zoo_cells(model)
     assert len(found) == 2
     from zoo.layers.indrnn import recurrent_bound
