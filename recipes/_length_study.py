@@ -45,6 +45,8 @@ class Task:
         probe: ``probe(data) -> (x, y)``: one test batch for the gradient flow.
         loss: the loss the gradient flow differentiates (None: the compiled one).
         log_score: draw the score on a logarithmic axis.
+        check_cells: construct every run's cell before the first run trains
+            (:func:`check_cells`).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Task:
     probe: object
     loss: object = None
     log_score: bool = False
+    check_cells: bool = True
 
     def learned(self, value):
         """Better than halfway from the trivial baseline to a perfect score (an MSE under
@@ -99,6 +102,26 @@ def check(config, task):
         raise ValueError("--set study_learning_rate: expected a number > 0. "
                          f"Received: study_learning_rate={lr!r}")
     return config
+
+
+def check_cells(config, length):
+    """Construct the cell of every run once (no weights), so that a cell this installation
+    lacks, or a chrono initialisation its layer does not take, is refused before the study
+    trains anything, naming the run.
+
+    Raises:
+        ValueError: ``the study's run <cell> (<init>) cannot be built: <why>``.
+    """
+    from zoo.models import blocks
+
+    for cell, init in runs(config):
+        args = model_arguments(config, cell, init, length)
+        try:
+            blocks.make_cell(cell, 2, chrono_init=args.get("chrono_init"),
+                             cell_options=args.get("cell_options"))
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ValueError(f"The study's run {cell} ({init}) cannot be built: {err} "
+                             "Leave it out with --set cells=... or --set chrono=false.") from None
 
 
 def runs(config):
@@ -154,6 +177,8 @@ def run(config, task, run_dir):
     table, flows = [], {}
     lengths = tuple(dict.fromkeys(config.lengths))
     longest = max(lengths)
+    if task.check_cells:
+        check_cells(config, longest)
     for length in lengths:
         data = task.load(config, length, config.study_train_examples)
         probe_x, probe_y = task.probe(data)
