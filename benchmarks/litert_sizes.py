@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 EMBEDDED = ("chorale_generation", "chorale_harmonization", "japanese_vowels",
-            "sequential_digits", "dates", "g2p", "adding_problem", "sunspots")
+            "sequential_digits", "dates", "g2p", "adding_problem", "copy_memory",
+            "sunspots")
 
 
 def _config(module, which):

@@ -64,7 +64,7 @@ def test_bad_set_names_the_key_and_type(capsys):
 
 def test_train_evaluate_export_predict(tmp_path, capsys):
     run = str(tmp_path / "run")
-    args = ["--tiny", "--set", "compare_cells=()", "--run-dir", run, "--no-export",
+    args = ["--tiny", "--set", "cells=()", "--run-dir", run, "--no-export",
             "--data-dir", str(tmp_path / "tfds"), "--quiet"]
     trained = _zoo("train", "adding_problem", *args)
     assert trained.returncode == 0, trained.stderr[-3000:]

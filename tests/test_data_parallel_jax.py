@@ -213,7 +213,7 @@ def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
                XLA_FLAGS="--xla_force_host_platform_device_count=2")
     proc = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "train", "adding_problem", "--tiny", "--backend", "jax",
-         "--set", "compare_cells=()", "--set", "batch_size=31", "--run-dir", run, "--no-export",
+         "--set", "cells=()", "--set", "batch_size=31", "--run-dir", run, "--no-export",
          "--data-dir", str(tmp_path / "tfds"), "--quiet"],
         capture_output=True, text=True, cwd=root, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -39,11 +39,11 @@ def test_registry_lists_every_recipe_module_and_rejects_unknown_names():
 def test_overrides_are_typed():
     config = base.make_config(adding_problem, overrides=[
         "epochs=3", "learning_rate=1e-2", "mixed_precision=true", "jit=auto",
-        "compare_lengths=(50, 200)", "model.units=16", "model.cell=lstm",
+        "lengths=(50, 200)", "cells=gru,lstm", "model.units=16", "model.cell=lstm",
         "model.num_layers=2"])
     assert config.epochs == 3 and config.learning_rate == 0.01
     assert config.mixed_precision is True and config.jit == "auto"
-    assert config.compare_lengths == (50, 200)
+    assert config.lengths == (50, 200) and config.cells == ("gru", "lstm")
     assert config.model == {"name": "many_to_one", "cell": "lstm", "units": 16, "num_layers": 2}
     assert base.apply_overrides(config, ["jit=off"]).jit is False
     assert adding_problem.Config().model["units"] == 32  # defaults untouched
@@ -70,7 +70,7 @@ def test_jit_overrides_parse_after_typing_has_evicted_the_fields_union():
     ("epochs=2.5", "--set epochs: expected int. Received: epochs='2.5'"),
     ("learning_rate=fast", "--set learning_rate: expected float"),
     ("jit=maybe", "--set jit: expected 'auto', true or false"),
-    ("compare_lengths=50", "--set compare_lengths: expected tuple"),
+    ("lengths={50: 1}", "--set lengths: expected tuple"),
     ("model.units=big", "--set model.units: expected int"),
 ])
 def test_bad_overrides_name_the_key_and_the_type(item, message):

@@ -171,7 +171,7 @@ def test_an_epoch_trained_again_after_a_fallback_keeps_the_state_before_it(tmp_p
 
 # -- the zoo command, in real processes --------------------------------------
 
-ARGS = ["adding_problem", "--tiny", "--set", "compare_cells=()", "--set", "epochs=4",
+ARGS = ["adding_problem", "--tiny", "--set", "cells=()", "--set", "epochs=4",
         "--no-export", "--quiet"]
 
 # `zoo train` whose backup dies with SIGKILL right after writing the state of epoch 3.

@@ -43,7 +43,9 @@ def _parse(key, raw, tp):
             return float(text)
         if tp is str:
             return text
-        if tp in (dict, list, tuple):
+        if tp is tuple:
+            return _parse_tuple(text)
+        if tp in (dict, list):
             value = ast.literal_eval(text)
             if not isinstance(value, tp):
                 raise ValueError
@@ -54,6 +56,25 @@ def _parse(key, raw, tp):
         raise ValueError(
             f"--set {key}: expected {_type_name(tp)}. Received: {key}={raw!r}"
         ) from None
+
+
+def _parse_tuple(text):
+    """A tuple from a Python literal (``(50, 200)``, ``[50]``, ``()``) or from
+    comma-separated items (``100,200``, ``gru,lstm``, one item ``gru``), each item a
+    literal or, when it is none, a bare word (a string)."""
+    if not text:
+        return ()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = tuple(_literal(item.strip()) for item in text.split(",") if item.strip())
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, tuple):
+        raise ValueError
+    return value
 
 
 def _literal(raw):

@@ -17,7 +17,7 @@ import tensorflow_datasets as tfds
 
 from zoo.data.builders._common import SPLITS
 
-LENGTHS = (50, 100, 200, 400)
+LENGTHS = (50, 100, 200, 400, 1000)
 SPLIT_SIZES = {"train": 10_000, "validation": 1_000, "test": 1_000}
 # One seed per split so that splits never share a sequence by construction.
 SPLIT_SEEDS = {"train": 1997, "validation": 1998, "test": 1999}
