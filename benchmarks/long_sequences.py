@@ -5,7 +5,7 @@ MSE, plain SGD, with ``jit_compile=True`` (XLA on TensorFlow, ``jax.jit`` on
 JAX), at each sequence length of ``--lengths`` (default 100, 1000, 4000;
 batch 32, 128 units, 16 features):
 
-- zoo ``MinGRU`` and ``MinLSTM`` in their parallel mode (``keras.ops.associative_scan``
+- zoo ``MinGRU`` and ``MinLSTM`` in their parallel mode (the prefix scan
   in log space) and ``MinGRU`` in its step mode (the shared time loop);
 - zoo ``IndRNN``, ``GRU`` and ``LSTM``; ``keras.layers.LSTM``; PyTorch's
   ``nn.LSTM`` when torch is importable.

@@ -60,7 +60,7 @@ class Config(BaseConfig):
 
 
 TINY = {"epochs": 1, "length": 50, "train_examples": 128, "batch_size": 32,
-        "lengths": (50,), "cells": ("simple", "indrnn"), "study_updates": 3,
+        "lengths": (50,), "cells": ("simple", "mingru"), "study_updates": 3,
         "study_units": 8, "study_train_examples": 128}
 SEARCH_SPACE = {
     "cell": {"type": "choice", "values": ["simple", "gru", "lstm"], "default": "gru"},

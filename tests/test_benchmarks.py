@@ -128,3 +128,41 @@ def test_cli_startup_table_and_a_real_run():
         assert measured[case]["heavy_modules"] == "none", measured[case]
     assert "tensorflow" not in measured["import zoo; zoo.layers (jax backend)"]["heavy_modules"]
     assert "keras" in measured["import zoo; zoo.layers (jax backend)"]["heavy_modules"]
+
+
+def test_long_sequences_arguments_are_validated():
+    from benchmarks import long_sequences
+
+    for argv, message in ([["--lengths", "0,10"], "positive integers"],
+                          [["--contenders", "mingru,lstm"], "--contenders must be"],
+                          [["--repeats", "0"], "--repeats must be"]):
+        with pytest.raises(SystemExit):
+            long_sequences.parse_args(argv)
+    args = long_sequences.parse_args(["--quick"])
+    assert args.lengths == long_sequences.QUICK["lengths"] and args.batch == 4
+
+
+@pytest.mark.slow
+def test_long_sequences_quick_run_times_and_measures_the_scan(tmp_path):
+    """A real run on JAX: a row per contender and length with sane numbers, ratios
+    against zoo's LSTM, and XLA's gradient memory of the parallel and step modes."""
+    out = tmp_path / "result.json"
+    contenders = "mingru_parallel,mingru_step,minlstm_parallel,lstm"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.long_sequences", "--backend", "jax", "--quick",
+         "--repeats", "2", "--contenders", contenders, "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, KERAS_BACKEND="jax"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["notes"] == []
+    got = {(r["contender"], r["steps"]) for r in result["rows"]}
+    assert got == {(c, t) for c in contenders.split(",") for t in (8, 16)}
+    for r in result["rows"]:
+        assert r["timed"] == 2 and math.isfinite(r["steps_per_s"]) and r["steps_per_s"] > 0
+        assert r["sequences_per_s"] == pytest.approx(4 * r["steps_per_s"])
+    assert {r["vs_lstm"] for r in result["rows"] if r["contender"] == "lstm"} == {1.0}
+    memory = {(m["contender"], m["steps"]): m["temp_bytes"] for m in result["memory"]}
+    assert set(memory) == got
+    assert all(v > 0 for v in memory.values())
+    assert proc.stdout.count("\n| mingru_parallel |") == 4  # speed and memory tables

@@ -38,6 +38,16 @@ MODELS = {
                                                         cell="simple"), True),
     "many_to_many_bidirectional": ("many_to_many", dict(input_dim=3, num_classes=4, units=8,
                                                         bidirectional=True), False),
+    # The long-memory cells: no recurrent kernel (the min-cells' loop in a graph for any
+    # length), an element-wise recurrent weight, layer normalisation.
+    "many_to_one_mingru_masked": ("many_to_one", dict(input_dim=3, mask_value=0.0,
+                                                      num_classes=2, units=8, cell="mingru",
+                                                      chrono_init=50), True),
+    "many_to_many_indrnn": ("many_to_many", dict(input_dim=3, num_classes=4, units=8,
+                                                 cell="indrnn",
+                                                 cell_options={"max_length": 7}), True),
+    "one_to_many_lnlstm": ("one_to_many", dict(input_dim=3, vocab_size=9, end_token=3,
+                                               max_length=6, units=8, cell="lnlstm"), True),
 }
 SLOW = {"many_to_one_simple_features", "many_to_many_bidirectional"}
 

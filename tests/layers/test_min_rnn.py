@@ -343,3 +343,18 @@ def test_bad_mode_assignment_and_feature_change_are_refused():
     cell.build((None, 3))
     with pytest.raises(ValueError, match="was built for inputs with 3 features"):
         cell.parallel_sweep(np.zeros((4, 2, 5), "float32"), [np.zeros((2, 3), "float32")])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_model_trains_with_the_scan_in_a_compiled_function(jit):
+    """fit traces the layer in a graph (XLA with jit): the scan's output keeps its static
+    shape, so the layers after it build, and the loss falls."""
+    inputs = keras.Input((12, FEATURES))
+    hidden = zoo.layers.MinGRU(UNITS, mode="parallel")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse", jit_compile=jit)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 12, FEATURES)).astype("float32")
+    y = x[:, 0, :1]  # the first step, 12 steps back
+    history = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

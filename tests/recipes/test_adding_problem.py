@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import os
 import warnings
@@ -63,9 +62,7 @@ def test_set_lengths_and_cells_select_the_runs():
 
 def _numpy_task(built):
     """A study task on random numbers (lengths 5 and 8) whose models record their
-    arguments; the chrono argument is recorded, then left out of the model (the machinery
-    is under test here, not the cells: this branch's GRU and LSTM layers do not take
-    chrono_init yet)."""
+    arguments (the machinery is under test here, not the cells)."""
     import numpy as np
     import tensorflow as tf
 
@@ -80,9 +77,7 @@ def _numpy_task(built):
 
     def build(config, data):
         built.append(dict(config.model, learning_rate=config.learning_rate))
-        model = dict(config.model)
-        model.pop("chrono_init", None)
-        model = base_recipes.create_model(dataclasses.replace(config, model=model), data)
+        model = base_recipes.create_model(config, data)
         model.compile(optimizer="adam", loss="mse", run_eagerly=True)  # two updates: no graph
         return model
 

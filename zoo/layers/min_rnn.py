@@ -12,7 +12,8 @@ Their gates read the inputs only, never the previous state:
 with g(v) = v + 0.5 for v >= 0 and σ(v) for v < 0 (a positive candidate).
 So h<t> = a<t> ⊙ h<t-1> + b<t> is a linear recurrence whose coefficients are
 known for every step up front, and a whole sequence runs as one parallel
-scan (`keras.ops.associative_scan`) in log space, as in the paper:
+prefix scan (`log_scan`: Hillis & Steele's doubling in `keras.ops`) in log
+space, as in the paper:
 
     log a = log(1 - z) = -softplus(k_z),  log b = log z + log g(k_h)
             (log z = -softplus(-k_z));
@@ -88,6 +89,28 @@ def _combine(earlier, later):
     return a1 + a2, ops.logaddexp(b1 + a2, b2)
 
 
+def log_scan(log_a, log_b):
+    """Inclusive scan of `_combine` over axis 0 (time, static length): after it,
+    entry t combines steps 0..t. Hillis & Steele's doubling: ceil(log2 T) rounds,
+    each combining every entry with the one `offset` steps earlier (the identity
+    (0, log 0) before the start), all in plain `keras.ops`.
+
+    Not `keras.ops.associative_scan`: on TensorFlow its graph does not compile
+    with XLA (a `cond` whose branches concatenate differently sized halves), and
+    on JAX, XLA took 23 s to compile its 1000-step gradient on 2 CPU cores
+    against 7.8 s for this one. It does T log T work against T, which a
+    parallel machine absorbs; the benchmark measures both speed and memory.
+    """
+    steps, offset = log_a.shape[0], 1
+    while offset < steps:
+        earlier_a = ops.concatenate([ops.zeros_like(log_a[:offset]), log_a[:-offset]], axis=0)
+        earlier_b = ops.concatenate([ops.full_like(log_b[:offset], _LOG_ZERO),
+                                     log_b[:-offset]], axis=0)
+        log_a, log_b = _combine((earlier_a, earlier_b), (log_a, log_b))
+        offset *= 2
+    return log_a, log_b
+
+
 class _MinCell(RecurrentCell):
     """Shared part of `MinGRUCell` and `MinLSTMCell`: no recurrent weights,
     chrono initialisation of the gate biases, the parallel sweep."""
@@ -147,7 +170,7 @@ class _MinCell(RecurrentCell):
             keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
             log_a = ops.where(keep, log_a, ops.zeros_like(log_a))
             log_b = ops.where(keep, log_b, ops.full_like(log_b, _LOG_ZERO))
-        big_a, big_b = ops.associative_scan(_combine, (log_a, log_b), axis=0)
+        big_a, big_b = log_scan(log_a, log_b)
         h = ops.exp(big_b) + ops.exp(big_a) * h0
         final = h[-1]
         outputs = h
