@@ -321,7 +321,7 @@ def test_the_export_subprocess_failure_is_raised_in_its_words(tmp_path, monkeypa
     # here, on a folder whose run has not finished): its one line becomes the ValueError.
     import keras
 
-    from zoo import recipe
+    from zoo import _run_export
 
     run = tmp_path / "run"
     run.mkdir()
@@ -330,8 +330,8 @@ def test_the_export_subprocess_failure_is_raised_in_its_words(tmp_path, monkeypa
     env = subprocess_env()
     unfinished = r"^The run folder .* has no model.keras: the run has not finished"
     with pytest.raises(ValueError, match=unfinished) as raised:
-        recipe._export_run(str(run), str(tmp_path / "out"), model=None, artifacts=None,
-                           overwrite=False, environ=env)
+        _run_export._export_run(str(run), str(tmp_path / "out"), model=None, artifacts=None,
+                                overwrite=False, environ=env)
     assert "Traceback" not in capfd.readouterr().err
     assert not isinstance(raised.value, subprocess.CalledProcessError)
 

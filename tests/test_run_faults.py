@@ -276,8 +276,10 @@ def test_the_export_subprocess_answers_this_process_not_the_user(
 
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     target = str(tmp_path / "export")
-    exported = base._export_run(run_dir, target, model=None, artifacts=None, overwrite=False,
-                                environ=subprocess_env())
+    from zoo import _run_export
+
+    exported = _run_export._export_run(run_dir, target, model=None, artifacts=None,
+                                       overwrite=False, environ=subprocess_env())
     assert exported == target
     assert read_export_info(target)["recipe"] == runs.read_json(
         os.path.join(run_dir, "recipe.json"))["name"]

@@ -122,14 +122,11 @@ def apply_overrides(config, overrides):
 
 
 def _owner(config):
-    """The module that defines ``config``'s class, by its importable name: a recipe run with
-    ``python -m <package>.<recipe>`` is ``__main__`` to Python, not to its user."""
-    module = type(config).__module__
-    if module == "__main__":
-        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-        if spec is not None and spec.name:
-            return spec.name
-    return module
+    """The importable name of the module that defines ``config``'s class (a recipe run
+    with ``python -m`` is ``__main__`` to Python, not to its user)."""
+    from zoo.recipe import module_name
+
+    return module_name(sys.modules[type(config).__module__])
 
 
 def make_config(recipe, *, tiny=False, overrides=(), epochs=None):

@@ -503,7 +503,7 @@ from zoo._recipe_cli import (  # noqa: E402
     config_from_args, main_for, run_from_args,
 )
 from zoo._run_export import EXPORT_FORMATS, export_run  # noqa: E402
-from zoo._run_export import _export_once, _export_run, _main  # noqa: E402,F401
+from zoo._run_export import _export_once, _main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(_main())
