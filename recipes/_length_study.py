@@ -47,6 +47,9 @@ class Task:
         log_score: draw the score on a logarithmic axis.
         check_cells: construct every run's cell before the first run trains
             (:func:`check_cells`).
+        horizon: ``horizon(length) -> steps``, the longest dependency of a sequence
+            of that study length, which ``chrono_init`` and IndRNN's bound are set to
+            (None: the length itself; copy memory: T + 20, its whole sequence).
     """
 
     name: str
@@ -62,6 +65,11 @@ class Task:
     loss: object = None
     log_score: bool = False
     check_cells: bool = True
+    horizon: object = None
+
+    def span(self, length):
+        """The longest dependency, in steps, of the task at study length `length`."""
+        return length if self.horizon is None else self.horizon(length)
 
     def learned(self, value):
         """Better than halfway from the trivial baseline to a perfect score (an MSE under
@@ -155,9 +163,14 @@ def label(cell, init):
 def _fit(task, config, cell, init, length, data):
     import keras
 
+    from zoo.data import pipelines
+
     keras.utils.set_random_seed(config.seed)
+    # Every run sees the same batches in the same order: the shuffled pipeline's order
+    # depends on (seed, epoch), and each earlier pass moved the epoch on.
+    pipelines.set_epoch(0)
     cfg = dataclasses.replace(config, learning_rate=config.study_learning_rate,
-                              model=model_arguments(config, cell, init, length))
+                              model=model_arguments(config, cell, init, task.span(length)))
     model = task.build(cfg, data)
     start = time.perf_counter()
     # The same number of updates for every run, whatever the split's size; the

@@ -149,7 +149,7 @@ def _task(data_dir):
         load=lambda config, length, n: load_data(config, data_dir, length=length,
                                                  train_examples=n),
         build=build_model, score_fn=lambda model, data: recall_accuracy(model, data.test),
-        probe=_probe)
+        probe=_probe, horizon=lambda delay: delay + 20)
 
 
 def report(model, data, config, run_dir):

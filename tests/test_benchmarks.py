@@ -5,6 +5,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -130,14 +131,16 @@ def test_cli_startup_table_and_a_real_run():
     assert "keras" in measured["import zoo; zoo.layers (jax backend)"]["heavy_modules"]
 
 
-def test_long_sequences_arguments_are_validated():
+def test_long_sequences_arguments_are_validated(capsys):
     from benchmarks import long_sequences
 
-    for argv, message in ([["--lengths", "0,10"], "positive integers"],
-                          [["--contenders", "mingru,lstm"], "--contenders must be"],
-                          [["--repeats", "0"], "--repeats must be"]):
+    for argv, message in ([["--lengths", "0,10"], "positive integers; received '0,10'"],
+                          [["--contenders", "mingru,lstm"],
+                           "--contenders must be a comma list of .*received: \\['mingru'\\]"],
+                          [["--repeats", "0"], "--repeats must be >= 1; received: 0"]):
         with pytest.raises(SystemExit):
             long_sequences.parse_args(argv)
+        assert re.search(message, capsys.readouterr().err), (argv, message)
     args = long_sequences.parse_args(["--quick"])
     assert args.lengths == long_sequences.QUICK["lengths"] and args.batch == 4
 

@@ -71,6 +71,7 @@ def test_jit_overrides_parse_after_typing_has_evicted_the_fields_union():
     ("learning_rate=fast", "--set learning_rate: expected float"),
     ("jit=maybe", "--set jit: expected 'auto', true or false"),
     ("lengths={50: 1}", "--set lengths: expected tuple"),
+    ("cells=gru,'a,b'", "--set cells: expected tuple"),  # a quoted item: write a literal
     ("model.units=big", "--set model.units: expected int"),
 ])
 def test_bad_overrides_name_the_key_and_the_type(item, message):

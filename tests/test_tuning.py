@@ -100,6 +100,16 @@ def test_a_conditional_hyperparameter_is_none_unless_its_parent_allows_it(tmp_pa
     assert space.decode({"cell": "gru", "chrono_init": 1000})["chrono_init"] == 1000
 
 
+def test_a_conditional_choice_the_configuration_leaves_unset_starts_at_its_first_value():
+    """The docs' example: the factories' chrono_init is None, which the choice does not
+    hold; the search starts from its first value where it is active."""
+    spec = {"cell": GATED["cell"], "chrono_init": {"type": "choice", "values": [100, 1000],
+                                                   "when": {"cell": ["gru"]}}}
+    space = SearchSpace(spec, defaults={"cell": "gru", "chrono_init": None})
+    assert space.defaults() == {"cell": "gru", "chrono_init": 100}
+    assert space.register(keras_tuner.HyperParameters()) == {"cell": "gru", "chrono_init": 100}
+
+
 @pytest.mark.parametrize("when, message", [
     ({"unit": ["gru"]}, "declared before it"),
     ({"cell": ["lstm"]}, "must list values of 'cell'"),

@@ -67,6 +67,8 @@ def _parse_tuple(text):
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
+        if "'" in text or '"' in text:
+            raise ValueError from None  # a quoted item may hold a comma: write a literal
         value = tuple(_literal(item.strip()) for item in text.split(",") if item.strip())
     if isinstance(value, list):
         value = tuple(value)

@@ -113,3 +113,10 @@ def test_bad_values_are_refused(name, value):
         getattr(zoo.layers, name)(4, chrono_init=value)
     with pytest.raises(ValueError, match="chrono_init"):
         getattr(zoo.cells, f"{name}Cell")(4, chrono_init=value)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "LayerNormLSTM", "MinGRU", "MinLSTM"])
+def test_a_cell_without_bias_refuses_chrono_init(name):
+    with pytest.raises(ValueError, match=r"the cell has none \(use_bias=False\). "
+                                         r"Received: chrono_init=100, use_bias=False"):
+        getattr(zoo.layers, name)(4, chrono_init=100, use_bias=False)

@@ -197,3 +197,14 @@ def test_a_feature_change_after_build_is_refused():
     layer(np.ones((2, 4, 5), "float32"))
     with pytest.raises(ValueError, match="built for inputs with 5 features"):
         layer(np.ones((2, 4, 6), "float32"))
+
+
+def test_16_bit_inputs_are_normalised_in_float32():
+    """Values whose squares overflow float16 (a cell state grown over many steps)."""
+    v = keras.ops.convert_to_tensor(np.array([[300.0, -300.0, 100.0, 0.0]]), "float16")
+    out = layer_norm(v, keras.ops.ones((4,), "float16"), keras.ops.zeros((4,), "float16"), 1e-3)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    ref = np.array([300.0, -300.0, 100.0, 0.0]) - 25.0
+    ref = ref / np.sqrt((ref ** 2).mean() + 1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0].astype("float64"), ref,
+                               atol=2e-3)

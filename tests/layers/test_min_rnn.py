@@ -234,7 +234,7 @@ def test_mode_routes_the_sequence(monkeypatch):
 
 def test_a_graph_for_any_length_runs_the_loop_on_tensorflow(monkeypatch):
     """A tf.function traced for unknown timesteps (a SavedModel signature) cannot run
-    Keras's TensorFlow scan, which recurses over the static length: the layer runs
+    the scan, whose rounds are a Python loop over the static length: the layer runs
     the step loop there, with the numbers of the scan."""
     layer = _layer("minlstm", np.random.default_rng(4), return_sequences=True)
     x = np.random.default_rng(5).normal(size=(2, 7, FEATURES)).astype("float32")

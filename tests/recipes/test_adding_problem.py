@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import warnings
@@ -108,6 +109,32 @@ def test_the_study_runs_each_cell_and_init_at_each_length(tmp_path):
     assert {b["units"] for b in built} == {4} and {b["learning_rate"] for b in built} == {0.02}
     text = open(os.path.join(tmp_path, "study.md")).read()
     assert "| gru | chrono | " in text and "after 2 updates" in text
+
+
+def test_every_study_run_starts_the_shuffled_order_from_the_same_epoch(tmp_path, monkeypatch):
+    """Each run sees the same batches in the same order: the pipeline's shuffle order
+    follows (seed, epoch), so the epoch is set back to 0 before every run's fit."""
+    from zoo.data import pipelines
+
+    events = []
+    real_set_epoch = pipelines.set_epoch
+    monkeypatch.setattr(pipelines, "set_epoch",
+                        lambda epoch: (events.append(("epoch", epoch)), real_set_epoch(epoch)))
+    built = []
+    task = _numpy_task(built)
+    build = task.build
+
+    def recording_build(config, data):
+        model = build(config, data)
+        fit = model.fit
+        model.fit = lambda *a, **k: (events.append(("fit", config.model["cell"])), fit(*a, **k))
+        return model
+
+    task = dataclasses.replace(task, build=recording_build)
+    config = base.make_config(adding_problem, tiny=True, overrides=[
+        "cells=gru,simple", "lengths=5", "study_updates=2", "study_units=4", "chrono=false"])
+    _length_study.run(config, task, str(tmp_path))
+    assert events == [("epoch", 0), ("fit", "gru"), ("epoch", 0), ("fit", "simple")]
 
 
 def test_a_run_that_cannot_be_built_is_named_before_the_study_trains(monkeypatch):

@@ -72,3 +72,14 @@ def test_a_bad_study_is_refused_before_any_training(tmp_path, tfds_dir, capsys, 
                      str(run_dir), "--data-dir", tfds_dir, "--no-export", "--quiet"]) == 2
     assert message in capsys.readouterr().err
     assert not run_dir.exists()
+
+
+def test_the_study_sets_chrono_and_the_bound_to_the_whole_sequence():
+    """The longest dependency of copy memory at delay T spans its T + 20 steps."""
+    from recipes import _length_study
+
+    task = copy_memory._task(None)
+    assert task.span(100) == 120
+    config = copy_memory.Config()
+    assert _length_study.model_arguments(config, "lstm", "chrono", task.span(50))[
+        "chrono_init"] == 70

@@ -18,11 +18,15 @@ from keras import ops
 __all__ = ["Chrono", "check_chrono_init", "chrono_bias"]
 
 
-def check_chrono_init(value):
+def check_chrono_init(value, use_bias=True):
     """`chrono_init`: None, or the longest dependency expected, an integer >= 3 steps
-    (U(1, T - 1) needs T - 1 > 1)."""
+    (U(1, T - 1) needs T - 1 > 1); refused for a cell without a bias."""
     if value is None:
         return None
+    if not use_bias:
+        raise ValueError(
+            "`chrono_init` sets gate biases, but the cell has none (use_bias=False). "
+            f"Received: chrono_init={value!r}, use_bias=False")
     if isinstance(value, bool) or not isinstance(value, int) or value < 3:
         raise ValueError(
             "`chrono_init` must be None or the longest dependency expected, in steps "

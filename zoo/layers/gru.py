@@ -65,7 +65,7 @@ class GRUCell(RecurrentCell):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, reset_after=True, seed=None,
                  chrono_init=None, **kwargs):
-        chrono_init = check_chrono_init(chrono_init)
+        chrono_init = check_chrono_init(chrono_init, use_bias)
         recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         implementation = check_implementation(kwargs.pop("implementation", 2))
         super().__init__(

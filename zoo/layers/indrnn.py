@@ -6,8 +6,9 @@ and Deeper RNN", CVPR 2018).
 
 Each unit has one recurrent weight (`recurrent_kernel` is a vector u of shape
 (units,)), so a unit's gradient through time is a product of scalars u·g'. The
-paper keeps it from exploding or vanishing over T steps by holding |u| below
-``MAG ** (1 / T)`` (MAG = 2 with relu): `max_length=T` sets that bound, the
+paper keeps it from exploding over T steps by holding |u| below
+``MAG ** (1 / T)`` (MAG = 2 with relu; relu' is 0 or 1, so a product of T
+factors stays below MAG): `max_length=T` sets that bound, the
 initial range U(0, bound) and a constraint that clips u to [-bound, bound]
 after every update, as the authors' code does.
 
@@ -18,7 +19,7 @@ for one step of the cell.
 import keras
 from keras import ops
 
-from zoo._checks import check_units
+from zoo._checks import check_units, get_activation
 from zoo.layers.base_cell import RecurrentCell, document_cell
 from zoo.layers.base_layer import CellLayer, document_layer, proxy_cell_args
 
@@ -104,12 +105,18 @@ class IndRNNCell(RecurrentCell):
                  max_length=None, recurrent_max_abs=None, **kwargs):
         check_units(units)
         if max_length is not None and recurrent_max_abs is None:
-            name = activation if isinstance(activation, str) else None
+            name = activation if isinstance(activation, str) else getattr(
+                get_activation("activation", activation), "__name__", None)
             recurrent_max_abs = recurrent_bound(max_length, name)
         elif max_length is not None:
             recurrent_bound(max_length)  # the same check of max_length
         if recurrent_max_abs is not None:
-            recurrent_max_abs = RecurrentClip(recurrent_max_abs).max_abs  # checked
+            if isinstance(recurrent_max_abs, bool) or not isinstance(
+                    recurrent_max_abs, (int, float)) or recurrent_max_abs <= 0:
+                raise ValueError(
+                    "`recurrent_max_abs` must be a positive number (the bound on |u|). "
+                    f"Received: recurrent_max_abs={recurrent_max_abs!r}")
+            recurrent_max_abs = float(recurrent_max_abs)
         if recurrent_initializer is None:
             recurrent_initializer = keras.initializers.RandomUniform(
                 0.0, 1.0 if recurrent_max_abs is None else recurrent_max_abs, seed=seed)

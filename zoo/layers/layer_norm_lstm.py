@@ -27,11 +27,17 @@ __all__ = ["LayerNormLSTMCell", "LayerNormLSTM", "layer_norm"]
 
 def layer_norm(v, gamma, beta, epsilon):
     """γ ⊙ (v - mean(v)) / sqrt(var(v) + ε) + β over the last axis of v (any
-    leading shape, so a whole projected sequence is normalised step by step)."""
-    mean = ops.mean(v, axis=-1, keepdims=True)
-    centred = v - mean
+    leading shape, so a whole projected sequence is normalised step by step).
+    16-bit inputs are normalised in float32, as `keras.layers.LayerNormalization`
+    does: the squares of a cell state that has grown over many steps overflow
+    float16."""
+    dtype = keras.backend.standardize_dtype(v.dtype)
+    wide = v if dtype not in ("float16", "bfloat16") else ops.cast(v, "float32")
+    mean = ops.mean(wide, axis=-1, keepdims=True)
+    centred = wide - mean
     variance = ops.mean(ops.square(centred), axis=-1, keepdims=True)
-    return gamma * centred * ops.rsqrt(variance + epsilon) + beta
+    normalised = ops.cast(centred * ops.rsqrt(variance + epsilon), dtype)
+    return gamma * normalised + beta
 
 
 def _check_epsilon(value):

@@ -122,7 +122,7 @@ class _MinCell(RecurrentCell):
                  kernel_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, chrono_init=None, **kwargs):
         recurrent_dropout = _check_recurrent_dropout(recurrent_dropout)
-        chrono_init = check_chrono_init(chrono_init)
+        chrono_init = check_chrono_init(chrono_init, use_bias)
         super().__init__(
             units, activation=None, use_bias=use_bias, kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,

@@ -446,9 +446,9 @@ class RNN(keras.layers.Layer):
         """Whether `cell` runs the whole time-major sequence `x` at once with its
         own `parallel_sweep` (cells whose gates read the inputs only, such as
         `zoo.cells.MinGRUCell`): where `mode` is "parallel", or "auto"
-        without `unroll`; "step" runs the shared time loop. On TensorFlow the
-        scan needs a known number of timesteps (Keras's `associative_scan`
-        there recurses over the static length), so a graph traced for any
+        without `unroll`; "step" runs the shared time loop. The scan needs a
+        known number of timesteps (its rounds are a Python loop over the static
+        length), which JAX always has; on TensorFlow a graph traced for any
         length (a SavedModel signature) runs the loop, with the same numbers."""
         if not callable(getattr(cell, "parallel_sweep", None)):
             return False

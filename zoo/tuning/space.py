@@ -178,6 +178,10 @@ def _check_spec(name, spec, defaults):
         default = spec["default"]
     elif kind == "fixed":
         default = spec["value"]
+    elif "when" in spec and kind == "choice":
+        # A conditional hyperparameter the configuration leaves unset (None: the
+        # factory's own default) starts from its first value where it is active.
+        default = spec["values"][0]
     elif name in defaults:
         default = defaults[name]  # outside the spec: refused below, with the reason
     else:
