@@ -280,3 +280,17 @@ def markdown(table, task, config):
                          f"{r[task.score]:.4f}{' *' if r['learned'] else ''}")
         lines.append(f"| {rows[0]['cell']} | {rows[0]['init']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def make_report(task_for):
+    """A recipe's ``report(model, data, config, run_dir)``: the study of the task
+    ``task_for(data_dir)`` (nothing when ``cells`` or ``lengths`` is empty)."""
+
+    def report(model, data, config, run_dir):
+        """The length study: every cell (and init) at every length; table, figures,
+        study.md."""
+        if not config.cells or not config.lengths:
+            return {}
+        return run(config, task_for(data.extras["data_dir"]), run_dir)
+
+    return report

@@ -142,11 +142,7 @@ def _task(data_dir):
         build=build_model, score_fn=_mse, probe=_probe, loss="mse", log_score=True)
 
 
-def report(model, data, config, run_dir):
-    """The length study: every cell (and init) at every length; table, figures, study.md."""
-    if not config.cells or not config.lengths:
-        return {}
-    return _length_study.run(config, _task(data.extras["data_dir"]), run_dir)
+report = _length_study.make_report(_task)  # every cell (and init) at every length
 
 
 main = main_for(__name__)

@@ -152,11 +152,7 @@ def _task(data_dir):
         probe=_probe, horizon=lambda delay: delay + 20)
 
 
-def report(model, data, config, run_dir):
-    """The delay study: every cell (and init) at every delay; table, figures, study.md."""
-    if not config.cells or not config.lengths:
-        return {}
-    return _length_study.run(config, _task(data.extras["data_dir"]), run_dir)
+report = _length_study.make_report(_task)  # every cell (and init) at every delay
 
 
 main = main_for(__name__)
