@@ -19,7 +19,9 @@ BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 @pytest.mark.parametrize("mask_kind", [None, "padded", "holes"])
-@pytest.mark.parametrize("go_backwards", [False, True])
+# go_backwards=True is slow: the default (and the JAX) run keeps the forward half
+# of the matrix; CI's TensorFlow run takes all of it.
+@pytest.mark.parametrize("go_backwards", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_outputs_and_states_equal_the_reference(activation, mask_kind, go_backwards):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")

@@ -37,7 +37,9 @@ def _before_first_step(mask, go_backwards):
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("mode", ["parallel", "step"])
 @pytest.mark.parametrize("mask_kind", [None, "padded", "holes"])
-@pytest.mark.parametrize("go_backwards", [False, True])
+# go_backwards=True is slow: the default (and the JAX) run keeps the forward half
+# of the matrix; CI's TensorFlow run takes all of it.
+@pytest.mark.parametrize("go_backwards", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_outputs_and_states_equal_the_reference(kind, mode, mask_kind, go_backwards):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
