@@ -294,3 +294,19 @@ def make_report(task_for):
         return run(config, task_for(data.extras["data_dir"]), run_dir)
 
     return report
+
+
+def splits(config, split, length, train_examples, data_dir, model_kwargs):
+    """The ``Data`` of a study task at `length`: ``split(config, length, name, n,
+    data_dir)`` for train (`train_examples` of them), validation and test (all of
+    them from 1000 training examples on, else half as many, at least a batch)."""
+    from zoo.recipe import Data
+
+    evals = None if train_examples >= 1000 else max(train_examples // 2, config.batch_size)
+    return Data(
+        train=split(config, length, "train", train_examples, data_dir),
+        validation=split(config, length, "validation", evals, data_dir),
+        test=split(config, length, "test", evals, data_dir),
+        model_kwargs=model_kwargs,
+        extras={"length": length, "data_dir": data_dir},
+    )

@@ -35,7 +35,7 @@ no study: ``--set cells=()``.
 import dataclasses
 
 from recipes import _length_study, base
-from zoo.recipe import BaseConfig, Data, main_for
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "adding_problem"
 BASELINE_MSE = 1.0 / 6.0  # E[(a + b - 1)^2] for a, b ~ U[0, 1)
@@ -99,16 +99,9 @@ def load_data(config, data_dir=None, length=None, train_examples=None):
         _check_length(config.length)
         if config.cells:
             _length_study.check(config, _task(data_dir))
-    length = length or config.length
-    small = train_examples or config.train_examples
-    evals = None if small >= 1000 else max(small // 2, config.batch_size)
-    return Data(
-        train=_split(config, length, "train", small, data_dir),
-        validation=_split(config, length, "validation", evals, data_dir),
-        test=_split(config, length, "test", evals, data_dir),
-        model_kwargs={"input_dim": 2, "output_dim": 1},
-        extras={"length": length, "data_dir": data_dir},
-    )
+    return _length_study.splits(config, _split, length or config.length,
+                                train_examples or config.train_examples, data_dir,
+                                {"input_dim": 2, "output_dim": 1})
 
 
 def build_model(config, data):

@@ -29,7 +29,7 @@ import dataclasses
 import math
 
 from recipes import _length_study, base
-from zoo.recipe import BaseConfig, Data, main_for
+from zoo.recipe import BaseConfig, main_for
 
 NAME = "copy_memory"
 NUM_SYMBOLS = 8  # zoo.data.builders.copy_memory: ids 1..8 symbols, 9 blank, 10 delimiter
@@ -98,16 +98,9 @@ def load_data(config, data_dir=None, length=None, train_examples=None):
                 f"Allowed: {', '.join(map(str, _lengths()))}. Received: length={config.length!r}")
         if config.cells:
             _length_study.check(config, _task(data_dir))
-    length = length or config.length
-    small = train_examples or config.train_examples
-    evals = None if small >= 1000 else max(small // 2, config.batch_size)
-    return Data(
-        train=_split(config, length, "train", small, data_dir),
-        validation=_split(config, length, "validation", evals, data_dir),
-        test=_split(config, length, "test", evals, data_dir),
-        model_kwargs={"vocab_size": VOCAB_SIZE, "num_classes": VOCAB_SIZE},
-        extras={"length": length, "data_dir": data_dir},
-    )
+    return _length_study.splits(config, _split, length or config.length,
+                                train_examples or config.train_examples, data_dir,
+                                {"vocab_size": VOCAB_SIZE, "num_classes": VOCAB_SIZE})
 
 
 def build_model(config, data):
