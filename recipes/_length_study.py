@@ -201,15 +201,16 @@ def run(config, task, run_dir):
             row = {"cell": cell, "init": init, "length": length, task.score: score,
                    "learned": task.learned(score), "seconds": round(seconds, 2)}
             table.append(row)
-            print(f"  {label(cell, init):>14} length {length:>4}: {task.score_label} {score:.4f} "
-                  f"({'learned' if row['learned'] else 'not learned'}; baseline "
+            verdict = "learned" if row["learned"] else "not learned"
+            print(f"  {label(cell, init):>14} length {length:>4}: "
+                  f"test {task.score_label} {score:.4f} ({verdict}; baseline "
                   f"{task.baseline:.3f}; {seconds:.0f} s)", flush=True)
             if length == longest:
                 flow = diagnostics.gradient_flow(model, probe_x, probe_y, loss=task.loss)
                 flows[label(cell, init)] = flow[-1]
     flow_png = os.path.join(run_dir, "gradient_flow.png")
     diagnostics.plot_gradient_flow(
-        flows, flow_png,
+        flows, flow_png, styles=run_styles(flows),
         title=f"{task.name}, {longest} steps: mean ||dL/da<t>|| after training")
     score_png = os.path.join(run_dir, f"{task.score.split('_')[-1]}_by_length.png")
     plot_scores(table, task, score_png)
@@ -224,6 +225,18 @@ def run(config, task, run_dir):
             "study_md": md}
 
 
+def run_styles(names):
+    """Line styles for run labels (``cell`` or ``cell+chrono``): one colour per cell, in
+    the order of :data:`CELLS`, solid for Keras's initialisation, dashed for chrono."""
+    palette = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+               "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+    cells = [c for c in CELLS if any(n.split("+")[0] == c for n in names)]
+    cells += sorted({n.split("+")[0] for n in names} - set(cells))
+    colour = {c: palette[i % len(palette)] for i, c in enumerate(cells)}
+    return {n: {"color": colour[n.split("+")[0]],
+                "linestyle": "--" if n.endswith("+chrono") else "-"} for n in names}
+
+
 def plot_scores(table, task, path):
     """The score against T (log x), one line per cell and init, the baseline dotted."""
     import matplotlib
@@ -232,10 +245,12 @@ def plot_scores(table, task, path):
     import matplotlib.pyplot as plt
     import matplotlib.ticker  # noqa: F401  (matplotlib.ticker below)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, rows in _by_run(table).items():
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    by_run = _by_run(table)
+    styles = run_styles(by_run)
+    for name, rows in by_run.items():
         ax.plot([r["length"] for r in rows], [r[task.score] for r in rows], marker="o",
-                linestyle="--" if name.endswith("+chrono") else "-", label=name)
+                label=name, **styles[name])
     ax.axhline(task.baseline, color="black", linestyle=":", label=f"baseline {task.baseline:.3f}")
     ax.set_xscale("log")
     if task.log_score:
@@ -245,10 +260,10 @@ def plot_scores(table, task, path):
     ax.set_xticklabels([str(n) for n in lengths])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel(task.score_label)
-    ax.set_title(f"{task.name}: {task.score_label} after the same number of updates")
+    ax.set_ylabel(f"test {task.score_label}")
+    ax.set_title(f"{task.name}: test {task.score_label} after the same number of updates")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -128,7 +128,7 @@ def _task(data_dir):
     from zoo.data.builders.adding_problem import LENGTHS
 
     return _length_study.Task(
-        name="Adding problem", lengths=LENGTHS, score="test_mse", score_label="test MSE",
+        name="Adding problem", lengths=LENGTHS, score="test_mse", score_label="MSE",
         baseline=BASELINE_MSE, perfect=0.0,
         load=lambda config, length, n: load_data(config, data_dir, length=length,
                                                  train_examples=n),

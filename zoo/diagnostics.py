@@ -202,7 +202,7 @@ def gradient_flow(model, x, y, *, loss=None):
 
 
 def plot_gradient_flow(curves, path=None, *, ax=None, title="Gradient flow through time",
-                       log=True):
+                       log=True, styles=None):
     """Draw gradient-flow curves, one line per label, against the timestep.
 
     Args:
@@ -213,6 +213,8 @@ def plot_gradient_flow(curves, path=None, *, ax=None, title="Gradient flow throu
         ax: a matplotlib ``Axes`` to draw into; a new figure otherwise.
         title: the figure title.
         log: logarithmic y axis (vanishing gradients are exponential).
+        styles: optional dict label -> matplotlib line keyword arguments (``color``,
+            ``linestyle``, ...) for that label's lines.
 
     Returns:
         The matplotlib ``Axes``.
@@ -225,19 +227,22 @@ def plot_gradient_flow(curves, path=None, *, ax=None, title="Gradient flow throu
 
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=(8.5 if len(curves) > 6 else 7, 4))
     for label, values in curves.items():
         values = np.atleast_2d(np.asarray(values))
         for i, row in enumerate(values):
             name = label if len(values) == 1 else f"{label}[{i}]"
-            ax.plot(np.arange(1, len(row) + 1), row, label=name)
+            ax.plot(np.arange(1, len(row) + 1), row, label=name, **(styles or {}).get(label, {}))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("timestep t")
     ax.set_ylabel("mean ||dL/da<t>||")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    if len(ax.get_lines()) > 6:  # beside the axes, where it hides no curve
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend()
     if path is not None:
         ax.figure.tight_layout()
         ax.figure.savefig(path, dpi=100)

@@ -87,7 +87,7 @@ def _numpy_task(built):
         return x["features"], y
 
     return _length_study.Task(
-        name="Numbers", lengths=(5, 8), score="test_mse", score_label="test MSE",
+        name="Numbers", lengths=(5, 8), score="test_mse", score_label="MSE",
         baseline=1.0, perfect=0.0, load=load, build=build,
         score_fn=lambda model, data: model.evaluate(data.test, verbose=0), probe=probe,
         loss="mse", check_cells=False)

@@ -29,7 +29,10 @@ negative finite value, so that gradients stay finite).
 The layers' `mode` chooses the form: "parallel" (the scan), "step" (the
 shared time loop of `zoo.layers.loop` over `recurrent_step`, the plain
 equations one step at a time, which `cell.call`, generation and streaming
-use too) or "auto" (parallel unless `unroll=True`). Both give the same numbers.
+use too) or "auto" (parallel where Keras sees a GPU or TPU, unless
+`unroll=True`; the loop on CPUs alone, where it trains faster: the scan does
+O(T log T) work against the loop's O(T), and two CPU cores gain nothing from
+its parallelism). Both give the same numbers.
 
 Shapes are (batch, timesteps, features) for the layers and (batch, features)
 for one step of the cells.
@@ -319,10 +322,11 @@ _LAYER_ARGS_DOC = """
         seed: Random seed of the dropout masks and of the chrono draw.
         chrono_init: None or T >= 3: chrono initialisation of the gate biases
             (see the cell).
-        mode: "auto" (the default: the parallel scan, or the time loop with
-            `unroll=True`), "parallel" (the log-space scan over the whole
-            sequence; `unroll` is then ignored) or "step" (the shared time
-            loop, one step at a time). Validated at construction and when
+        mode: "auto" (the default: the parallel scan where Keras sees a GPU
+            or TPU, the time loop on CPUs alone or with `unroll=True`),
+            "parallel" (the log-space scan over the whole sequence; `unroll`
+            is then ignored) or "step" (the shared time loop, one step at a
+            time). Validated at construction and when
             assigned; in `get_config`.
         return_sequences, return_state, go_backwards, stateful, unroll,
         zero_output_for_mask, input_projection, gradient: as for `zoo.layers.RNN`

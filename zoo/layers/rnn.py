@@ -446,7 +446,9 @@ class RNN(keras.layers.Layer):
         """Whether `cell` runs the whole time-major sequence `x` at once with its
         own `parallel_sweep` (cells whose gates read the inputs only, such as
         `zoo.cells.MinGRUCell`): where `mode` is "parallel", or "auto"
-        without `unroll`; "step" runs the shared time loop. The scan needs a
+        without `unroll` where Keras sees a GPU or TPU; "step", and "auto" on
+        CPUs alone (where the loop does less work and trains faster:
+        benchmarks/long_sequences.py), run the shared time loop. The scan needs a
         known number of timesteps (its rounds are a Python loop over the static
         length), which JAX always has; on TensorFlow a graph traced for any
         length (a SavedModel signature) runs the loop, with the same numbers."""
@@ -454,7 +456,8 @@ class RNN(keras.layers.Layer):
             return False
         if x.shape[0] is None and keras.config.backend() == "tensorflow":
             return False
-        return self.mode == "parallel" or (self.mode == "auto" and not self.unroll)
+        return self.mode == "parallel" or (
+            self.mode == "auto" and not self.unroll and _accelerator_present())
 
     def _fused_gradient(self, cell, mask, recurrent_mask, training):
         if self.gradient == "autodiff" or not training or self.unroll or mask is not None \
