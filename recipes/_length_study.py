@@ -191,7 +191,7 @@ def run(config, task, run_dir):
     lengths = tuple(dict.fromkeys(config.lengths))
     longest = max(lengths)
     if task.check_cells:
-        check_cells(config, longest)
+        check_cells(config, task.span(longest))
     for length in lengths:
         data = task.load(config, length, config.study_train_examples)
         probe_x, probe_y = task.probe(data)

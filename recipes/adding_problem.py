@@ -24,9 +24,9 @@ to a few hundred steps, the LSTM much better with chrono initialisation; IndRNN
 and the min-cells go further.
 
 Run: ``zoo train adding_problem`` or ``python -m recipes.adding_problem``. The
-default study (T = 50, 100, 200; 12 runs per length, 400 updates each) takes
-about 17 minutes on two CPU cores (estimated from one timed T=200 LSTM run, see
-docs/recipes.md). Part of it:
+default (the main run, then the study at T = 50, 100, 200: 12 runs per length,
+400 updates each) took 9 min 30 s on two CPU cores, data generation included
+(measured; docs/recipes.md). What it found: docs/results.md. Part of it:
 ``zoo train adding_problem --set lengths=100,200 --set cells=gru,lstm``; the full
 study: ``zoo train adding_problem --set lengths=50,100,200,400,1000``;
 no study: ``--set cells=()``.

@@ -48,7 +48,7 @@ READINGS = {"rows": (8, 8), "pixels": (64, 1)}  # reading -> (steps, features)
 def _check_reading(config):
     if config.reading not in READINGS:
         raise ValueError(
-            f"`reading` must be one of {list(READINGS)} (8 steps of a row, or 64 steps of "
+            f"--set reading: must be one of {list(READINGS)} (8 steps of a row, or 64 steps of "
             f"one pixel). Received: reading={config.reading!r}")
 
 

@@ -129,9 +129,23 @@ def test_list_everything(capsys):
     out = capsys.readouterr().out
     for name in list(zoo.list_models()) + list(zoo.data.list_datasets()):
         assert f"  {name}\n" in out
+    assert "cells:\n  simple\n  gru (chrono_init)\n  lstm (chrono_init)\n  indrnn\n" in out
+    assert "  lnlstm (chrono_init)\n" in out
     assert out.strip().splitlines()[-1] == (
-        f"{len(zoo.list_models())} models | {len(recipe.list_recipes())} recipes | "
+        f"{len(zoo.list_models())} models | 7 cells | {len(recipe.list_recipes())} recipes | "
         f"{len(zoo.data.list_datasets())} datasets")
+
+
+def test_the_listed_cells_are_the_factories_and_only_the_marked_take_chrono_init():
+    from zoo.models import blocks
+
+    assert cli.CELLS == blocks.CELLS and cli.GATED_CELLS == blocks.GATED_CELLS
+    assert cli.main(["list", "cells"]) == 0
+    for cell in cli.CELLS:
+        blocks.make_cell(cell, 2, chrono_init=10 if cell in cli.GATED_CELLS else None)
+        if cell not in cli.GATED_CELLS:
+            with pytest.raises(ValueError, match="chrono_init"):
+                blocks.make_cell(cell, 2, chrono_init=10)
 
 
 def test_the_static_catalogs_are_the_registries():

@@ -4,7 +4,7 @@ The synopsis (``python -m zoo._cli_synopsis`` writes it from this parser; the
 README shows it)::
 
     zoo [--help] [--verbose] [--debug] COMMAND ...
-    zoo list [models|recipes|datasets|all]
+    zoo list [models|cells|recipes|datasets|all]
     zoo train RECIPE [--epochs N] [--set KEY=VALUE ...] [--tiny] [--data-dir DIR] ...
     zoo evaluate RUN_DIR [--data-dir DIR]
     zoo export RUN_DIR [--to DIR] [--format saved_model|litert|both] [--overwrite]
@@ -38,8 +38,9 @@ Recipes are found through the entry-point group ``zoo.recipes``
 are listed, trained and tuned alike. ``zoo --help``, ``zoo CMD --help`` and
 ``zoo list`` import neither TensorFlow nor Keras: heavy libraries are imported
 inside the command that needs them, and ``zoo list`` reads the model and
-dataset names from :data:`MODELS` and :data:`DATASETS` (tests keep them equal
-to ``zoo.list_models()`` and ``zoo.data.list_datasets()``).
+dataset names from :data:`MODELS`, :data:`CELLS` and :data:`DATASETS` (tests keep
+them equal to ``zoo.list_models()``, ``zoo.models.blocks.CELLS`` and
+``zoo.data.list_datasets()``).
 """
 
 import argparse
@@ -51,8 +52,13 @@ import sys
 from zoo import _quiet
 
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
-# tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
+# tests/test_cli.py checks them against zoo.list_models(), zoo.models.blocks.CELLS and
+# zoo.data.list_datasets().
 MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
+# The `cell=` every model takes; `zoo list` marks the gated ones (GATED_CELLS), which
+# also take chrono_init, with "(chrono_init)".
+CELLS = ("simple", "gru", "lstm", "indrnn", "mingru", "minlstm", "lnlstm")
+GATED_CELLS = ("gru", "lstm", "mingru", "minlstm", "lnlstm")
 DATASETS = (
     "adding_problem", "bach_chorales", "cmudict", "copy_memory", "human_dates",
     "japanese_vowels", "sequential_digits", "sunspots", "text_folder",
@@ -61,9 +67,11 @@ DATASETS = (
 
 
 def _add_list(sub):
-    p = sub.add_parser("list", help="list models, recipes and datasets",
-                       description="List the registered models, the recipes and the datasets.")
-    p.add_argument("what", nargs="?", choices=["models", "recipes", "datasets", "all"],
+    p = sub.add_parser("list", help="list models, cells, recipes and datasets",
+                       description="List the registered models, the cells every model takes "
+                                   "as cell= (those marked take chrono_init too), the recipes "
+                                   "and the datasets.")
+    p.add_argument("what", nargs="?", choices=["models", "cells", "recipes", "datasets", "all"],
                    default="all", help="what to list (default: all)")
     _add_common(p)
 
@@ -212,6 +220,8 @@ def cmd_list(args):
     shown = {}
     if args.what in ("models", "all"):
         shown["models"] = list(MODELS)
+    if args.what in ("cells", "all"):
+        shown["cells"] = [f"{c} (chrono_init)" if c in GATED_CELLS else c for c in CELLS]
     if args.what in ("recipes", "all"):
         shown["recipes"] = recipe.list_recipes()
     if args.what in ("datasets", "all"):

@@ -213,21 +213,27 @@ def test_input_dropout_acts_in_both_modes_alike(mode):
     np.testing.assert_allclose(np.asarray(layer(x)), np.asarray(other(x)), **TOL)
 
 
-@pytest.mark.parametrize("accelerator", [True, False])
-def test_mode_routes_the_sequence(monkeypatch, accelerator):
-    """"auto" runs the scan where Keras sees a GPU or TPU and the loop on CPUs alone,
-    where the loop trains faster (benchmarks/long_sequences.py: at T = 1000 on 2 CPU
-    cores the scan is about 16x slower than the loop)."""
-    from zoo.layers import rnn
-
+def _count_scans(monkeypatch, cls):
+    """A list that gets one entry per call of `cls.parallel_sweep` (the scan)."""
     calls = []
-    original = MinGRUCell.parallel_sweep
+    original = cls.parallel_sweep
 
     def spy(self, *args, **kwargs):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(MinGRUCell, "parallel_sweep", spy)
+    monkeypatch.setattr(cls, "parallel_sweep", spy)
+    return calls
+
+
+@pytest.mark.parametrize("accelerator", [True, False])
+def test_mode_routes_the_sequence(monkeypatch, accelerator):
+    """"auto" runs the scan where Keras sees a GPU or TPU and the loop on CPUs alone,
+    where the loop trains faster (benchmarks/long_sequences.py: at T = 1000 on 2 CPU
+    cores the scan is about 15x slower than the loop)."""
+    from zoo.layers import rnn
+
+    calls = _count_scans(monkeypatch, MinGRUCell)
     monkeypatch.setattr(rnn, "_accelerator_present", lambda: accelerator)
     x = np.zeros((2, 4, 3), "float32")
     for options, parallel in [({}, accelerator), ({"mode": "parallel"}, True),
@@ -253,12 +259,27 @@ def test_a_graph_for_any_length_runs_the_loop_on_tensorflow(monkeypatch):
         pytest.skip("only TensorFlow traces graphs with unknown timesteps")
     import tensorflow as tf
 
+    calls = _count_scans(monkeypatch, MinLSTMCell)
     traced = tf.function(lambda x, m: layer(x, mask=m), input_signature=[
         tf.TensorSpec((None, None, FEATURES), "float32"), tf.TensorSpec((None, None), "bool")])
     np.testing.assert_allclose(traced(x, mask).numpy(), expected, **TOL)
+    assert not calls  # the loop ran, not the scan
+    layer(x, mask=mask)
+    assert calls  # and the same layer scans a sequence of known length
 
 
-def test_mixed_precision_runs_the_scan_in_float32():
+def test_mixed_precision_runs_the_scan_in_float32(monkeypatch):
+    from zoo.layers import min_rnn
+
+    scanned = []
+    original = min_rnn.log_scan
+
+    def spy(log_a, log_b):
+        scanned.append((keras.backend.standardize_dtype(log_a.dtype),
+                        keras.backend.standardize_dtype(log_b.dtype)))
+        return original(log_a, log_b)
+
+    monkeypatch.setattr(min_rnn, "log_scan", spy)
     shape = (BATCH, STEPS, FEATURES)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     full = _layer("minlstm", np.random.default_rng(1), shape, mode="parallel",
@@ -267,7 +288,11 @@ def test_mixed_precision_runs_the_scan_in_float32():
                              dtype="mixed_float16")
     half.build(shape)
     half.set_weights(full.get_weights())
+    scanned.clear()
     out = half(x)
+    # The log-space pairs are float32 (float16 would turn the masked steps' -1e30
+    # into -inf), and the output is cast back to the compute dtype.
+    assert scanned == [("float32", "float32")]
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
     np.testing.assert_allclose(np.asarray(out, "float32"), np.asarray(full(x)),
                                rtol=1e-2, atol=1e-2)
@@ -311,13 +336,15 @@ def test_stateful_calls_equal_one_long_call(kind, mode):
 
 
 # XLA on CPU takes over a minute (two cores) to compile the scan's gradient for the
-# stack at 1000 steps, so on JAX this runs with `-m slow` (or `-m ""`) only.
+# stack at 1000 steps, so on JAX this runs with `-m slow` (or `-m ""`) only. The
+# stack is set to "parallel": "auto" would run the loop on a CPU-only machine.
 @pytest.mark.parametrize("steps", [
     pytest.param(1000, marks=(pytest.mark.slow,) if keras.config.backend() == "jax" else ())])
 def test_deep_stack_gradient_is_finite_over_long_sequences(steps):
     rng = np.random.default_rng(9)
     stack = zoo.layers.RNN([MinGRUCell(6, chrono_init=steps), MinLSTMCell(4, chrono_init=steps)],
                            return_sequences=True)
+    stack.mode = "parallel"
     x = rng.normal(size=(2, steps, 3)).astype("float32")
     stack.build(x.shape)
     outs, grads = forward_and_grads(stack, x)

@@ -64,6 +64,6 @@ def test_sequential_digits_read_pixel_by_pixel(tfds_dir):
 
 def test_sequential_digits_refuses_an_unknown_reading(tfds_dir):
     config = base.make_config(sequential_digits, tiny=True, overrides=["reading=columns"])
-    with pytest.raises(ValueError, match=r"`reading` must be one of \['rows', 'pixels'\].*"
+    with pytest.raises(ValueError, match=r"--set reading: must be one of \['rows', 'pixels'\].*"
                                          r"Received: reading='columns'"):
         sequential_digits.load_data(config, data_dir=tfds_dir)

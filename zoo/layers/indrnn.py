@@ -67,7 +67,10 @@ class IndRNNCell(RecurrentCell):
 
     `kernel` is W (features, units), `recurrent_kernel` is u (units,), one weight
     per unit, and `bias` is b (units,); g is `activation` (relu by default, as
-    in the paper). The output is the new state.
+    in the paper). The output is the new state. Where the shared Args below
+    say otherwise, IndRNN's own defaults hold: `activation` "relu",
+    `recurrent_initializer` U(0, 1) (U(0, bound) with `max_length`), and
+    `recurrent_kernel` is the vector u, of shape (units,).
     ARGS_PLACEHOLDER
         max_length: The longest sequence the cell should carry a gradient
             across, in steps (the paper's T), or None (the default). When
@@ -156,7 +159,10 @@ class IndRNNCell(RecurrentCell):
 class IndRNN(CellLayer):
     """Independently recurrent layer (Li et al. 2018): h<t> = g(x<t> W + u ⊙ h<t-1> + b),
     driven by `zoo.cells.IndRNNCell` (see it for `max_length` and
-    `recurrent_max_abs`; the activation is relu by default).
+    `recurrent_max_abs`). Where the shared Args below say otherwise, IndRNN's
+    own defaults hold: `activation` "relu", `recurrent_initializer` U(0, 1)
+    (U(0, bound) with `max_length`), `kernel` (features, units) and
+    `recurrent_kernel` the vector u, of shape (units,).
     LAYER_ARGS
     Example:
         >>> layer = zoo.layers.IndRNN(4, max_length=500, return_sequences=True)

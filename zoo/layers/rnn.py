@@ -127,7 +127,8 @@ class RNN(keras.layers.Layer):
     """
 
     # How cells with a parallel form (`cell.parallel_sweep`) run a sequence:
-    # "auto" (parallel unless `unroll`), "parallel" or "step". A plain RNN
+    # "auto" (parallel where Keras sees a GPU or TPU and `unroll` is off, the
+    # loop otherwise), "parallel" or "step". A plain RNN
     # keeps "auto"; `zoo.layers.MinGRU` and `MinLSTM` take it as an argument.
     mode = "auto"
 
