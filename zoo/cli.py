@@ -38,9 +38,9 @@ Recipes are found through the entry-point group ``zoo.recipes``
 are listed, trained and tuned alike. ``zoo --help``, ``zoo CMD --help`` and
 ``zoo list`` import neither TensorFlow nor Keras: heavy libraries are imported
 inside the command that needs them, and ``zoo list`` reads the model and
-dataset names from :data:`MODELS`, :data:`CELLS` and :data:`DATASETS` (tests keep
-them equal to ``zoo.list_models()``, ``zoo.models.blocks.CELLS`` and
-``zoo.data.list_datasets()``).
+dataset names from :data:`MODELS` and :data:`DATASETS` (tests keep them equal
+to ``zoo.list_models()`` and ``zoo.data.list_datasets()``) and the cells' from
+``zoo._cell_names``, which the factories read too.
 """
 
 import argparse
@@ -50,15 +50,11 @@ import os
 import sys
 
 from zoo import _quiet
+from zoo._cell_names import CELLS, GATED_CELLS
 
 # The names `zoo list` shows without importing Keras or TensorFlow Datasets;
-# tests/test_cli.py checks them against zoo.list_models(), zoo.models.blocks.CELLS and
-# zoo.data.list_datasets().
+# tests/test_cli.py checks them against zoo.list_models() and zoo.data.list_datasets().
 MODELS = ("encoder_decoder", "many_to_many", "many_to_one", "one_to_many", "one_to_one")
-# The `cell=` every model takes; `zoo list` marks the gated ones (GATED_CELLS), which
-# also take chrono_init, with "(chrono_init)".
-CELLS = ("simple", "gru", "lstm", "indrnn", "mingru", "minlstm", "lnlstm")
-GATED_CELLS = ("gru", "lstm", "mingru", "minlstm", "lnlstm")
 DATASETS = (
     "adding_problem", "bach_chorales", "cmudict", "copy_memory", "human_dates",
     "japanese_vowels", "sequential_digits", "sunspots", "text_folder",
@@ -221,6 +217,7 @@ def cmd_list(args):
     if args.what in ("models", "all"):
         shown["models"] = list(MODELS)
     if args.what in ("cells", "all"):
+        # the gated cells also take chrono_init
         shown["cells"] = [f"{c} (chrono_init)" if c in GATED_CELLS else c for c in CELLS]
     if args.what in ("recipes", "all"):
         shown["recipes"] = recipe.list_recipes()

@@ -9,12 +9,11 @@ no maths lives here. Shapes are ``(batch, timesteps, features)``.
 import keras
 
 from zoo import cells, layers
+from zoo._cell_names import CELLS, GATED_CELLS
 from zoo.layers.chrono import check_chrono_init
 from zoo.models.transition import DeepTransitionCell
 
-CELLS = ("simple", "gru", "lstm", "indrnn", "mingru", "minlstm", "lnlstm")
-# The cells with a gate that keeps the state, which `chrono_init` initialises.
-GATED_CELLS = ("gru", "lstm", "mingru", "minlstm", "lnlstm")
+__all__ = ["CELLS", "GATED_CELLS"]  # re-exported: the factories' names for cell=
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 ATTENTIONS = (None, "bahdanau", "luong")
 
