@@ -168,12 +168,41 @@ def test_bach_chorales_small_and_cached(data_dir, tmp_path):
         assert np.mean(s >= lower[:, 0]) > 0.9 and np.mean(lower[:, 1] >= lower[:, 2]) > 0.9
     cached = sorted((tmp_path / "cache" / "bach_chorales").glob("*/*.json"))
     assert len(cached) == 10
+    assert not list((tmp_path / "cache" / "bach_chorales").glob("*/*.tmp"))
     soprano_cfg = builders.BachChoralesConfig(name="s", voices="soprano", max_chorales=10)
     soprano, _ = _load_all("bach_chorales", data_dir, soprano_cfg)
     by_number = {int(ex["number"]): ex for ex in _numpy(soprano["train"])}
     for ex in _numpy(splits["train"]):
         np.testing.assert_array_equal(by_number[int(ex["number"])]["soprano"], ex["soprano"])
         assert by_number[int(ex["number"])]["key"] == ex["key"]
+
+
+def test_a_cache_file_written_by_many_writers_at_once_is_always_whole(tmp_path):
+    # Test workers fill one shared chorale cache at the same time: each writer
+    # must rename its own temporary file, and a reader must never see half of one.
+    import threading
+    from zoo.data.builders._common import write_cache_file
+
+    path = tmp_path / "001.json"
+    texts = [str(i) * 20000 for i in range(8)]
+    errors = []
+
+    def write(text):
+        try:
+            for _ in range(30):
+                write_cache_file(path, text)
+                assert path.read_text() in texts
+        except Exception as err:  # collected, so a failure in a thread fails the test
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert path.read_text() in texts
+    assert [p.name for p in tmp_path.iterdir()] == ["001.json"]
 
 
 @pytest.mark.parametrize(

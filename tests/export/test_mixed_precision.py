@@ -113,6 +113,37 @@ def test_the_verifier_refuses_a_served_dtype_other_than_the_references(tmp_path)
         verify.verify_saved_model(tmp_path / "sm", tmp_path / "cases.npz")
 
 
+def test_a_float32_output_of_a_bfloat16_model_is_held_to_bfloat16s_tolerance(tmp_path):
+    # A mixed-precision classifier's probabilities are float32, but a softmax of
+    # bfloat16 logits: eager and graph kernels may round a logit one bfloat16 unit
+    # apart (5e-5 seen on one CPU), so 1e-6 would refuse a correct export.
+    from zoo.export import verify
+
+    with _Policy("mixed_bfloat16"):
+        model = zoo.create_model("one_to_one", input_dim=3, num_classes=2, units=4)
+    assert verify._compute_dtype(model) == "bfloat16"
+    assert verify._compute_dtype(zoo.create_model("one_to_one", input_dim=3, num_classes=2,
+                                                  units=4)) == "float32"
+
+    class Plus(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32)])
+        def serve(self, x):
+            return {"output_0": x}
+
+    tf.saved_model.save(Plus(), str(tmp_path / "sm"), signatures={"serve": Plus().serve})
+    x = np.ones((2, 3), "float32")
+    for compute, off, ok in [("bfloat16", 1e-4, True), ("bfloat16", 2e-2, False),
+                             ("float32", 1e-4, False), ("float32", 1e-7, True)]:
+        book = verify.CaseBook(compute)
+        book.add("serve", {"x": x}, {"output_0": x + off}, {"batch": 2})
+        book.save(tmp_path / "cases.npz")
+        if ok:
+            verify.verify_saved_model(tmp_path / "sm", tmp_path / "cases.npz")
+        else:
+            with pytest.raises(RuntimeError, match="serve: output output_0 max abs diff"):
+                verify.verify_saved_model(tmp_path / "sm", tmp_path / "cases.npz")
+
+
 @pytest.mark.jax
 @pytest.mark.parametrize("layer", ["simple_rnn", "lstm"])
 def test_gradient_flow_under_mixed_precision_matches_float32(layer):

@@ -11,7 +11,11 @@ zoo, no Keras model code, GPUs hidden) and compares every output:
 - float outputs must agree within the tolerance of their dtype
   (:data:`TOLERANCE` for float32, one unit in the last place for float16 and
   bfloat16) times max(1, largest |output|): absolute below 1, relative above,
-  since float32 logits of a trained model round at ~1e-7 of their magnitude.
+  since float32 logits of a trained model round at ~1e-7 of their magnitude;
+- a model that computes in a lower precision than it serves (a mixed-precision
+  classifier's float32 probabilities are a softmax of bfloat16 logits) is held
+  to the tolerance of its compute dtype: its eager and graph kernels may round a
+  logit one unit apart, and that unit reaches every output computed from it.
 
 The cases file is a ``.npz`` readable with ``allow_pickle=False``: strings are
 stored as unicode arrays and low-precision floats as float32, their dtype
@@ -81,7 +85,8 @@ for case in names:
                 raise SystemExit(f"{sig}: output {k} differs (integer and string outputs "
                                  "must match)")
             continue
-        tol = tolerances.get(want, tolerances["float32"])
+        tol = max(tolerances.get(want, tolerances["float32"]),
+                  tolerances.get(case.get("compute_dtype"), 0.0))
         scale = max(1.0, float(np.max(np.abs(ref)))) if ref.size else 1.0
         diff = float(np.max(np.abs(got.astype("float64") - ref))) if ref.size else 0.0
         worst = max(worst, diff / scale)
@@ -111,10 +116,13 @@ def _storable(value):
 
 
 class CaseBook:
-    """The verification cases of one export: ``add`` one call of a signature."""
+    """The verification cases of one export: ``add`` one call of a signature.
+    `compute_dtype` is the model's (its float outputs are verified within that
+    dtype's tolerance when it is coarser than theirs)."""
 
-    def __init__(self):
+    def __init__(self, compute_dtype="float32"):
         self.cases, self.arrays = [], {}
+        self.compute_dtype = compute_dtype
 
     def add(self, signature, inputs, outputs, shapes):
         cid = f"case{len(self.cases)}"
@@ -127,10 +135,22 @@ class CaseBook:
             "outputs": list(outputs), "shapes": shapes,
             "input_dtypes": {k: _dtype_name(v) for k, v in inputs.items()},
             "output_dtypes": {k: _dtype_name(v) for k, v in outputs.items()},
+            "compute_dtype": self.compute_dtype,
         })
 
     def save(self, path):
         np.savez(path, __index__=np.array(json.dumps(self.cases)), **self.arrays)
+
+
+def _compute_dtype(model):
+    """The coarsest float dtype `model` or one of its layers computes in (``float32``
+    when none is coarser): a mixed-precision body counts even under a float32 head."""
+    coarsest = "float32"
+    for item in [model, *getattr(model, "layers", [])]:
+        dtype = getattr(getattr(item, "dtype_policy", None), "compute_dtype", None)
+        if dtype in TOLERANCES and TOLERANCES[dtype] > TOLERANCES[coarsest]:
+            coarsest = dtype
+    return coarsest
 
 
 def reference_cases(model, endpoints, context, groups):
@@ -138,7 +158,7 @@ def reference_cases(model, endpoints, context, groups):
     Every endpoint must have at least one case: a signature without one raises
     RuntimeError, so none goes out unverified."""
     rng = np.random.default_rng(0)
-    book = CaseBook()
+    book = CaseBook(_compute_dtype(model))
     for group in groups:
         group.cases(model, endpoints, context, book, rng)
     missing = sorted(set(endpoints) - {case["signature"] for case in book.cases})

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import pathlib
+import tempfile
 
 SPLITS = ("train", "validation", "test")
 
@@ -39,6 +40,25 @@ def cache_dir(*parts):
     path = pathlib.Path(root, *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_cache_file(path, text):
+    """Write `text` to the cache file `path` so that no reader sees it half-written.
+
+    The text goes to a uniquely named temporary file beside `path`, renamed over it:
+    several processes (test workers, parallel builds) filling the same cache at once
+    each rename their own file, and the last complete one wins.
+    """
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def package_dir(module_name):

@@ -28,7 +28,7 @@ import json
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data.builders._common import cache_dir, require, split_of
+from zoo.data.builders._common import cache_dir, require, split_of, write_cache_file
 
 STEPS_PER_QUARTER = 4
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -101,9 +101,7 @@ def chorales(max_chorales=None):
             yield json.loads(path.read_text())
             continue
         record = parse_chorale(number, file_name)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(path)
+        write_cache_file(path, json.dumps(record))
         yield record
 
 
