@@ -20,7 +20,7 @@ HEADLINE = {
     "adding_problem": ("mse",),
     "copy_memory": ("recall_accuracy",),
     "chorale_generation": ("token_accuracy", "loss_per_sequence"),
-    "chorale_harmonization": ("bass_accuracy",),
+    "chorale_harmonization": ("token_accuracy", "alto_accuracy", "tenor_accuracy", "bass_accuracy"),
     "dates": ("exact_match",),
     "g2p": ("per", "wer", "token_error_rate", "sequence_error_rate"),
     "ner": ("entity_f1", "entity_precision", "entity_recall"),

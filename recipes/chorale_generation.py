@@ -1,22 +1,42 @@
-"""Chorale generation: an LSTM writes new soprano lines in the style of Bach.
+"""Chorale generation, the main job: four-part chorales in the style of Bach.
 
-A one-to-many model (``zoo.create_model("one_to_many")``) is conditioned on
-the key (24 classes) and predicts the melody one 16th note at a time (MIDI
-pitch tokens, 0 = rest), trained with teacher forcing on the soprano lines
-of the 371 chorales of music21's corpus (``bach_chorales/soprano``), cut
-into pieces of ``max_steps`` steps. After training it samples
-``num_samples`` new melodies (temperature / top-k sampling), writes them as
-MIDI files (``samples/chorale_<i>.mid``) and a piano-roll PNG
-(``samples/piano_roll.png``) into the run folder, and exports a SavedModel
-whose ``predict`` signature samples more: ``condition`` is the key by name
+Two models, trained in one run:
+
+- the **soprano** (this recipe's model, one-to-many: ``zoo.create_model("one_to_many")``)
+  is conditioned on the key (24 classes) and writes the melody one 16th note at a
+  time (MIDI pitch tokens, 0 = rest), trained with teacher forcing on the soprano
+  lines of the 371 chorales of music21's corpus (``bach_chorales/soprano``), cut into
+  pieces of ``max_steps`` steps; with ``transpose`` (default) every training piece is
+  moved to a random one of the 12 keys in every epoch, its key label with it, so the
+  model learns what each key means rather than which keys Bach used most;
+- the **alto, tenor and bass** (many-to-many, Tx = Ty): the ``chorale_harmonization``
+  recipe, trained as a run of its own in ``<run>/harmonizer/`` (``harmonizer`` holds
+  overrides of its configuration).
+
+After training the report writes ``num_samples`` chorales of ``bars`` 4/4 bars: for
+each it samples ``candidates`` melodies in a random key (temperature / top-k) and
+keeps the most likely of those that end on the tonic (a cadence, where the model
+wrote one; else the most likely), harmonises it, and writes into
+``<run>/samples/``: ``chorale_<i>.mid`` (four tracks), ``chorale_<i>.musicxml``, the
+piano roll ``chorale_<i>.png`` (note names, bars, one colour per voice), with
+FluidSynth ``chorale_<i>.ogg``, and the listening page ``index.html``. It measures
+the chorales with music21 (``zoo.music.measures``: notes in the key's scale, key
+analysis, range and intervals per voice, voice crossings and parallel fifths/octaves
+per bar, tonic ending) beside the same measures of the last ``bars`` bars of the
+held-out Bach chorales, prints both and stores them in ``metrics.json``
+(``report.generated`` / ``report.bach``).
+
+The export's ``predict`` signature samples melodies: ``condition`` is the key by name
 (``"D major"``, the names recorded as ``artifacts["vocabulary"]
-["condition_classes"]``) or by decimal id (``"2"``), and ``text`` is the melody
-as space-separated MIDI pitch tokens (``tokens`` / ``token_ids`` step by step,
+["condition_classes"]``) or by decimal id (``"2"``); ``primer`` a melody to continue
+(space-separated MIDI pitches, one per 16th note; ``""`` for none) and
+``include_primer`` whether the output repeats it; ``text`` is the melody as
+space-separated MIDI pitch tokens (``tokens`` / ``token_ids`` step by step,
 ``scores`` their log-probability; see ``zoo.export.generation``).
 
-Run: ``zoo train chorale_generation`` or ``python -m recipes.chorale_generation``;
-then ``zoo generate saved_models/chorale_generation/1 --condition "D major" --num 2
---max-length 64``.
+Run: ``zoo train chorale_generation`` (``bash scripts/main.sh``); then
+``zoo generate saved_models/chorale_generation/1 --condition "D major" --num 2`` or
+``zoo generate saved_models/chorale_generation/1 --primer melody.mid``.
 """
 
 import dataclasses
@@ -24,32 +44,37 @@ import os
 
 import numpy as np
 
-from recipes import base
+from recipes import base, chorale_harmonization
 from zoo.recipe import BaseConfig, Data, main_for
-from recipes._chorales import load_chorales
+from recipes._chorales import SHIFTS, load_chorales, pieces, transposition_shifts
 
 NAME = "chorale_generation"
-STEP_QUARTERS = 0.25  # one step = a 16th note
 
 
 @dataclasses.dataclass
 class Config(BaseConfig):
-    epochs: int = 20
+    epochs: int = 12
     batch_size: int = 32
     learning_rate: float = 5e-3
-    max_steps: int = 64
+    max_steps: int = 128
     max_chorales: int = 0
+    transpose: bool = True
     num_samples: int = 4
-    sample_steps: int = 64
+    measured_samples: int = 24
+    bars: int = 8
+    candidates: int = 8
     temperature: float = 0.8
     top_k: int = 0
+    harmonize: bool = True
+    harmonizer: dict = dataclasses.field(default_factory=dict)
     model: dict = dataclasses.field(default_factory=lambda: {
         "name": "one_to_many", "cell": "lstm", "units": 128, "embedding_dim": 32})
 
 
-TINY = {"epochs": 1, "max_chorales": 12, "max_steps": 16, "num_samples": 2, "sample_steps": 16,
-        "batch_size": 8, "model": {"name": "one_to_many", "cell": "lstm", "units": 16,
-                                   "embedding_dim": 8}}
+TINY = {"epochs": 1, "max_chorales": 12, "max_steps": 16, "num_samples": 2,
+        "measured_samples": 3, "bars": 1,
+        "candidates": 2, "batch_size": 8, "harmonizer": dict(chorale_harmonization.TINY),
+        "model": {"name": "one_to_many", "cell": "lstm", "units": 16, "embedding_dim": 8}}
 SEARCH_SPACE = {
     "cell": {"type": "choice", "values": ["gru", "lstm"], "default": "lstm"},
     "units": {"type": "int", "min": 64, "max": 256, "step": 64, "default": 128},
@@ -57,56 +82,71 @@ SEARCH_SPACE = {
                       "default": 5e-3},
 }
 OBJECTIVE = ("val_loss", "min")
+STEPS_PER_BAR = 16
 
 
-def _examples(config, split, data_dir):
-    """(pieces of at most max_steps pitches, their key ids) of one split."""
+def _melodies(config, split, data_dir):
+    """The split's pieces of at most max_steps pitches, with their key ids."""
     ds = load_chorales("soprano", split, max_chorales=config.max_chorales, data_dir=data_dir)
-    pieces, keys = [], []
-    for ex in ds.as_numpy_iterator():
-        melody = ex["soprano"]
-        for start in range(0, len(melody), config.max_steps):
-            piece = melody[start:start + config.max_steps]
-            if len(piece) >= config.max_steps // 2:
-                pieces.append(piece)
-                keys.append(int(ex["key"]))
-    return pieces, keys
+    chorales = [{"soprano": ex["soprano"], "key": int(ex["key"])} for ex in ds.as_numpy_iterator()]
+    return pieces(chorales, config.max_steps)
 
 
-def _dataset(pieces, keys):
+def _moved(piece, shift, keys):
+    """(soprano, key id) of `piece` moved by `shift` semitones."""
+    from zoo.music import notation
+
+    key = keys.index(notation.transpose_key(keys[piece["key"]], shift))
+    return notation.transpose(piece["soprano"], shift), key
+
+
+def _dataset(items, keys, *, transpose, seed):
     import tensorflow as tf
 
+    rng = np.random.default_rng(seed)
+
     def gen():
-        for piece, key in zip(pieces, keys):
-            yield {"soprano": piece.astype(np.int32), "key": np.int32(key)}
+        for piece, shift in zip(items, transposition_shifts(rng, len(items), transpose)):
+            melody, key = _moved(piece, shift, keys)
+            yield {"soprano": melody, "key": np.int32(key)}
 
     return tf.data.Dataset.from_generator(gen, output_signature={
         "soprano": tf.TensorSpec((None,), tf.int32), "key": tf.TensorSpec((), tf.int32)})
 
 
 def load_data(config, data_dir=None):
-    from zoo.data import pipelines
-    from zoo.data.builders.bach_chorales import KEYS
-    from zoo.data.text import Tokenizer
+    import tensorflow as tf
 
-    splits = {s: _dataset(*_examples(config, s, data_dir)) for s in ("train", "validation", "test")}
-    as_text = {s: ds.map(lambda ex: {"soprano": pipelines.int_tokens(ex["soprano"]),
-                                     "key": ex["key"]}) for s, ds in splits.items()}
-    tokenizer = Tokenizer.adapt(as_text["train"].map(lambda ex: ex["soprano"]), level="tokens")
+    from zoo.data import pipelines
+    from zoo.data.text import Tokenizer
+    from zoo.music.notation import KEYS
+
+    keys = list(KEYS)
+    items = {s: _melodies(config, s, data_dir) for s in ("train", "validation", "test")}
+    # The vocabulary holds every pitch of every key the training pieces are moved to.
+    shifts = SHIFTS if config.transpose else (0,)
+    every_key = [" ".join(str(p) for p in _moved(piece, shift, keys)[0])
+                 for shift in shifts for piece in items["train"]]
+    tokenizer = Tokenizer.adapt(tf.data.Dataset.from_tensor_slices(every_key).map(
+        tf.strings.split), level="tokens")
 
     def batches(split):
+        ds = _dataset(items[split], keys, transpose=config.transpose and split == "train",
+                      seed=config.seed)
+        as_text = ds.map(lambda ex: {"soprano": pipelines.int_tokens(ex["soprano"]),
+                                     "key": ex["key"]})
         return pipelines.conditioned_generation(
-            as_text[split], tokenizer, sequence_key="soprano", condition_key="key",
+            as_text, tokenizer, sequence_key="soprano", condition_key="key",
             batch_size=config.batch_size, training=split == "train", seed=config.seed)
 
     return Data(
         train=batches("train"), validation=batches("validation"), test=batches("test"),
-        model_kwargs={"vocab_size": tokenizer.size, "num_conditions": len(KEYS),
+        model_kwargs={"vocab_size": tokenizer.size, "num_conditions": len(keys),
                       "start_token": pipelines.START_ID, "end_token": pipelines.END_ID,
-                      "max_length": config.sample_steps},
+                      "max_length": config.bars * STEPS_PER_BAR},
         artifacts={"vocabulary": {"output": tokenizer.get_config(),
-                                  "condition_classes": list(KEYS)}},
-        extras={"tokenizers": {"output": tokenizer}, "keys": list(KEYS)},
+                                  "condition_classes": keys}},
+        extras={"tokenizers": {"output": tokenizer}, "keys": keys, "data_dir": data_dir},
     )
 
 
@@ -121,7 +161,7 @@ def evaluate(model, data, config):
 
 
 # --------------------------------------------------------------------------
-# Samples: MIDI and piano roll
+# The report: chorales, their measures beside Bach's, the listening page
 # --------------------------------------------------------------------------
 
 
@@ -131,73 +171,150 @@ def tokens_to_pitches(ids, tokenizer):
     return [int(word) if word.isdigit() else 0 for word in tokenizer.decode(ids).split()]
 
 
-def write_midi(pitches, path, *, tempo=80):
-    """Write a melody (one MIDI pitch per 16th note, 0 = rest) as a MIDI file."""
-    from music21 import meter, note, stream, tempo as m21tempo
+def melodies(model, data, config, keys):
+    """One melody of ``bars`` bars per key id of `keys`: the first of ``candidates``
+    samples that ends on the key's tonic (a cadence), else the first that sounds.
+    Returns (melodies as int32 arrays, whether each ends on the tonic).
 
-    part = stream.Part()
-    part.append(m21tempo.MetronomeMark(number=tempo))
-    part.append(meter.TimeSignature("4/4"))
-    i = 0
-    while i < len(pitches):
-        j = i
-        while j < len(pitches) and pitches[j] == pitches[i]:
-            j += 1
-        length = (j - i) * STEP_QUARTERS
-        part.append(note.Note(pitches[i], quarterLength=length) if pitches[i]
-                    else note.Rest(quarterLength=length))
-        i = j
-    part.write("midi", fp=path)
-    return path
+    The candidates are independent samples, so the first that ends on the tonic is a
+    sample of the model's melodies that end so. (Ranking them by likelihood instead
+    picks the melodies that hold one note for bars on end: repeating the pitch is
+    the likeliest step on a 16th-note grid.)"""
+    import zoo.decoding
+    from zoo.music import notation
+
+    steps = config.bars * STEPS_PER_BAR
+    n = config.candidates
+    tokens, _ = zoo.decoding.generate(
+        model, np.repeat(np.asarray(keys, np.int32), n), max_length=steps,
+        temperature=config.temperature, top_k=config.top_k, seed=config.seed)
+    tokenizer = data.extras["tokenizers"]["output"]
+    chosen, cadences = [], []
+    for i, key in enumerate(keys):
+        tonic, _ = notation.parse_key(data.extras["keys"][key])
+        best = None  # (ends on the tonic, pitches)
+        for j in range(i * n, (i + 1) * n):
+            pitches = np.array(tokens_to_pitches(tokens[j], tokenizer), np.int32)
+            if not np.any(pitches > 0):
+                continue
+            # A melody that stopped early holds its last note to the end of the phrase.
+            pitches = np.concatenate([pitches, np.full(steps - len(pitches), pitches[-1])])
+            cadence = bool(pitches[pitches > 0][-1] % 12 == tonic)
+            if best is None or cadence:
+                best = (cadence, pitches)
+            if cadence:
+                break
+        if best is None:  # every candidate silent: a rest, measured as such
+            best = (False, np.zeros(steps, np.int32))
+        chosen.append(best[1])
+        cadences.append(best[0])
+    return chosen, cadences
 
 
-def plot_piano_roll(melodies, titles, path):
-    """Draw melodies as piano rolls (pitch against 16th-note step), one row each."""
-    import matplotlib
+def _harmonizer(config, run_dir, data_dir):
+    """The harmonisation model and its tokenizers: ``chorale_harmonization`` trained
+    (or resumed, or reused when finished) as its own run in ``<run>/harmonizer``."""
+    from zoo import recipe as zoo_recipe
+    from zoo.data.text import from_artifact
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    harm_config = dataclasses.replace(chorale_harmonization.Config(seed=config.seed),
+                                      **config.harmonizer)
+    folder = os.path.join(run_dir, "harmonizer")
+    zoo_recipe.run(chorale_harmonization, harm_config, data_dir=data_dir, run_dir=folder,
+                   export=False, verbose=0)
+    vocabulary = zoo_recipe.run_artifacts(folder)["vocabulary"]
+    tokenizers = {role: from_artifact(vocabulary, role) for role in ("input", "output")}
+    return zoo_recipe.load_run_model(folder), tokenizers
 
-    fig, axes = plt.subplots(len(melodies), 1, figsize=(10, 2.2 * len(melodies)), squeeze=False)
-    for ax, melody, title in zip(axes[:, 0], melodies, titles):
-        notes = [(t, p) for t, p in enumerate(melody) if p]
-        if notes:
-            steps, pitches = zip(*notes)
-            ax.barh(pitches, [1] * len(steps), left=steps, height=0.8, color="tab:blue")
-            ax.set_ylim(min(pitches) - 2, max(pitches) + 2)
-        ax.set_xlim(0, max(len(melody), 1))
-        ax.set_title(title, fontsize=9)
-        ax.set_ylabel("MIDI pitch")
-        for bar in range(0, len(melody) + 1, 16):
-            ax.axvline(bar, color="grey", lw=0.5, alpha=0.5)
-    axes[-1, 0].set_xlabel("16th-note step")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+
+def bach_reference(config, data_dir, *, four_part=True):
+    """Measures of the held-out Bach chorales (four-part, test split): the last
+    ``bars`` bars of each, which end on its final cadence, in its own key; of the
+    soprano alone unless `four_part`."""
+    from zoo.music import measures, notation
+
+    ds = load_chorales("four_voices", "test", max_chorales=config.max_chorales,
+                       data_dir=data_dir)
+    found = []
+    steps = config.bars * STEPS_PER_BAR
+    for ex in ds.as_numpy_iterator():
+        voices = {"soprano": ex["soprano"][-steps:]}
+        if four_part:
+            voices.update({v: ex["lower_voices"][-steps:, i]
+                           for i, v in enumerate(chorale_harmonization.LOWER_VOICES)})
+        found.append(measures.measure(voices, notation.KEYS[int(ex["key"])]))
+    return measures.summarize(found)
+
+
+SUMMARY_MEASURES = ("in_key_fraction", "key_agreement", "tonic_ending", "crossings_per_bar",
+                    "parallels_per_bar", "soprano_range", "soprano_mean_interval",
+                    "alto_range", "alto_mean_interval", "tenor_range", "tenor_mean_interval",
+                    "bass_range", "bass_mean_interval")
 
 
 def report(model, data, config, run_dir):
-    """Sample new melodies and write them as MIDI files and a piano roll."""
-    import zoo.decoding
+    """Write the chorales (MIDI, MusicXML, piano rolls, audio where FluidSynth is), their
+    measures beside Bach's, and the listening page ``samples/index.html``."""
+    from zoo.music import measures, notation, page, roll
 
     folder = os.path.join(run_dir, "samples")
     os.makedirs(folder, exist_ok=True)
+    names = data.extras["keys"]
+    count = max(config.measured_samples, config.num_samples)
+    # Every key once (in a random order) before any key twice.
     rng = np.random.default_rng(config.seed)
-    keys = rng.integers(0, len(data.extras["keys"]), size=config.num_samples).astype("int32")
-    tokens, scores = zoo.decoding.generate(
-        model, keys, max_length=config.sample_steps, temperature=config.temperature,
-        top_k=config.top_k, seed=config.seed)
-    melodies, titles, files = [], [], []
-    for i, (row, key) in enumerate(zip(tokens, keys)):
-        pitches = tokens_to_pitches(row, data.extras["tokenizers"]["output"])
-        files.append(write_midi(pitches, os.path.join(folder, f"chorale_{i + 1}.mid")))
-        melodies.append(pitches)
-        titles.append(f"sample {i + 1}: {data.extras['keys'][key]}, {len(pitches)} steps")
-    roll = plot_piano_roll(melodies, titles, os.path.join(folder, "piano_roll.png"))
-    print(f"  wrote {len(files)} MIDI files and {roll}")
-    return {"midi_files": files, "piano_roll": roll,
-            "sample_log_probs": [float(s) for s in scores]}
+    keys = np.concatenate([rng.permutation(len(names)) for _ in range(-(-count // len(names)))])
+    keys = keys[:count].astype("int32")
+    sopranos, cadences = melodies(model, data, config, keys)
+    if config.harmonize:
+        harm_model, tokenizers = _harmonizer(config, run_dir, data.extras["data_dir"])
+        lower = chorale_harmonization.harmonize(harm_model, tokenizers, sopranos)
+    else:
+        lower = [{} for _ in sopranos]
+    bars = f"{config.bars} bar{'s' if config.bars != 1 else ''}"
+    samples, measured = [], []
+    for i, (soprano, key_id) in enumerate(zip(sopranos, keys), start=1):
+        key = names[key_id]
+        voices = {"soprano": soprano, **lower[i - 1]}
+        found = measures.measure(voices, key)
+        measured.append(found)
+        if i > config.num_samples:
+            continue
+        title = f"Chorale {i} in {key}"
+        stem = os.path.join(folder, f"chorale_{i}")
+        midi = notation.write_score(voices, key, stem + ".mid", title=title)
+        notation.write_score(voices, key, stem + ".musicxml", title=title)
+        roll.plot(voices, stem + ".png", title=f"{title}, {bars}")
+        audio = page.render_audio(midi)
+        samples.append({"title": title, "key": key, "image": f"chorale_{i}.png",
+                        "files": {"MIDI": f"chorale_{i}.mid",
+                                  "MusicXML": f"chorale_{i}.musicxml"},
+                        "audio": os.path.basename(audio) if audio else None,
+                        "measures": {k: found[k] for k in SUMMARY_MEASURES if k in found}})
+    generated = measures.summarize(measured)
+    bach = bach_reference(config, data.extras["data_dir"], four_part=config.harmonize)
+    compared = measures.comparison_rows(generated, bach, SUMMARY_MEASURES)
+    rows = [(k, g, b) for k, g, b, _ in compared]
+    parts = "four-part chorales" if config.harmonize else "melodies"
+    index = page.write_page(
+        folder, samples, title="Generated chorales", summary_rows=rows,
+        summary_header=("measure (mean)", f"generated ({len(measured)})",
+                        f"Bach, last {bars} ({bach['pieces']})"),
+        intro=(f"{len(samples)} of {len(measured)} generated {parts} of {bars}, each key "
+               "in turn; soprano by the key-conditioned LSTM"
+               f"{', alto, tenor and bass by the harmoniser' if config.harmonize else ''}. "
+               f"The table: the means over all {len(measured)} beside the same measures of "
+               f"the last {bars} of the {bach['pieces']} held-out Bach chorales, by music21 "
+               "(zoo.music.measures)."))
+    print(f"  wrote {len(samples)} {parts} (MIDI, MusicXML, piano rolls"
+          f"{', audio' if any(s['audio'] for s in samples) else ''}) and {index}")
+    generated_head, bach_head = f"generated ({len(measured)})", f"Bach ({bach['pieces']})"
+    print(f"  {'measure (mean)':24s} {generated_head:>15s} {bach_head:>10s}")
+    for name, g, b in rows:
+        print(f"  {name:24s} {g:15.3f} {b:10.3f}")
+    return {"samples": [{k: s[k] for k in ("title", "key", "files", "audio")} for s in samples],
+            "tonic_cadences": int(sum(cadences)), "page": index, "generated": generated,
+            "bach": bach}
 
 
 main = main_for(__name__)

@@ -9,7 +9,10 @@
 # --dist loadgroup keeps each module marked xdist_group on one worker, so its
 # module-scoped fixtures (tiny trainings and exports) are built once, not twice.
 # Extra arguments go to both pytest runs (e.g. `-k lstm`, `-x`, `-m slow`).
+# The Debian packages of the browser and audio tests are installed first when
+# missing (scripts/_system_packages.sh; ZOO_NO_APT=1 skips that).
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_system_packages.sh"
 if [ "${ZOO_TEST_SLOW:-0}" = "1" ] || [ "${CI:-false}" = "true" ]; then
     TF_MARKERS=""
 else

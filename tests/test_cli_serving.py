@@ -365,9 +365,14 @@ def test_the_client_reads_no_vocabulary(exports):
 def _direct(path, name, **inputs):
     loaded = tf.saved_model.load(path)
     fn = loaded.signatures[name]
-    defaults = {k: v for k, v in loaded.signatures["predict_defaults"]().items()
-                if k in fn.structured_input_signature[1]}
-    out = fn(**{**defaults, **{k: tf.constant(v) for k, v in inputs.items()}})
+    specs = fn.structured_input_signature[1]
+    defaults = {k: v for k, v in loaded.signatures["predict_defaults"]().items() if k in specs}
+    given = {k: tf.constant(v) for k, v in inputs.items()}
+    batch = next(len(v) for v in inputs.values() if np.ndim(v) == 1)
+    # A scalar default of a per-example input (the generator's primer) is one per example.
+    defaults = {k: tf.fill([batch], v) if specs[k].shape.rank == 1 else v
+                for k, v in defaults.items()}
+    out = fn(**{**defaults, **given})
     return {k: (np.char.decode(v.numpy().astype(bytes), "utf-8") if v.dtype == tf.string
                 else v.numpy()).tolist() for k, v in out.items()}
 

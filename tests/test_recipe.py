@@ -49,6 +49,24 @@ def test_overrides_are_typed():
     assert adding_problem.Config().model["units"] == 32  # defaults untouched
 
 
+def test_any_dict_field_takes_dotted_keys_like_model():
+    from recipes import chorale_generation
+
+    config = base.apply_overrides(chorale_generation.Config(), [
+        "harmonizer.epochs=6", "harmonizer.model={'name': 'many_to_many', 'units': 32}",
+        "model.units=64"])
+    assert config.harmonizer == {"epochs": 6, "model": {"name": "many_to_many", "units": 32}}
+    assert config.model["units"] == 64
+    assert chorale_generation.Config().harmonizer == {}  # defaults untouched
+    # A dict given whole, then a key of it: the key wins, the rest stays.
+    both = base.apply_overrides(chorale_generation.Config(), [
+        "harmonizer={'epochs': 2, 'batch_size': 8}", "harmonizer.epochs=5"])
+    assert both.harmonizer == {"epochs": 5, "batch_size": 8}
+    with pytest.raises(ValueError, match=r"Unknown config key 'harmoniser.epochs'.*"
+                                         r"model.<create_model argument>, harmonizer.<key>\)"):
+        base.apply_overrides(chorale_generation.Config(), ["harmoniser.epochs=6"])
+
+
 def test_jit_overrides_parse_after_typing_has_evicted_the_fields_union():
     # typing caches Union[...] in a bounded LRU; heavy imports (keras_tuner,
     # every recipe) evict Union[bool, str], after which a fresh one is equal

@@ -91,7 +91,8 @@ def apply_overrides(config, overrides):
 
     ``model.<arg>=value`` sets a ``zoo.create_model`` argument: its type is
     that of the default when the recipe sets one, else the value is read as
-    a Python literal (a bare word stays a string).
+    a Python literal (a bare word stays a string). Any other dict field takes
+    ``<field>.<key>=value`` the same way (``harmonizer.epochs=6``).
 
     Raises:
         ValueError: malformed item, unknown key (the known ones are listed)
@@ -99,27 +100,36 @@ def apply_overrides(config, overrides):
     """
     hints = typing.get_type_hints(type(config))
     fields = {f.name for f in dataclasses.fields(config)}
-    changes, model = {}, dict(config.model)
+    nested = {f: dict(getattr(config, f)) for f in fields
+              if isinstance(getattr(config, f), dict)}
+    changes = {}
     for item in overrides or ():
         if "=" not in item:
             raise ValueError(f"--set expects KEY=VALUE. Received: {item!r}")
         key, raw = (s.strip() for s in item.split("=", 1))
-        if key.startswith("model."):
-            arg = key[len("model."):]
-            default = config.model.get(arg)
+        field, _, arg = key.partition(".")
+        if arg and field in nested:
+            default = getattr(config, field).get(arg)
             if default is None or isinstance(default, (list, tuple, dict)):
-                model[arg] = _literal(raw)
+                nested[field][arg] = _literal(raw)
             else:
-                model[arg] = _parse(key, raw, type(default))
+                nested[field][arg] = _parse(key, raw, type(default))
             continue
         if key not in fields:
+            others = "".join(f", {f}.<key>" for f in sorted(nested) if f != "model")
             raise ValueError(
                 f"Unknown config key {key!r} for {_owner(config)}. "
-                f"Known keys: {', '.join(sorted(fields))} (and model.<create_model argument>)."
+                f"Known keys: {', '.join(sorted(fields))} (and model.<create_model argument>"
+                f"{others})."
             )
-        changes[key] = _parse(key, raw, hints[key])
-    if model != config.model:
-        changes["model"] = model
+        value = _parse(key, raw, hints[key])
+        if key in nested:  # a dict field given whole: later dotted keys update it
+            nested[key] = dict(value)
+        else:
+            changes[key] = value
+    for field, value in nested.items():
+        if value != getattr(config, field):
+            changes[field] = value
     return dataclasses.replace(config, **changes)
 
 

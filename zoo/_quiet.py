@@ -49,6 +49,7 @@ NOISE = re.compile(
     r"|E\d{4} [\d:.]+ +\d+ \S+:\d+\] (?:failed call to cuInit"
     r"|Unable to register cu\w+ factory|.*computation placer already registered)"
     r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|E\d{4} [\d:.]+ +\d+ \S+:\d+\] oneDNN supports DT_BOOL only on platforms with AVX-512"
 )
 # Python log records dropped: (logger name, message start).
 DROPPED_RECORDS = (("absl", "Using custom data configuration"),)
@@ -153,9 +154,19 @@ class _QuietLoader(importlib.abc.Loader):
             # here fails again, aloud, where the zoo asks for the devices.
             with contextlib.suppress(Exception), captured_stderr():
                 module.config.list_physical_devices()
+                _warm_one_time_notices(module)
 
     def __getattr__(self, name):  # resources, get_filename... of the wrapped loader
         return getattr(self._loader, name)
+
+
+def _warm_one_time_notices(tf):
+    """Provoke, inside the probe's window, the notices TensorFlow prints once per process
+    on first use of an op rather than at start-up: oneDNN's "supports DT_BOOL only on
+    platforms with AVX-512", from the first traced transpose of a boolean tensor (Keras
+    transposes a mask in every masked recurrent layer)."""
+    transpose = tf.function(lambda m: tf.transpose(m), autograph=False)
+    transpose(tf.constant([[True, False]]))
 
 
 class _QuietFinder(importlib.abc.MetaPathFinder):

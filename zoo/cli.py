@@ -145,6 +145,14 @@ def _add_serving(sub):
     g.add_argument("--seed", type=int, metavar="S",
                    help="sampling seed, the same seed gives the same sequences (default: the "
                         "export's)")
+    g.add_argument("--primer", metavar="FILE|TOKENS",
+                   help="a melody to continue: a MIDI or MusicXML file (its top voice, on a "
+                        "16th-note grid), or tokens such as '67 67 69 71' (MIDI pitches); "
+                        "with a file and no --condition, the key music21 reads in it is the "
+                        "condition where the export's conditions are keys (default: none)")
+    g.add_argument("--include-primer", action="store_true",
+                   help="print the primer before its continuation (default: the "
+                        "continuation alone)")
     g.add_argument("--beam", action="store_true",
                    help="beam search: the `predict_beam` signature of an encoder-decoder "
                         "(default: off, sampling or greedy)")
@@ -393,6 +401,8 @@ def cmd_generate(args):
                                  "use one.")
             out["condition"] = [_condition(args.condition, specs["condition"], name,
                                            args.saved_model)]
+        if args.primer is not None or args.include_primer:
+            _primer(args, specs, name, out)
         for flag, key in OPTIONS.items():
             value = getattr(args, key)
             if value is None:
@@ -404,6 +414,43 @@ def cmd_generate(args):
         return out
 
     _run(args, "generate", name, given, wanted=args.num)
+
+
+def _primer(args, specs, name, out):
+    """Add the ``primer`` (and ``include_primer``) inputs of --primer/--include-primer."""
+    if "primer" not in specs:
+        raise ValueError(f"--primer: the signature {name!r} takes no primer; it takes: "
+                         f"{', '.join(specs)}. (Exports of generators written before "
+                         "primed generation have none: export the run again.)")
+    if args.include_primer:
+        out["include_primer"] = True
+    if args.primer is None:
+        return
+    if "primer" in out:
+        raise ValueError("--primer and --inputs both give the input 'primer'; use one.")
+    text, key = _read_primer(args.primer)
+    out["primer"] = [text]
+    names = _condition_names(args.saved_model)
+    if key is not None and args.condition is None and "condition" not in out and key in names:
+        out["condition"] = [key]
+        print(f"[generate] --condition {key!r}: music21's key of {args.primer}", file=sys.stderr)
+
+
+def _read_primer(value):
+    """(primer tokens as text, the key music21 reads in it or None) of --primer."""
+    from zoo.music import notation
+
+    if value.lower().endswith(notation.SCORE_FILE_SUFFIXES) or os.path.isfile(value):
+        try:
+            pitches, key = notation.read_melody(value)
+        except ValueError as err:
+            raise ValueError(f"--primer: {err}") from None
+        return " ".join(str(int(p)) for p in pitches), key
+    text = " ".join(value.replace(",", " ").split())
+    if not text:
+        raise ValueError("--primer: expected a MIDI/MusicXML file or tokens such as "
+                         "'67 67 69 71'. Received: an empty string")
+    return text, None
 
 
 def _condition(value, spec, name, path):

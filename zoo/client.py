@@ -285,7 +285,7 @@ def _expected(spec):
 def _to_python(tensor):
     import numpy as np
 
-    value = tensor.numpy()
+    value = np.asarray(tensor.numpy())  # a scalar string comes back as bytes
     if tensor.dtype.name == "string":
         decode = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])
         return decode(value) if value.size else value.astype(object)

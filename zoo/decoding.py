@@ -45,8 +45,12 @@ def _hash32(x):
 
 def uniform_noise(seed, step, shape):
     """Uniform floats in (0, 1) of `shape` (rows, vocab), determined by
-    ``(seed, step, row, column)``; `seed` and `step` may be scalar tensors."""
+    ``(seed, step, row, column)``; `seed` and `step` may be scalar tensors, and
+    `step` a ``(rows,)`` vector (each row at its own step)."""
     rows, cols = shape
+    step = ops.cast(step, "uint32")
+    if len(step.shape) == 1:
+        step = ops.expand_dims(step, 1)
     index = ops.expand_dims(ops.arange(rows, dtype="int32"), 1) * cols + ops.expand_dims(
         ops.arange(cols, dtype="int32"), 0
     )
@@ -70,7 +74,8 @@ def filter_top_k(logits, top_k):
 
 
 def choose_tokens(logits, *, temperature, top_k, seed, step):
-    """Next tokens ``(n,)`` int32 from ``(n, vocab)`` logits.
+    """Next tokens ``(n,)`` int32 from ``(n, vocab)`` logits (`step`: a scalar, or
+    ``(n,)`` for rows at different steps).
 
     ``temperature <= 0`` is greedy (argmax); otherwise a sample from
     ``softmax(filter_top_k(logits, top_k) / temperature)`` by the Gumbel-max
@@ -104,12 +109,55 @@ def sample_loop(
     temperature=0.0,
     top_k=0,
     seed=0,
+    primer=None,
+    include_primer=False,
 ):
     """Greedy (``temperature <= 0``) or sampled decoding of `max_length` steps.
 
     Stops early once every row has produced `end_token` (None: never).
     Returns ``(tokens (batch, max_length) int32, scores (batch,) float32)``.
+
+    With a `primer` (``(batch, P)`` int32 token ids, each row's primer first and
+    0 after it; a row of zeros has none), each row is fed its primer before it
+    generates: the primer's tokens are the row's first outputs, forced, not
+    sampled, so the states the continuation starts from are those the model has
+    after reading the primer (as in training, where the previous true token is the
+    input). Then `max_length` tokens are generated after each row's primer; the
+    ``scores`` count these alone. The returned ``tokens`` are the continuations
+    ``(batch, max_length)``, or with ``include_primer=True`` the primers followed
+    by their continuations ``(batch, P + max_length)`` (0 after each row's end).
+    `include_primer` may be a scalar bool tensor (a SavedModel input): both answers
+    are then ``(batch, P + max_length)``, the continuation padded with 0. The noise
+    of a sampled token is drawn for its place in the continuation (step 0 is the
+    first token after the primer), so a row without a primer samples as it would
+    with no `primer` argument at all.
     """
+    if primer is None:
+        return _sample(step_fn, carry, context, batch_size=batch_size,
+                       start_token=start_token, end_token=end_token, max_length=max_length,
+                       temperature=temperature, top_k=top_k, seed=seed)
+    primer = ops.cast(primer, "int32")
+    lengths = ops.sum(ops.cast(ops.not_equal(primer, 0), "int32"), axis=1)
+    total = ops.shape(primer)[1] + max_length
+    out, scores = _sample(step_fn, carry, context, batch_size=batch_size,
+                          start_token=start_token, end_token=end_token, max_length=total,
+                          temperature=temperature, top_k=top_k, seed=seed,
+                          primer=(primer, lengths, max_length))
+    # The continuation of each row starts after its own primer.
+    positions = ops.expand_dims(ops.arange(max_length, dtype="int32"), 0) + \
+        ops.expand_dims(lengths, 1)
+    continuation = ops.take_along_axis(out, ops.minimum(positions, total - 1), axis=1)
+    continuation = ops.where(positions < total, continuation, 0)
+    if isinstance(include_primer, (bool, np.bool_)):
+        return (out if include_primer else continuation), scores
+    # A tensor: both answers must have one shape, so the continuation is padded.
+    padded = ops.concatenate([continuation, ops.zeros_like(primer)], axis=1)
+    return ops.where(ops.cast(include_primer, "bool"), out, padded), scores
+
+
+def _sample(step_fn, carry, context, *, batch_size, start_token, end_token, max_length,
+            temperature, top_k, seed, primer=None):
+    """The loop of :func:`sample_loop`; `primer` is (ids, lengths, continuation length)."""
     tokens = ops.full((batch_size,), start_token, dtype="int32")
     out = ops.zeros((batch_size, max_length), dtype="int32")
     finished = ops.zeros((batch_size,), dtype="bool")
@@ -122,14 +170,30 @@ def sample_loop(
     def body(t, tokens, carry, out, finished, scores):
         logits, new_carry = step_fn(tokens, carry, context)
         logits = ops.cast(logits, "float32")
-        nxt = choose_tokens(logits, temperature=temperature, top_k=top_k, seed=seed, step=t)
+        if primer is None:
+            nxt = choose_tokens(logits, temperature=temperature, top_k=top_k, seed=seed, step=t)
+            forced = None
+        else:
+            ids, lengths, steps = primer
+            forced = t < lengths
+            # The noise of a generated token is that of its place in the continuation.
+            step = ops.maximum(t - lengths, 0)
+            sampled = choose_tokens(logits, temperature=temperature, top_k=top_k, seed=seed,
+                                    step=step)
+            given = ops.take(ids, ops.minimum(t, ops.shape(ids)[1] - 1), axis=1)
+            nxt = ops.where(forced, given, sampled)
         nxt = ops.where(finished, 0, nxt)
         logp = ops.take_along_axis(
             ops.log_softmax(logits, axis=-1), ops.expand_dims(nxt, -1), axis=-1
         )[:, 0]
-        scores = scores + ops.where(finished, 0.0, logp)
+        counted = finished if forced is None else ops.logical_or(finished, forced)
+        scores = scores + ops.where(counted, 0.0, logp)
         out = _write(out, t, nxt, max_length)
-        finished = ops.logical_or(finished, ops.equal(nxt, end))
+        ended = ops.equal(nxt, end)
+        if forced is not None:
+            ended = ops.logical_and(ended, ops.logical_not(forced))
+            ended = ops.logical_or(ended, t + 1 >= lengths + steps)
+        finished = ops.logical_or(finished, ended)
         return t + 1, nxt, tuple(new_carry), out, finished, scores
 
     init = (ops.convert_to_tensor(0, dtype="int32"), tokens, tuple(carry), out, finished, scores)
@@ -263,7 +327,8 @@ def _to_numpy(pair):
     return tuple(np.asarray(ops.convert_to_numpy(x)) for x in pair)
 
 
-def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, seed=0):
+def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, seed=0,
+             primer=None, include_primer=False):
     """Generate token sequences with a ``one_to_many`` model.
 
     Args:
@@ -275,13 +340,21 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
         temperature: ``<= 0`` greedy; ``> 0`` sampling with this temperature.
         top_k: sample only among the `top_k` most likely tokens (0: all).
         seed: int; the same seed gives the same samples.
+        primer: a melody (or text) to continue: ``(batch, P)`` token ids, each
+            row's primer first and 0 after it (a row of zeros: none), or one
+            list of ids for every row. It is read, not sampled; `max_length`
+            tokens follow it.
+        include_primer: return the primer before its continuation.
 
     Returns:
         ``(tokens, scores)`` NumPy arrays: ``(batch, max_length)`` int32
-        (0 after `end_token`) and ``(batch,)`` log-probabilities.
+        (0 after `end_token`; ``(batch, P + max_length)`` with
+        `include_primer`) and ``(batch,)`` log-probabilities of the
+        generated tokens.
     """
     check_int("max_length", max_length, allow_none=True)
     decoder, prefix = find_decoder(model, "condition")
+    batch = int(np.shape(condition)[0])
     return _to_numpy(
         decoder.generate(
             prefix(condition),
@@ -289,8 +362,33 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
             temperature=temperature,
             top_k=top_k,
             seed=seed,
+            primer=None if primer is None else check_primer(primer, batch, decoder.vocab_size),
+            include_primer=bool(include_primer),
         )
     )
+
+
+def check_primer(primer, batch, vocab_size):
+    """`primer` as a ``(batch, P)`` int32 array (one row given is repeated), checked:
+    ids in ``[1, vocab_size)`` then 0 padding, at least one id. A ValueError says what
+    was received."""
+    array = np.asarray(primer)
+    if array.ndim == 1:
+        array = np.tile(array, (batch, 1))
+    if array.ndim != 2 or array.shape[1] == 0 or array.dtype.kind not in "iu":
+        raise ValueError(f"`primer` must hold integer token ids, (P,) or (batch, P) with P "
+                         f">= 1. Received: shape {array.shape}, dtype {array.dtype}")
+    if array.shape[0] != batch:
+        raise ValueError(f"`primer` has {array.shape[0]} rows for {batch} conditions; give "
+                         "one row per condition, or one row for all.")
+    if array.min() < 0 or array.max() >= vocab_size:
+        raise ValueError(f"`primer` ids must lie in [1, {vocab_size}) (0 = padding after a "
+                         f"row's primer). Received: ids in [{array.min()}, {array.max()}]")
+    nonzero = array != 0
+    if np.any(nonzero[:, 1:] & ~nonzero[:, :-1]):
+        raise ValueError("`primer`: a row has an id after a 0; 0 may only pad the end of a "
+                         "row's primer.")
+    return array.astype(np.int32)
 
 
 def translate(

@@ -14,7 +14,7 @@ from zoo.data.text import Tokenizer
 from zoo.export import export_saved_model, generation, read_export_info
 from zoo.export.interface import error_message
 
-from tests.recipes.generative_checks import check_decoded, options, run_fresh
+from tests.recipes.generative_checks import check_decoded, options, run_fresh, unprimed
 
 # One worker runs this module, so its module-scoped fixtures are built once
 # (scripts/test.sh uses --dist loadgroup).
@@ -48,6 +48,14 @@ BAD_TRANSLATE = [
 BAD_GENERATE = [
     (["C major", "F major"], "predict: input 'condition' has an unknown name", "F major"),
     (["3"], "predict: input 'condition' id \"3\" at row 0 is out of range", "[0, 3)"),
+]
+# Primed generation: (primers of CONDITION_IDS' rows, include_primer, options).
+PRIMERS = ["60 62 64", "", "67", "64 64 65 67 67", ""]
+PRIMED = [(True, (5, 0.0, 0, 0)), (False, (6, 1.0, 0, 4)), (True, (4, 0.8, 2, 9))]
+BAD_PRIMERS = [
+    (["61"], "predict: input 'primer' holds the token \"61\", which is not in the model's "
+             "vocabulary of 9 tokens"),
+    (["60", "62"], "predict: input 'primer' holds 2 row(s) for 1 condition(s)"),
 ]
 
 
@@ -91,22 +99,34 @@ def answers(exports, tmp_path_factory):
     for opts in SAMPLING:
         for conditions in (CONDITION_NAMES, CONDITION_IDS):
             calls.append({"path": g, "signature": "predict",
-                          "inputs": {"condition": [conditions, "string"], **options(*opts)}})
+                          "inputs": {"condition": [conditions, "string"], **options(*opts),
+                                     **unprimed(len(conditions))}})
     calls.append({"path": t, "signature": "predict_defaults", "inputs": {}})
     calls.append({"path": g, "signature": "predict_defaults", "inputs": {}})
+    for include, opts in PRIMED:
+        calls.append({"path": g, "signature": "predict", "inputs": {
+            "condition": [CONDITION_NAMES, "string"], "primer": [PRIMERS, "string"],
+            "include_primer": [include, "bool"], **options(*opts)}})
+    for primers, _ in BAD_PRIMERS:
+        calls.append({"path": g, "signature": "predict", "inputs": {
+            "condition": [["C major"], "string"], "primer": [primers, "string"],
+            "include_primer": [False, "bool"], **options(3, 0.0, 0, 0)}})
     for sig, raw, opts, _ in BAD_TRANSLATE:
         calls.append({"path": t, "signature": sig, "inputs": {"source": [raw, "string"],
                                                               **opts}})
     for raw, _, _ in BAD_GENERATE:
         calls.append({"path": g, "signature": "predict", "inputs": {
-            "condition": [raw, "string"], **options(5, 1.0, 0, 0)}})
+            "condition": [raw, "string"], **options(5, 1.0, 0, 0), **unprimed(len(raw))}})
     out = run_fresh(calls, tmp_path_factory.mktemp("client"))
     n, b = len(SAMPLING), len(BEAM)
     g = n + b + 2 * n
+    p = g + 2 + len(PRIMED)
+    bad = p + len(BAD_PRIMERS)
     return {"translate": out[:n], "beam": out[n:n + b],
             "generate": [out[i:i + 2] for i in range(n + b, g, 2)],
-            "defaults": out[g:g + 2], "bad_translate": out[g + 2:g + 2 + len(BAD_TRANSLATE)],
-            "bad_generate": out[g + 2 + len(BAD_TRANSLATE):]}
+            "defaults": out[g:g + 2], "primed": out[g + 2:p], "bad_primer": out[p:bad],
+            "bad_translate": out[bad:bad + len(BAD_TRANSLATE)],
+            "bad_generate": out[bad + len(BAD_TRANSLATE):]}
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLING)))
@@ -148,7 +168,40 @@ def test_predict_defaults(answers):
         "seed": ("int32", 0), "alpha": ("float32", pytest.approx(0.6))}
     assert {k: (v["dtype"], v["value"]) for k, v in generate.items()} == {
         "max_length": ("int32", 7), "temperature": ("float32", 1.0), "top_k": ("int32", 0),
-        "seed": ("int32", 0)}
+        "seed": ("int32", 0), "primer": ("string", ""), "include_primer": ("bool", False)}
+
+
+@pytest.mark.parametrize("index", range(len(PRIMED)))
+def test_primed_predict_continues_each_primer_as_in_process_generate(exports, answers, index):
+    include, (max_length, temperature, top_k, seed) = PRIMED[index]
+    ids = np.array([int(i) for i in CONDITION_IDS], np.int32)
+    primer = np.zeros((len(PRIMERS), 5), np.int32)
+    for row, text in enumerate(PRIMERS):
+        encoded = PITCHES.encode(tf.constant(text.split(), tf.string)).numpy() if text else []
+        primer[row, :len(encoded)] = encoded
+    tokens, scores = zoo.decoding.generate(exports["models"]["generate"], ids,
+                                           max_length=max_length, temperature=temperature,
+                                           top_k=top_k, seed=seed, primer=primer,
+                                           include_primer=include)
+    answer = answers["primed"][index]
+    got = np.asarray(answer["token_ids"]["value"])
+    # The longest primer has 5 tokens: P + max_length columns with it, max_length without.
+    assert got.shape == ((len(PRIMERS), 5 + max_length) if include
+                         else (len(PRIMERS), max_length))
+    np.testing.assert_array_equal(got, tokens)
+    np.testing.assert_allclose(answer["scores"]["value"], scores, rtol=1e-5, atol=1e-5)
+    texts = answer["text"]["value"]
+    for row, text in enumerate(PRIMERS):
+        # With include_primer the text starts with the primer; without, it is the
+        # continuation alone, what Tokenizer.decode reads in the ids.
+        assert texts[row] == PITCHES.decode(got[row])
+        assert texts[row].startswith(text) if include else True
+
+
+@pytest.mark.parametrize("index", range(len(BAD_PRIMERS)))
+def test_a_bad_primer_is_refused_in_the_signature(answers, index):
+    message = error_message(answers["bad_primer"][index].get("error", ""))
+    assert message is not None and message.startswith(BAD_PRIMERS[index][1]), message
 
 
 @pytest.mark.parametrize("index", range(len(BAD_TRANSLATE)))
@@ -242,7 +295,8 @@ def test_vector_conditioned_generator_takes_its_vectors_as_they_are():
     spec = endpoints["predict"].get_concrete_function().structured_input_signature[0][0]
     assert (spec.name, spec.dtype, spec.shape.as_list()) == ("condition", tf.float32, [None, 3])
     condition = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
-    out = endpoints["predict"](condition, np.int32(5), np.float32(1.0), np.int32(0), np.int32(2))
+    out = endpoints["predict"](condition, np.array([""] * 4, object), np.int32(5),
+                               np.float32(1.0), np.int32(0), np.int32(2), np.bool_(False))
     tokens, scores = zoo.decoding.generate(model, condition, max_length=5, temperature=1.0,
                                            seed=2)
     np.testing.assert_array_equal(out["token_ids"].numpy(), tokens)

@@ -33,7 +33,7 @@ for call in calls:
         answers.append({"error": err.message})
         continue
     answers.append({k: {"dtype": v.dtype.name, "value": (
-        np.char.decode(v.numpy().astype(bytes), "utf-8").tolist()
+        np.char.decode(np.asarray(v.numpy()).astype(bytes), "utf-8").tolist()
         if v.dtype == tf.string else v.numpy().tolist())} for k, v in out.items()})
 print(json.dumps(answers))
 """
@@ -57,6 +57,11 @@ def options(max_length, temperature, top_k, seed):
     return {"max_length": [int(max_length), "int32"], "temperature": [float(temperature),
                                                                       "float32"],
             "top_k": [int(top_k), "int32"], "seed": [int(seed), "int32"]}
+
+
+def unprimed(batch):
+    """The primer inputs of a generator's ``predict`` that ask for none."""
+    return {"primer": [[""] * batch, "string"], "include_primer": [False, "bool"]}
 
 
 def check_decoded(answer, token_ids, scores, tokenizer):

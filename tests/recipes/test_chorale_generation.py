@@ -1,80 +1,166 @@
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from recipes import chorale_generation
 from zoo.data.text import Tokenizer
+from zoo.music import notation
 
-from tests.recipes.generative_checks import check_decoded, load_run_model, options, run_fresh
+from tests.recipes.generative_checks import (check_decoded, load_run_model, options, run_fresh,
+                                             unprimed)
 from tests.recipes.recipe_helpers import run_tiny
 
+# One worker runs this module: its tiny run (both models, the export) is built once.
+pytestmark = pytest.mark.xdist_group("test_chorale_generation")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-def test_chorale_generation_tiny_end_to_end(tmp_path, tfds_dir, capsys):
-    summary, run_dir, export_dir, info = run_tiny(chorale_generation, tmp_path, tfds_dir)
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, tfds_dir):
+    folder = tmp_path_factory.mktemp("chorale_generation")
+    return (*run_tiny(chorale_generation, folder, tfds_dir), folder)
+
+
+def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
+    from music21 import converter
+
+    summary, run_dir, export_dir, info, _ = tiny_run
     assert 0.0 <= summary["test"]["token_accuracy"] <= 1.0
     samples = os.path.join(run_dir, "samples")
-    for name in ("chorale_1.mid", "chorale_2.mid"):
-        with open(os.path.join(samples, name), "rb") as f:
-            assert f.read(4) == b"MThd"
-    with open(os.path.join(samples, "piano_roll.png"), "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    steps = chorale_generation.TINY["bars"] * notation.STEPS_PER_BAR
+    for i in (1, 2):
+        midi = converter.parse(os.path.join(samples, f"chorale_{i}.mid"))
+        assert len(midi.parts) == 4  # one track per voice
+        xml = converter.parse(os.path.join(samples, f"chorale_{i}.musicxml"))
+        assert [p.partName for p in xml.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+        for part in xml.parts:  # whole bars, the written key, a fermata at the end
+            assert float(part.highestTime) == steps / notation.STEPS_PER_QUARTER
+            assert part.flatten().getElementsByClass("KeySignature")
+            assert part.flatten().notes[-1].expressions
+        with open(os.path.join(samples, f"chorale_{i}.png"), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    report = metrics["report"]
+    for side in ("generated", "bach"):
+        for name in ("in_key_fraction", "key_agreement", "tonic_ending", "crossings_per_bar",
+                     "parallels_per_bar", "bass_range", "alto_mean_interval"):
+            assert name in report[side], (side, name)
+    # Measured over measured_samples chorales; the first num_samples are written.
+    assert report["generated"]["pieces"] == chorale_generation.TINY["measured_samples"] == 3
+    assert report["bach"]["pieces"] >= 1
+    assert not os.path.exists(os.path.join(samples, "chorale_3.mid"))
+    assert [s["key"] for s in report["samples"]] and len(report["samples"]) == 2
+    assert 0 <= report["tonic_cadences"] <= 3
+    page = open(os.path.join(samples, "index.html"), encoding="utf-8").read()
+    for i in (1, 2):
+        for name in (f"chorale_{i}.png", f"chorale_{i}.mid", f"chorale_{i}.musicxml"):
+            assert f"'{name}'" in page
+    # The harmoniser is a run of its own, resumable and reused.
+    harmonizer = os.path.join(run_dir, "harmonizer")
+    assert json.load(open(os.path.join(harmonizer, "recipe.json")))["name"] == \
+        "chorale_harmonization"
     assert "generate" in info["signatures"]
     vocab = info["metadata"]["artifacts"]["vocabulary"]
     assert vocab["output"]["vocabulary"][:4] == ["", "[UNK]", "[START]", "[END]"]
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
-    check_raw_predict(run_dir, export_dir, vocab, tmp_path)
 
-    # `zoo generate` samples from the export and decodes with its vocabulary.
-    from zoo import cli
-
-    capsys.readouterr()
-    assert cli.main(["generate", export_dir, "--num", "2", "--max-length", "8",
-                     "--inputs", '{"condition": [0, 9]}', "--seed", "3"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1] == (f"[generate] 2 sequence(s) through {export_dir} (predict): "
-                         "scores (2,), text (2,), token_ids (2, 8), tokens (2, 8)")
-    known = set(vocab["output"]["vocabulary"])
-    for line in lines[:2]:  # decoded tokens of the vocabulary (a tiny model may sample [UNK])
-        text, score = line.rsplit("  (score ", 1)  # "<text>  (score -12.3456)"
-        assert float(score.rstrip(")")) <= 0.0  # a log-probability
-        tokens = text.split()
-        assert tokens and all(token in known for token in tokens), (line, sorted(known))
-        assert any(token.isdigit() for token in tokens)
-
-
-def check_raw_predict(run_dir, export_dir, vocab, tmp_path):
+def test_predict_by_key_name_or_id_and_primed(tiny_run):
     """predict by key name and by decimal id: the same tokens with the same seed, and
-    those of the in-process model on the ids; defaults sample (temperature 1)."""
+    those of the in-process model on the ids; a primer is continued as
+    ``zoo.decoding.generate`` continues its ids."""
     import zoo.decoding
 
+    _, run_dir, export_dir, info, tmp_path = tiny_run
+    vocab = info["metadata"]["artifacts"]["vocabulary"]
     keys = vocab["condition_classes"]
-    assert "D major" in keys
     names = ["D major", "A minor", "C major"]
     ids = np.array([keys.index(n) for n in names], np.int32)
+    output = Tokenizer.from_config(vocab["output"])
+    known = [t for t in vocab["output"]["vocabulary"][4:] if t.isdigit() and t != "0"][:3]
+    primers = [" ".join(known), "", known[0]]
     calls = [{"path": export_dir, "signature": "predict_defaults", "inputs": {}}]
     for condition in (names, [str(i) for i in ids]):
         calls.append({"path": export_dir, "signature": "predict",
-                      "inputs": {"condition": [condition, "string"], **options(12, 1.0, 0, 4)}})
-    defaults, by_name, by_id = run_fresh(calls, tmp_path)
+                      "inputs": {"condition": [condition, "string"], **options(12, 1.0, 0, 4),
+                                 **unprimed(3)}})
+    calls.append({"path": export_dir, "signature": "predict", "inputs": {
+        "condition": [names, "string"], "primer": [primers, "string"],
+        "include_primer": [True, "bool"], **options(6, 0.0, 0, 0)}})
+    defaults, by_name, by_id, primed = run_fresh(calls, tmp_path)
     assert {k: v["value"] for k, v in defaults.items()} == {
-        "max_length": chorale_generation.TINY["sample_steps"], "temperature": 1.0, "top_k": 0,
-        "seed": 0}
+        "max_length": chorale_generation.TINY["bars"] * notation.STEPS_PER_BAR,
+        "temperature": 1.0, "top_k": 0, "seed": 0, "primer": "", "include_primer": False}
     model = load_run_model(run_dir)
     tokens, scores = zoo.decoding.generate(model, ids, max_length=12, temperature=1.0, seed=4)
-    output = Tokenizer.from_config(vocab["output"])
     check_decoded(by_name, tokens, scores, output)
     check_decoded(by_id, tokens, scores, output)
     assert by_name["text"]["value"] == by_id["text"]["value"]
+    primer_ids = np.zeros((3, 3), np.int32)
+    for row, text in enumerate(primers):
+        for j, token in enumerate(text.split()):
+            primer_ids[row, j] = output.get_vocabulary().index(token)
+    want, _ = zoo.decoding.generate(model, ids, max_length=6, primer=primer_ids,
+                                    include_primer=True)
+    got = np.asarray(primed["token_ids"]["value"])
+    np.testing.assert_array_equal(got[:, :want.shape[1]], want)
+    for text, row in zip(primers, primed["text"]["value"]):
+        assert row.startswith(text)
 
 
-def test_midi_round_trip(tmp_path):
-    from music21 import converter
+def _zoo(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=600)
 
-    melody = [60, 60, 62, 0, 0, 64, 64, 64]
-    path = chorale_generation.write_midi(melody, str(tmp_path / "m.mid"))
-    notes = list(converter.parse(path).flatten().notesAndRests)
-    got = [(n.pitch.midi if n.isNote else 0, float(n.quarterLength)) for n in notes]
-    assert got[:4] == [(60, 0.5), (62, 0.25), (0, 0.5), (64, 0.75)]
-    assert all(pitch == 0 for pitch, _ in got[4:])  # the reader pads the bar with rests
+
+def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run):
+    _, _, export_dir, info, tmp_path = tiny_run
+    vocab = set(info["metadata"]["artifacts"]["vocabulary"]["output"]["vocabulary"])
+    pitches = [int(t) for t in sorted(vocab) if t.isdigit() and t != "0"][:4]
+    melody = [p for p in pitches for _ in range(4)]
+    primer = notation.write_score({"soprano": melody}, "C major", str(tmp_path / "primer.mid"))
+    proc = _zoo("generate", export_dir, "--primer", primer, "--num", "2", "--max-length", "8",
+                "--temperature", "0", "--include-primer")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    key = notation.read_melody(primer)[1]
+    assert f"[generate] --condition {key!r}: music21's key of {primer}" in proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("[generate] 2 sequence(s)")
+    text = " ".join(str(p) for p in melody)
+    for line in lines[:2]:
+        assert line.startswith(text + " "), (line, text)
+    # Without --include-primer the continuation alone, the same one (greedy).
+    alone = _zoo("generate", export_dir, "--primer", " ".join(map(str, melody)), "--condition",
+                 key, "--max-length", "8", "--temperature", "0")
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    continuation = lines[0].split("  (score")[0][len(text) + 1:]
+    assert alone.stdout.splitlines()[0].split("  (score")[0] == continuation
+
+
+@pytest.mark.parametrize("primer, message", [
+    ("missing.mid", "--primer: no file at 'missing.mid'"),
+    ("999", "predict: input 'primer' holds the token \"999\", which is not in the "
+            "model's vocabulary"),
+])
+def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer, message):
+    _, _, export_dir, _, _ = tiny_run
+    proc = _zoo("generate", export_dir, "--primer", primer, "--condition", "C major")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):
+    from tests.browser import check_page
+    from zoo.music import page
+
+    _, run_dir, _, _, _ = tiny_run
+    index = os.path.join(run_dir, "samples", "index.html")
+    audio = 2 if page.synthesizer() else 0
+    check_page(index, tmp_path, images=2, audio=audio, colours=())
+    text = open(index, encoding="utf-8").read()
+    assert ("id='how-to-listen'" in text) == (audio == 0)

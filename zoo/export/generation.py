@@ -8,17 +8,26 @@ vocabulary (``artifacts["vocabulary"]["output"]``, a
 vocabulary (``["input"]``):
 
 - generators (``one_to_many``):
-  ``predict(condition, max_length, temperature, top_k, seed)``; ``condition`` is
-  tf.string (batch,): a condition name (``artifacts["vocabulary"]
-  ["condition_classes"]``, e.g. ``"D major"``; without them the ids are the names)
-  or its decimal id (``"3"``); a model conditioned on vectors takes them as float32
-  (batch, input_dim) instead;
+  ``predict(condition, primer, max_length, temperature, top_k, seed,
+  include_primer)``; ``condition`` is tf.string (batch,): a condition name
+  (``artifacts["vocabulary"]["condition_classes"]``, e.g. ``"D major"``; without
+  them the ids are the names) or its decimal id (``"3"``); a model conditioned on
+  vectors takes them as float32 (batch, input_dim) instead. ``primer`` tf.string
+  (batch,) is a sequence to continue, tokens of the output vocabulary as the
+  tokenizer splits them (``"67 67 69 71"``: MIDI pitches of a melody), ``""`` for
+  none: it is read before generation starts, and ``max_length`` tokens follow it
+  (``zoo.decoding.sample_loop``); a token outside the vocabulary fails.
+  ``include_primer`` (tf.bool scalar) puts the primer before its continuation in
+  ``text``/``tokens``/``token_ids`` (then (batch, P + max_length), P the
+  longest primer's length in tokens; a shorter row is 0-padded at its end);
+  ``scores`` count the generated tokens alone;
 - encoder-decoders (``encoder_decoder``):
   ``predict(source, max_length, temperature, top_k, seed)`` on raw text
   tf.string (batch,), tokenized inside the graph as in training, and
   ``predict_beam(source, max_length, alpha)`` (beam width fixed at export);
 - both: ``predict_defaults()`` (no inputs): one scalar per option input above,
-  its default (:func:`option_defaults`).
+  its default (:func:`option_defaults`; ``primer`` ``""``, ``include_primer``
+  False).
 
 ``predict`` and ``predict_beam`` return ``text`` tf.string (batch,) (the decoded
 sequence, tokens joined as ``Tokenizer.decode`` joins them: "" at char level, " "
@@ -80,6 +89,9 @@ def option_defaults(model, kind):
                 "top_k": np.int32(0), "seed": np.int32(0)}
     if kind == "translate":
         defaults["alpha"] = np.float32(DEFAULT_ALPHA)
+    else:
+        defaults["primer"] = np.array("", dtype=object)
+        defaults["include_primer"] = np.bool_(False)
     return defaults
 
 
@@ -180,8 +192,14 @@ def add(archive, model, context):
                                              temperature=temperature, top_k=top_k, seed=seed)
         return _outputs(text_decoder, token_ids, scores)
 
-    endpoints["predict"] = archive.add_endpoint(
-        "predict", predict, [reader_spec] + [scalar[k] for k in SAMPLING_INPUTS])
+    sampling = [scalar[k] for k in SAMPLING_INPUTS]
+    if kind == "translate":
+        endpoints["predict"] = archive.add_endpoint("predict", predict, [reader_spec] + sampling)
+    else:
+        primed = _primed_predict(archive, vocabulary, decoder, prefix, reader, text_decoder)
+        endpoints["predict"] = archive.add_endpoint(
+            "predict", primed, [reader_spec, tf_.TensorSpec((None,), tf_.string, name="primer")]
+            + sampling + [tf_.TensorSpec((), tf_.bool, name="include_primer")])
     if kind == "translate":
         beam_width = context.beam_width
 
@@ -202,6 +220,39 @@ def add(archive, model, context):
     endpoints["predict_defaults"] = archive.add_endpoint("predict_defaults", predict_defaults,
                                                          [])
     return endpoints
+
+
+def _primed_predict(archive, vocabulary, decoder, prefix, reader, text_decoder):
+    """``predict`` of a generator: the condition, and a primer to continue (tokens of
+    the output vocabulary as text, "" for none), read before generation starts."""
+    from zoo.export import preprocess
+    from zoo.export.interface import checked
+
+    tf_ = tf()
+    encoder = preprocess.text_encoder(vocabulary["output"], input_name="primer",
+                                      allow_empty=True, known_only=True)
+    archive.track(encoder)
+
+    def predict(raw, primer, max_length, temperature, top_k, seed, include_primer):
+        with tf_.control_dependencies(_option_checks(max_length, top_k)):
+            ids = reader(raw)
+        given = encoder(primer)
+        rows, batch = tf_.shape(given)[0], tf_.shape(ids)[0]
+        given = checked(given, tf_.equal(rows, batch), "input 'primer' holds ", rows,
+                        " row(s) for ", batch, " condition(s); expected one per condition "
+                        "(\"\" for none)")
+        # One column of padding: a batch of empty primers is a (batch, 0) tensor.
+        given = tf_.concat([given, tf_.zeros(tf_.stack([rows, 1]), tf_.int32)], axis=1)
+        token_ids, scores = decoder.generate(prefix(ids), max_length=max_length,
+                                             temperature=temperature, top_k=top_k, seed=seed,
+                                             primer=given, include_primer=include_primer)
+        # The padding column is never part of a row: drop it (P + max_length wide).
+        primed = tf_.shape(given)[1] - 1 + max_length
+        token_ids = tf_.cond(include_primer, lambda: token_ids[:, :primed],
+                             lambda: token_ids[:, :max_length])
+        return _outputs(text_decoder, token_ids, scores)
+
+    return predict
 
 
 def _input_reader(archive, model, kind, vocabulary):
@@ -283,11 +334,22 @@ def cases(model, endpoints, context, book, rng):
             raw = example_conditions([str(n) for n in names], batch, rng)
         else:
             raw = rng.normal(size=(batch,) + tuple(spec.shape[1:])).astype("float32")
+        primers = None
+        if kind != "translate":
+            # Some rows continue a primer, the others ("") start from nothing.
+            texts = example_texts(vocabulary["output"], batch, rng)
+            primers = np.array([t if i % 2 == 0 else "" for i, t in enumerate(texts)],
+                               dtype=object)
         for length in context.sequence_lengths:
             for temperature, top_k in ((0.0, 0), (1.0, 3)):
-                inputs = {"raw": raw, "max_length": np.int32(length),
-                          "temperature": np.float32(temperature), "top_k": np.int32(top_k),
-                          "seed": np.int32(batch * 11 + length)}
+                inputs = {"raw": raw}
+                if primers is not None:
+                    inputs["primer"] = primers
+                inputs.update({"max_length": np.int32(length),
+                               "temperature": np.float32(temperature), "top_k": np.int32(top_k),
+                               "seed": np.int32(batch * 11 + length)})
+                if primers is not None:
+                    inputs["include_primer"] = np.bool_(temperature > 0)
                 out = run_endpoint(endpoints["predict"], inputs)
                 book.add("predict", _named(inputs, spec.name), out,
                          {"batch": batch, "max_length": length, "temperature": temperature,

@@ -119,19 +119,26 @@ class TextEncoder(tf.Module):
         tokenizer_config: ``zoo.data.text.Tokenizer.get_config()`` (the run's artifact).
         start, end: frame each row with the start / end id, as the pipeline does.
         input_name: the signature input this encodes (named in error messages).
+        allow_empty: an empty (or whitespace-only) string is a row of no ids (a
+            primer left out) instead of an error.
+        known_only: a token outside the vocabulary fails (the ``predict: input
+            ...`` error names it) instead of becoming ``[UNK]``.
 
     Call arguments:
         texts: tf.string (batch,). An empty string, one with no token, or (except at
             char level, where a space is a token) a whitespace-only string fails with
-            ``InvalidArgumentError("predict: input '<input_name>' ...")``.
+            ``InvalidArgumentError("predict: input '<input_name>' ...")`` (unless
+            `allow_empty`).
 
     Returns:
         int32 (batch, steps): steps is the longest row (framing included).
     """
 
-    def __init__(self, tokenizer_config, *, start=False, end=False, input_name):
+    def __init__(self, tokenizer_config, *, start=False, end=False, input_name,
+                 allow_empty=False, known_only=False):
         super().__init__(name=f"{input_name}_encoder")
         _check_input_name(input_name)
+        self.allow_empty, self.known_only = bool(allow_empty), bool(known_only)
         tokenizer = Tokenizer.from_config(tokenizer_config)  # validates the config
         self.input_name = input_name
         self.level, self.lowercase = tokenizer.level, tokenizer.lowercase
@@ -156,13 +163,24 @@ class TextEncoder(tf.Module):
         if self.level != "char":  # at char level a space is a token, as in the pipeline
             empty = tf.logical_or(tf.equal(tf.strings.strip(texts), ""), empty)
         first = _first(empty)
-        tokens = checked(tokens.flat_values, tf.logical_not(tf.reduce_any(empty)),
-                         f"input '{self.input_name}' row ", first,
-                         " is an empty string (or whitespace only); expected a text with "
-                         "at least one token. Received: ", tf.gather(texts, first))
+        tokens = tokens.flat_values
+        if not self.allow_empty:
+            tokens = checked(tokens, tf.logical_not(tf.reduce_any(empty)),
+                             f"input '{self.input_name}' row ", first,
+                             " is an empty string (or whitespace only); expected a text "
+                             "with at least one token. Received: ", tf.gather(texts, first))
         keys = _keys(tokens, self._encoded)
-        ids = tf.RaggedTensor.from_row_lengths(
-            tf.cast(self.table.lookup(keys), tf.int32), rows)
+        flat = tf.cast(self.table.lookup(keys), tf.int32)
+        if self.known_only:
+            unknown = tf.equal(flat, OOV_ID)
+            # Padded by one entry: with no token at all (every primer empty) there is
+            # still one to name, and argmax has a row to reduce.
+            first = _first(tf.concat([unknown, [True]], 0))
+            flat = checked(flat, tf.logical_not(tf.reduce_any(unknown)),
+                           f"input '{self.input_name}' holds the token ",
+                           tf.gather(tf.concat([tokens, [""]], 0), first), ", which is not in the "
+                           f"model's vocabulary of {self.vocabulary_size} tokens")
+        ids = tf.RaggedTensor.from_row_lengths(flat, rows)
         if self.max_length is not None:
             ids = ids[:, : self.max_length]
         batch = tf.shape(texts, out_type=tf.int64)[:1]
@@ -177,7 +195,8 @@ class TextEncoder(tf.Module):
         return ids.to_tensor(default_value=0)
 
 
-def text_encoder(tokenizer_config, *, start=False, end=False, input_name):
+def text_encoder(tokenizer_config, *, start=False, end=False, input_name, allow_empty=False,
+                 known_only=False):
     """A :class:`TextEncoder`: tf.string (batch,) -> int32 ids (batch, steps).
 
     Example:
@@ -185,7 +204,8 @@ def text_encoder(tokenizer_config, *, start=False, end=False, input_name):
         ...                       input_name="source")
         >>> encode(tf.constant(["Mardi 14 juillet 1789"]))   # (1, steps) int32
     """
-    return TextEncoder(tokenizer_config, start=start, end=end, input_name=input_name)
+    return TextEncoder(tokenizer_config, start=start, end=end, input_name=input_name,
+                       allow_empty=allow_empty, known_only=known_only)
 
 
 def float32_normalization(normalizer_artifact, *, invert=False):

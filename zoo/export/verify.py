@@ -53,7 +53,7 @@ report = []
 
 
 def as_array(tensor):
-    value = tensor.numpy()
+    value = np.asarray(tensor.numpy())  # a scalar string comes back as bytes
     if tensor.dtype == tf.string:
         return np.vectorize(lambda b: b.decode("utf-8"), otypes=[str])(value) if value.size \
             else value.astype(str)

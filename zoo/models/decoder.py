@@ -269,12 +269,16 @@ class RecurrentDecoder(keras.layers.Layer):
         _, states, context = self._split([dummy] + prefix_outputs)
         return states, context, ops.shape(prefix_outputs[0])[0]
 
-    def generate(self, prefix_outputs, *, max_length=None, temperature=0.0, top_k=0, seed=0):
+    def generate(self, prefix_outputs, *, max_length=None, temperature=0.0, top_k=0, seed=0,
+                 primer=None, include_primer=False):
         """Greedy or sampled generation (see ``zoo.decoding.sample_loop``).
 
         `prefix_outputs` are the decoder inputs after ``target_in``: the
-        initial states, then memory and source with attention.
-        Returns ``(tokens (batch, max_length), scores (batch,))``.
+        initial states, then memory and source with attention. `primer`
+        (``(batch, P)`` token ids, 0 after each row's primer) is read before
+        `max_length` tokens are generated; `include_primer` keeps it in the output.
+        Returns ``(tokens (batch, max_length), scores (batch,))``
+        (``(batch, P + max_length)`` tokens with the primer included).
         """
         states, context, batch = self._prepare(prefix_outputs)
         return decoding.sample_loop(
@@ -288,6 +292,8 @@ class RecurrentDecoder(keras.layers.Layer):
             temperature=temperature,
             top_k=top_k,
             seed=seed,
+            primer=primer,
+            include_primer=include_primer,
         )
 
     def beam_search(self, prefix_outputs, *, beam_width=4, alpha=0.0, max_length=None):

@@ -29,11 +29,10 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from zoo.data.builders._common import cache_dir, require, split_of, write_cache_file
+# The grid, the key names and the parser of a part are zoo.music.notation's.
+from zoo.music.notation import KEYS, PITCH_NAMES, STEPS_PER_QUARTER, VOICES  # noqa: F401
+from zoo.music.notation import part_to_pitches
 
-STEPS_PER_QUARTER = 4
-PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-KEYS = tuple(f"{p} major" for p in PITCH_NAMES) + tuple(f"{p} minor" for p in PITCH_NAMES)
-VOICES = ("soprano", "alto", "tenor", "bass")
 CACHE_VERSION = "1"
 _CITATION = """\
 @inproceedings{cuthbert2010music21,
@@ -49,20 +48,6 @@ class BachChoralesConfig(tfds.core.BuilderConfig):
 
     voices: str = "soprano"
     max_chorales: int | None = None
-
-
-def part_to_pitches(part, total_steps):
-    """One music21 part -> int32 array of MIDI pitches per 16th note (0 = rest)."""
-    pitches = np.zeros(total_steps, np.int32)
-    for element in part.flatten().notes:
-        if element.duration.isGrace:
-            continue
-        start = int(round(float(element.offset) * STEPS_PER_QUARTER))
-        end = int(round(float(element.offset + element.quarterLength) * STEPS_PER_QUARTER))
-        end = max(end, start + 1)
-        midi = max(p.midi for p in element.pitches)
-        pitches[start : min(end, total_steps)] = midi
-    return pitches
 
 
 def key_name(score):
