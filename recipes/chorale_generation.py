@@ -13,18 +13,19 @@ Two models, trained in one run:
   recipe, trained as a run of its own in ``<run>/harmonizer/`` (``harmonizer`` holds
   overrides of its configuration).
 
-After training the report writes ``num_samples`` chorales of ``bars`` 4/4 bars: for
-each it samples ``candidates`` melodies in a random key (temperature / top-k) and
-keeps the most likely of those that end on the tonic (a cadence, where the model
-wrote one; else the most likely), harmonises it, and writes into
-``<run>/samples/``: ``chorale_<i>.mid`` (four tracks), ``chorale_<i>.musicxml``, the
-piano roll ``chorale_<i>.png`` (note names, bars, one colour per voice), with
-FluidSynth ``chorale_<i>.ogg``, and the listening page ``index.html``. It measures
-the chorales with music21 (``zoo.music.measures``: notes in the key's scale, key
-analysis, range and intervals per voice, voice crossings and parallel fifths/octaves
-per bar, tonic ending) beside the same measures of the last ``bars`` bars of the
-held-out Bach chorales, prints both and stores them in ``metrics.json``
-(``report.generated`` / ``report.bach``).
+After training the report writes ``measured_samples`` (24) chorales of ``bars`` 4/4
+bars, every key once in a random order: for each it samples ``candidates`` melodies
+(temperature / top-k) and keeps the first with no note longer than
+``max_note_steps`` that ends on the tonic (a cadence; see :func:`melodies`), and
+harmonises it. It measures them with music21 (``zoo.music.measures``: notes in the
+key's scale, key analysis, range and intervals per voice, longest note, voice
+crossings and parallel fifths/octaves per bar, tonic ending) beside the same measures
+of the last ``bars`` bars of the held-out Bach chorales, prints both and stores them in
+``metrics.json`` (``report.generated`` / ``report.bach``). The first ``num_samples``
+(4) are written into ``<run>/samples/``: ``chorale_<i>.mid`` (four tracks),
+``chorale_<i>.musicxml``, the piano roll ``chorale_<i>.png`` (note names, bars, one
+colour per voice), with FluidSynth ``chorale_<i>.ogg``, and the listening page
+``index.html``.
 
 The export's ``predict`` signature samples melodies: ``condition`` is the key by name
 (``"D major"``, the names recorded as ``artifacts["vocabulary"]
@@ -62,7 +63,8 @@ class Config(BaseConfig):
     num_samples: int = 4
     measured_samples: int = 24
     bars: int = 8
-    candidates: int = 8
+    candidates: int = 16
+    max_note_steps: int = 16
     temperature: float = 0.8
     top_k: int = 0
     harmonize: bool = True
@@ -172,43 +174,48 @@ def tokens_to_pitches(ids, tokenizer):
 
 
 def melodies(model, data, config, keys):
-    """One melody of ``bars`` bars per key id of `keys`: the first of ``candidates``
-    samples that ends on the key's tonic (a cadence), else the first that sounds.
-    Returns (melodies as int32 arrays, whether each ends on the tonic).
+    """One melody of ``bars`` bars per key id of `keys`, chosen from ``candidates``
+    independent samples: the first whose notes all last at most ``max_note_steps``
+    16ths and that ends on the key's tonic (a cadence); failing that, the first with
+    no over-long note; then the first that ends on the tonic; then the first that
+    sounds. Returns (melodies as int32 arrays, whether each ends on the tonic, the
+    share of all candidates that held a note longer than ``max_note_steps``).
 
-    The candidates are independent samples, so the first that ends on the tonic is a
-    sample of the model's melodies that end so. (Ranking them by likelihood instead
-    picks the melodies that hold one note for bars on end: repeating the pitch is
-    the likeliest step on a 16th-note grid.)"""
+    The first acceptable sample is a sample of the model's melodies that pass the
+    test. Two tests, because left alone the model sometimes holds one note for bars
+    on end: repeating the pitch is the likeliest step on a 16th-note grid, and once
+    a note has lasted longer than any in training it tends to go on. (Ranking the
+    candidates by likelihood picks exactly those melodies.)"""
     import zoo.decoding
     from zoo.music import notation
 
     steps = config.bars * STEPS_PER_BAR
     n = config.candidates
+    limit = config.max_note_steps or steps
     tokens, _ = zoo.decoding.generate(
         model, np.repeat(np.asarray(keys, np.int32), n), max_length=steps,
         temperature=config.temperature, top_k=config.top_k, seed=config.seed)
     tokenizer = data.extras["tokenizers"]["output"]
-    chosen, cadences = [], []
+    chosen, cadences, too_long = [], [], 0
     for i, key in enumerate(keys):
         tonic, _ = notation.parse_key(data.extras["keys"][key])
-        best = None  # (ends on the tonic, pitches)
+        best = None  # ((short notes, ends on the tonic), pitches)
         for j in range(i * n, (i + 1) * n):
             pitches = np.array(tokens_to_pitches(tokens[j], tokenizer), np.int32)
             if not np.any(pitches > 0):
                 continue
             # A melody that stopped early holds its last note to the end of the phrase.
             pitches = np.concatenate([pitches, np.full(steps - len(pitches), pitches[-1])])
-            cadence = bool(pitches[pitches > 0][-1] % 12 == tonic)
-            if best is None or cadence:
-                best = (cadence, pitches)
-            if cadence:
-                break
+            short = max(length for _, length, p in notation.notes(pitches) if p) <= limit
+            too_long += not short
+            rank = (short, bool(pitches[pitches > 0][-1] % 12 == tonic))
+            if best is None or rank > best[0]:
+                best = (rank, pitches)
         if best is None:  # every candidate silent: a rest, measured as such
-            best = (False, np.zeros(steps, np.int32))
+            best = ((False, False), np.zeros(steps, np.int32))
         chosen.append(best[1])
-        cadences.append(best[0])
-    return chosen, cadences
+        cadences.append(best[0][1])
+    return chosen, cadences, too_long / max(1, n * len(keys))
 
 
 def _harmonizer(config, run_dir, data_dir):
@@ -247,7 +254,7 @@ def bach_reference(config, data_dir, *, four_part=True):
 
 
 SUMMARY_MEASURES = ("in_key_fraction", "key_agreement", "tonic_ending", "crossings_per_bar",
-                    "parallels_per_bar", "soprano_range", "soprano_mean_interval",
+                    "parallels_per_bar", "longest_note", "soprano_range", "soprano_mean_interval",
                     "alto_range", "alto_mean_interval", "tenor_range", "tenor_mean_interval",
                     "bass_range", "bass_mean_interval")
 
@@ -265,7 +272,7 @@ def report(model, data, config, run_dir):
     rng = np.random.default_rng(config.seed)
     keys = np.concatenate([rng.permutation(len(names)) for _ in range(-(-count // len(names)))])
     keys = keys[:count].astype("int32")
-    sopranos, cadences = melodies(model, data, config, keys)
+    sopranos, cadences, held = melodies(model, data, config, keys)
     if config.harmonize:
         harm_model, tokenizers = _harmonizer(config, run_dir, data.extras["data_dir"])
         lower = chorale_harmonization.harmonize(harm_model, tokenizers, sopranos)
@@ -313,7 +320,8 @@ def report(model, data, config, run_dir):
     for name, g, b in rows:
         print(f"  {name:24s} {g:15.3f} {b:10.3f}")
     return {"samples": [{k: s[k] for k in ("title", "key", "files", "audio")} for s in samples],
-            "tonic_cadences": int(sum(cadences)), "page": index, "generated": generated,
+            "tonic_cadences": int(sum(cadences)), "candidates_with_long_notes": held,
+            "page": index, "generated": generated,
             "bach": bach}
 
 

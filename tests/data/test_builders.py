@@ -205,6 +205,26 @@ def test_a_cache_file_written_by_many_writers_at_once_is_always_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["001.json"]
 
 
+def test_a_chorale_is_parsed_from_its_source_past_a_half_written_music21_pickle(
+    tmp_path, monkeypatch
+):
+    # music21 caches each parsed score as a pickle in a scratch folder shared by
+    # every process; a test worker once read one that another was still writing.
+    # The zoo keeps its own per-chorale cache, so it never reads or writes those.
+    from music21 import converter, corpus, environment
+    from zoo.data.builders.bach_chorales import parse_chorale
+
+    monkeypatch.setattr(environment.Environment, "getRootTempDir", lambda self: tmp_path)
+    name = "bach/bwv269"
+    pickle = converter.PickleFilter(corpus.getWork(name)).status()[2]
+    assert pickle.parent == tmp_path
+    pickle.write_bytes(b"\x78\x9c half a pickle")
+    record = parse_chorale(1, name)
+    assert pickle.read_bytes() == b"\x78\x9c half a pickle"  # neither read nor rewritten
+    assert [p.name for p in tmp_path.iterdir()] == [pickle.name]
+    assert record["key"] == "G major" and len(record["parts"]) == 4
+
+
 @pytest.mark.parametrize(
     "name, config",
     [

@@ -60,7 +60,13 @@ def test_range_and_mean_interval_skip_rests():
     m = measures.measure(voices, "C major")
     assert m["soprano_range"] == 7.0
     assert m["soprano_mean_interval"] == 5.0  # |67-60| and |64-67|
+    assert m["longest_note"] == 4.0  # the rest of 4 steps does not count
     assert "crossings_per_bar" not in m and "parallels_per_bar" not in m
+
+
+def test_the_longest_note_is_the_longest_of_any_voice():
+    voices = {"soprano": [67] * 4 + [69] * 4 + [0] * 24, "bass": [48] * 20 + [43] * 12}
+    assert measures.measure(voices, "C major")["longest_note"] == 20.0
 
 
 def test_the_tonic_ending_reads_the_lowest_voice():

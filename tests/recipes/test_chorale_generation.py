@@ -47,7 +47,7 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     report = metrics["report"]
     for side in ("generated", "bach"):
         for name in ("in_key_fraction", "key_agreement", "tonic_ending", "crossings_per_bar",
-                     "parallels_per_bar", "bass_range", "alto_mean_interval"):
+                     "parallels_per_bar", "longest_note", "bass_range", "alto_mean_interval"):
             assert name in report[side], (side, name)
     # Measured over measured_samples chorales; the first num_samples are written.
     assert report["generated"]["pieces"] == chorale_generation.TINY["measured_samples"] == 3
@@ -55,6 +55,7 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     assert not os.path.exists(os.path.join(samples, "chorale_3.mid"))
     assert [s["key"] for s in report["samples"]] and len(report["samples"]) == 2
     assert 0 <= report["tonic_cadences"] <= 3
+    assert 0.0 <= report["candidates_with_long_notes"] <= 1.0
     page = open(os.path.join(samples, "index.html"), encoding="utf-8").read()
     for i in (1, 2):
         for name in (f"chorale_{i}.png", f"chorale_{i}.mid", f"chorale_{i}.musicxml"):
@@ -164,3 +165,41 @@ def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):
     check_page(index, tmp_path, images=2, audio=audio, colours=())
     text = open(index, encoding="utf-8").read()
     assert ("id='how-to-listen'" in text) == (audio == 0)
+
+
+def test_the_chosen_melody_is_the_first_without_long_notes_that_ends_on_the_tonic(monkeypatch):
+    """Four candidates for C major: a note held over a bar ending on the tonic, short
+    notes ending on D, short notes ending on C (chosen), one held C."""
+    import types
+
+    import tensorflow as tf
+
+    import zoo.decoding
+
+    tokenizer = Tokenizer.adapt(tf.data.Dataset.from_tensor_slices(
+        ["60 62 64 65 67"]).map(tf.strings.split), level="tokens")
+    bar = notation.STEPS_PER_BAR
+    candidates = [[64] * 4 + [60] * (2 * bar - 4),                 # a note of 28 steps
+                  [60, 64, 65, 62] * (bar // 2),                   # ends on D
+                  [64] * 4 + [62] * 4 + [60] * 8 + [67] * 8 + [60] * 8,
+                  [60] * (2 * bar)]                                # one note of 32 steps
+    ids = np.array([tokenizer.encode(" ".join(map(str, c))).numpy() for c in candidates])
+    calls = []
+
+    def fake_generate(model, condition, **options):
+        calls.append((list(condition), options))
+        return ids, np.zeros(len(ids), np.float32)
+
+    monkeypatch.setattr(zoo.decoding, "generate", fake_generate)
+    data = types.SimpleNamespace(extras={"tokenizers": {"output": tokenizer},
+                                         "keys": list(notation.KEYS)})
+    config = chorale_generation.Config(bars=2, candidates=4, max_note_steps=16)
+    chosen, cadences, held = chorale_generation.melodies(None, data, config, [0])
+    np.testing.assert_array_equal(chosen[0], candidates[2])
+    assert cadences == [True] and held == 2 / 4  # candidates 0 and 3 hold over a bar
+    assert calls[0][0] == [0, 0, 0, 0] and calls[0][1]["max_length"] == 2 * bar
+    # No limit on note length: the first that ends on the tonic.
+    chosen, _, held = chorale_generation.melodies(
+        None, data, chorale_generation.Config(bars=2, candidates=4, max_note_steps=0), [0])
+    np.testing.assert_array_equal(chosen[0], candidates[0])
+    assert held == 0.0

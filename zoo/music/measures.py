@@ -10,6 +10,7 @@ was asked to be in; :func:`summarize` averages many. The measures:
 - per voice ``<voice>_range`` (semitones from lowest to highest note) and
   ``<voice>_mean_interval`` (mean absolute step between consecutive notes, rests
   skipped);
+- ``longest_note``: the longest note of any voice, in 16ths (a held note's steps);
 - with two voices or more: ``crossings_per_bar`` (note onsets at which some voice
   sounds above the voice written above it, per 4/4 bar) and
   ``parallels_per_bar`` (consecutive fifths or octaves: two voices a perfect fifth or
@@ -41,6 +42,7 @@ def measure(voices, key):
         out[f"{name}_range"] = float(ps.max() - ps.min()) if ps.size else 0.0
         out[f"{name}_mean_interval"] = float(np.mean(np.abs(np.diff(ps)))) if ps.size > 1 \
             else 0.0
+    out["longest_note"] = float(max((n for rs in runs.values() for _, n, _ in rs), default=0))
     steps = len(next(iter(voices.values())))
     bars = steps / notation.STEPS_PER_BAR
     if len(voices) > 1:

@@ -182,7 +182,9 @@ def read_melody(path):
     if not os.path.isfile(path):
         raise ValueError(f"no file at {path!r}")
     try:
-        score = converter.parse(path)
+        # Read once, from the file itself: music21's pickle cache is not needed
+        # for one melody, and it is shared with every other process.
+        score = converter.parse(path, forceSource=True, storePickle=False)
     except Exception as err:  # music21 raises many kinds for an unreadable file
         raise ValueError(f"{path}: music21 cannot read it as a score: "
                          f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") \

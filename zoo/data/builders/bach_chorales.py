@@ -60,7 +60,13 @@ def key_name(score):
 def parse_chorale(number, file_name):
     """Parse one chorale into a JSON-ready dict: voices by name, key, and metadata."""
     corpus = require("music21.corpus", "music21", "bach_chorales")
-    score = corpus.parse(file_name)
+    converter = require("music21.converter", "music21", "bach_chorales")
+    # From the source, past music21's own pickle cache: that cache lives in a
+    # scratch folder shared by every process, with no guard against a reader
+    # meeting a half-written file, and the per-chorale JSON below replaces it.
+    work = corpus.getWork(file_name)  # one path, or a list when a work has several files
+    work = work[0] if isinstance(work, list) else work
+    score = converter.parse(work, forceSource=True, storePickle=False)
     total = int(round(float(score.highestTime) * STEPS_PER_QUARTER))
     parts = list(score.parts)
     names = [str(p.partName or "") for p in parts]
