@@ -234,23 +234,21 @@ def _harmonizer(config, run_dir, data_dir):
     return zoo_recipe.load_run_model(folder), tokenizers
 
 
-def bach_reference(config, data_dir, *, four_part=True):
-    """Measures of the held-out Bach chorales (four-part, test split): the last
-    ``bars`` bars of each, which end on its final cadence, in its own key; of the
-    soprano alone unless `four_part`."""
-    from zoo.music import measures, notation
+def bach_excerpts(config, data_dir):
+    """The held-out Bach chorales (four-part, test split) as (voices, key) pairs: the
+    last ``bars`` bars of each, which end on its final cadence, in its own key."""
+    from zoo.music import notation
 
     ds = load_chorales("four_voices", "test", max_chorales=config.max_chorales,
                        data_dir=data_dir)
-    found = []
     steps = config.bars * STEPS_PER_BAR
+    found = []
     for ex in ds.as_numpy_iterator():
         voices = {"soprano": ex["soprano"][-steps:]}
-        if four_part:
-            voices.update({v: ex["lower_voices"][-steps:, i]
-                           for i, v in enumerate(chorale_harmonization.LOWER_VOICES)})
-        found.append(measures.measure(voices, notation.KEYS[int(ex["key"])]))
-    return measures.summarize(found)
+        voices.update({v: ex["lower_voices"][-steps:, i]
+                       for i, v in enumerate(chorale_harmonization.LOWER_VOICES)})
+        found.append((voices, notation.KEYS[int(ex["key"])]))
+    return found
 
 
 SUMMARY_MEASURES = ("in_key_fraction", "key_agreement", "tonic_ending", "crossings_per_bar",
@@ -273,11 +271,19 @@ def report(model, data, config, run_dir):
     keys = np.concatenate([rng.permutation(len(names)) for _ in range(-(-count // len(names)))])
     keys = keys[:count].astype("int32")
     sopranos, cadences, held = melodies(model, data, config, keys)
+    excerpts = bach_excerpts(config, data.extras["data_dir"])
     if config.harmonize:
         harm_model, tokenizers = _harmonizer(config, run_dir, data.extras["data_dir"])
         lower = chorale_harmonization.harmonize(harm_model, tokenizers, sopranos)
+        # Bach's own sopranos under the model's alto, tenor and bass: the measures
+        # between this column and Bach's are the harmoniser's share of any gap, those
+        # between it and the generated column the soprano model's.
+        harmonised = measures.summarize([
+            measures.measure({"soprano": v["soprano"], **h}, key) for (v, key), h in zip(
+                excerpts, chorale_harmonization.harmonize(
+                    harm_model, tokenizers, [v["soprano"] for v, _ in excerpts]))])
     else:
-        lower = [{} for _ in sopranos]
+        lower, harmonised = [{} for _ in sopranos], None
     bars = f"{config.bars} bar{'s' if config.bars != 1 else ''}"
     samples, measured = [], []
     for i, (soprano, key_id) in enumerate(zip(sopranos, keys), start=1):
@@ -299,29 +305,39 @@ def report(model, data, config, run_dir):
                         "audio": os.path.basename(audio) if audio else None,
                         "measures": {k: found[k] for k in SUMMARY_MEASURES if k in found}})
     generated = measures.summarize(measured)
-    bach = bach_reference(config, data.extras["data_dir"], four_part=config.harmonize)
-    compared = measures.comparison_rows(generated, bach, SUMMARY_MEASURES)
-    rows = [(k, g, b) for k, g, b, _ in compared]
+    bach = measures.summarize([
+        measures.measure(v if config.harmonize else {"soprano": v["soprano"]}, key)
+        for v, key in excerpts])
+    columns = [generated] + ([harmonised] if harmonised else []) + [bach]
+    rows = [(k, *(c[k] for c in columns)) for k in SUMMARY_MEASURES
+            if all(k in c for c in columns)]
+    heads = [f"generated ({len(measured)})"]
+    if harmonised:
+        heads.append(f"Bach's soprano, harmonised ({harmonised['pieces']})")
+    heads.append(f"Bach ({bach['pieces']})")
     parts = "four-part chorales" if config.harmonize else "melodies"
     index = page.write_page(
         folder, samples, title="Generated chorales", summary_rows=rows,
-        summary_header=("measure (mean)", f"generated ({len(measured)})",
-                        f"Bach, last {bars} ({bach['pieces']})"),
+        summary_header=("measure (mean)", *heads[:-1], f"Bach, last {bars} ({bach['pieces']})"),
         intro=(f"{len(samples)} of {len(measured)} generated {parts} of {bars}, each key "
                "in turn; soprano by the key-conditioned LSTM"
                f"{', alto, tenor and bass by the harmoniser' if config.harmonize else ''}. "
                f"The table: the means over all {len(measured)} beside the same measures of "
                f"the last {bars} of the {bach['pieces']} held-out Bach chorales, by music21 "
-               "(zoo.music.measures)."))
+               "(zoo.music.measures)"
+               + ("; between them, Bach's sopranos under the harmoniser's lower voices, "
+                  "which parts the harmoniser's share of a difference from the soprano "
+                  "model's." if harmonised else ".")))
     print(f"  wrote {len(samples)} {parts} (MIDI, MusicXML, piano rolls"
           f"{', audio' if any(s['audio'] for s in samples) else ''}) and {index}")
-    generated_head, bach_head = f"generated ({len(measured)})", f"Bach ({bach['pieces']})"
-    print(f"  {'measure (mean)':24s} {generated_head:>15s} {bach_head:>10s}")
-    for name, g, b in rows:
-        print(f"  {name:24s} {g:15.3f} {b:10.3f}")
+    widths = [max(len(h), 9) for h in heads]
+    print(f"  {'measure (mean)':24s} " + " ".join(f"{h:>{w}s}" for h, w in zip(heads, widths)))
+    for name, *values in rows:
+        print(f"  {name:24s} " + " ".join(f"{v:{w}.3f}" for v, w in zip(values, widths)))
     return {"samples": [{k: s[k] for k in ("title", "key", "files", "audio")} for s in samples],
             "tonic_cadences": int(sum(cadences)), "candidates_with_long_notes": held,
             "page": index, "generated": generated,
+            **({"bach_soprano_harmonised": harmonised} if harmonised else {}),
             "bach": bach}
 
 

@@ -52,6 +52,14 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     # Measured over measured_samples chorales; the first num_samples are written.
     assert report["generated"]["pieces"] == chorale_generation.TINY["measured_samples"] == 3
     assert report["bach"]["pieces"] >= 1
+    # Bach's sopranos under the model's lower voices: the same soprano as Bach's column,
+    # other alto, tenor and bass.
+    harmonised = report["bach_soprano_harmonised"]
+    assert harmonised["pieces"] == report["bach"]["pieces"]
+    for name in ("soprano_range", "soprano_mean_interval"):
+        assert harmonised[name] == report["bach"][name], name
+    assert any(harmonised[n] != report["bach"][n]
+               for n in ("alto_mean_interval", "tenor_mean_interval", "bass_mean_interval"))
     assert not os.path.exists(os.path.join(samples, "chorale_3.mid"))
     assert [s["key"] for s in report["samples"]] and len(report["samples"]) == 2
     assert 0 <= report["tonic_cadences"] <= 3
@@ -60,6 +68,7 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     for i in (1, 2):
         for name in (f"chorale_{i}.png", f"chorale_{i}.mid", f"chorale_{i}.musicxml"):
             assert f"'{name}'" in page
+    assert "<th>Bach&#x27;s soprano, harmonised (" in page  # html.escape'd
     # The harmoniser is a run of its own, resumable and reused.
     harmonizer = os.path.join(run_dir, "harmonizer")
     assert json.load(open(os.path.join(harmonizer, "recipe.json")))["name"] == \
