@@ -159,6 +159,8 @@ BAD = [
      "predict: input 'condition' holds the unknown name 'Z major'; expected one of: C major, "
      "D major"),
     ("flawed", ["generate"],
+     "the export is conditioned: give --condition NAME|ID"),
+    ("flawed", ["predict", "--inputs", '{"max_length": 3}'],
      "missing input 'condition' (string of shape (None,)) of the signature 'predict'"),
     ("flawed", ["generate", "--condition", "C major", "--max-length", "-4"],
      "--max-length: expected an integer >= 1. Received: -4"),

@@ -403,6 +403,11 @@ def cmd_generate(args):
                                            args.saved_model)]
         if args.primer is not None or args.include_primer:
             _primer(args, specs, name, out)
+        # (A misspelt input is named by the client's check instead; a condition vector
+        # comes by --inputs.)
+        if ("condition" in specs and "condition" not in out and set(out) <= set(specs)
+                and not specs["condition"].dtype.is_floating):
+            raise ValueError(_no_condition(args.saved_model, "primer" in specs))
         for flag, key in OPTIONS.items():
             value = getattr(args, key)
             if value is None:
@@ -434,6 +439,16 @@ def _primer(args, specs, name, out):
     if key is not None and args.condition is None and "condition" not in out and key in names:
         out["condition"] = [key]
         print(f"[generate] --condition {key!r}: music21's key of {args.primer}", file=sys.stderr)
+
+
+def _no_condition(path, primed):
+    """The message for a conditioned export called without a condition."""
+    names = _condition_names(path)
+    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    listed = f" (one of {len(names)}: {shown})" if names else ""
+    primer = (", or --primer with a MIDI or MusicXML file, whose key music21 reads"
+              if primed and names else "")
+    return f"the export is conditioned: give --condition NAME|ID{listed}{primer}."
 
 
 def _read_primer(value):

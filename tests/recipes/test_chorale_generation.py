@@ -164,6 +164,17 @@ def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer,
     assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
 
 
+def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run):
+    # Tokens carry no key, so the condition must be given; the message says how.
+    _, _, export_dir, _, _ = tiny_run
+    proc = _zoo("generate", export_dir, "--primer", "67 67 69")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert ("zoo generate: error: the export is conditioned: give --condition NAME|ID (one "
+            "of 24: 'C major', 'C# major', 'D major'") in proc.stderr, proc.stderr[-2000:]
+    assert "or --primer with a MIDI or MusicXML file" in proc.stderr, proc.stderr[-2000:]
+
+
 def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):
     from tests.browser import check_page
     from zoo.music import page
