@@ -257,6 +257,20 @@ SUMMARY_MEASURES = ("in_key_fraction", "key_agreement", "tonic_ending", "crossin
                     "bass_range", "bass_mean_interval")
 
 
+def _shown(found, heard):
+    """One chorale's measures as its page shows them: the key music21 hears first, and
+    yes or no for the measures that are true or false of one piece."""
+    shown = {"key by music21": heard or "none (no notes)"}
+    for name in SUMMARY_MEASURES:
+        if name in found:
+            value = found[name]
+            shown[name] = ("yes" if value else "no") if name in _YES_NO else value
+    return shown
+
+
+_YES_NO = ("key_agreement", "tonic_ending")
+
+
 def report(model, data, config, run_dir):
     """Write the chorales (MIDI, MusicXML, piano rolls, audio where FluidSynth is), their
     measures beside Bach's, and the listening page ``samples/index.html``."""
@@ -303,7 +317,7 @@ def report(model, data, config, run_dir):
                         "files": {"MIDI": f"chorale_{i}.mid",
                                   "MusicXML": f"chorale_{i}.musicxml"},
                         "audio": os.path.basename(audio) if audio else None,
-                        "measures": {k: found[k] for k in SUMMARY_MEASURES if k in found}})
+                        "measures": _shown(found, notation.analysed_key(voices))})
     generated = measures.summarize(measured)
     bach = measures.summarize([
         measures.measure(v if config.harmonize else {"soprano": v["soprano"]}, key)

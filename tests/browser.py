@@ -3,6 +3,7 @@ scripts/test.sh installs) driven by Selenium, for tests of the pages the zoo wri
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -69,6 +70,18 @@ def check_page(path, tmp_path, *, images, audio, colours=((214, 39, 40), (31, 11
             "return Array.from(document.querySelectorAll('audio')).map("
             "a => a.canPlayType('audio/ogg; codecs=vorbis'));")
         assert len(players) == audio and all(players), players
+        # Each file is read by the browser: its length is known before anyone plays it
+        # (a page that loads nothing until play shows every player as 0:00).
+        loaded = []
+        for _ in range(100):
+            loaded = driver.execute_script(
+                "return Array.from(document.querySelectorAll('audio')).map("
+                "a => [a.readyState, a.duration, a.error ? a.error.code : null]);")
+            if all(ready >= 1 or error for ready, _, error in loaded):
+                break
+            time.sleep(0.1)
+        assert all(ready >= 1 and seconds > 1 and not error
+                   for ready, seconds, error in loaded), loaded
         pixels = screenshot_pixels(driver, tmp_path / "screenshot.png")
     finally:
         driver.quit()

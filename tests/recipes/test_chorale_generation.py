@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -69,6 +70,11 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
         for name in (f"chorale_{i}.png", f"chorale_{i}.mid", f"chorale_{i}.musicxml"):
             assert f"'{name}'" in page
     assert "<th>Bach&#x27;s soprano, harmonised (" in page  # html.escape'd
+    # Each chorale's own table: the key music21 hears, and yes/no where a measure is.
+    heard = re.findall(r"<td>key by music21</td><td>([^<]+)</td>", page)
+    assert len(heard) == 2 and all(k in notation.KEYS or k == "none (no notes)"
+                                   for k in heard), heard
+    assert len(re.findall(r"<td>key_agreement</td><td>(?:yes|no)</td>", page)) == 2
     # The harmoniser is a run of its own, resumable and reused.
     harmonizer = os.path.join(run_dir, "harmonizer")
     assert json.load(open(os.path.join(harmonizer, "recipe.json")))["name"] == \

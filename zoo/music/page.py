@@ -94,7 +94,7 @@ def write_page(folder, samples, *, title, summary_rows=(), summary_header=(), in
         parts.append(f"<img src='{html.escape(sample['image'])}' alt='piano roll of "
                      f"{html.escape(sample['title'])}'>")
         if sample.get("audio"):
-            parts.append(f"<p><audio controls preload='none' src='"
+            parts.append(f"<p><audio controls preload='metadata' src='"
                          f"{html.escape(sample['audio'])}'></audio></p>")
         links = " · ".join(f"<a href='{html.escape(path)}'>{html.escape(label)}</a>"
                            for label, path in sample.get("files", {}).items())
