@@ -22,19 +22,14 @@ def load_chorales(voices, split, *, max_chorales=0, data_dir=None):
         name=f"{voices}_first_{max_chorales}", voices=voices, max_chorales=max_chorales))
 
 
-def pieces(chorales, max_steps, *, from_end=False):
+def pieces(chorales, max_steps):
     """Cut each chorale (a dict of equal-length arrays along axis 0, plus scalars) into
-    pieces of `max_steps` steps; a last piece shorter than half of that is left out.
-    With `from_end`, the cuts are counted from each chorale's end, so the last piece
-    holds its final cadence."""
+    pieces of `max_steps` steps; a last piece shorter than half of that is left out."""
     out = []
     for chorale in chorales:
         arrays = {k: v for k, v in chorale.items() if np.ndim(v) >= 1}
         length = len(next(iter(arrays.values())))
-        starts = range(0, length, max_steps)
-        if from_end:
-            starts = [max(0, e - max_steps) for e in range(length, 0, -max_steps)][::-1]
-        for start in starts:
+        for start in range(0, length, max_steps):
             piece = {k: v[start:start + max_steps] for k, v in arrays.items()}
             if len(next(iter(piece.values()))) >= max_steps // 2:
                 out.append({**{k: v for k, v in chorale.items() if k not in arrays}, **piece})

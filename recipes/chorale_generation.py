@@ -123,6 +123,7 @@ def load_data(config, data_dir=None):
     from zoo.data.text import Tokenizer
     from zoo.music.notation import KEYS
 
+    check(config)  # before anything trains
     keys = list(KEYS)
     items = {s: _melodies(config, s, data_dir) for s in ("train", "validation", "test")}
     # The vocabulary holds every pitch of every key the training pieces are moved to.
@@ -218,14 +219,56 @@ def melodies(model, data, config, keys):
     return chosen, cadences, too_long / max(1, n * len(keys))
 
 
+def harmonizer_config(config):
+    """``chorale_harmonization``'s Config with the ``harmonizer`` overrides applied, each
+    checked as ``--set`` checks its own keys (a known key, a value of its type, in range).
+
+    Raises:
+        ValueError: naming ``--set harmonizer.<key>``, before anything trains."""
+    from zoo._overrides import apply_overrides
+    from zoo._run_checks import check_config
+
+    def text(value):  # back to the words --set reads
+        return str(value).lower() if isinstance(value, bool) else \
+            value if isinstance(value, str) else repr(value)
+
+    harm = chorale_harmonization.Config(seed=config.seed)
+    for key, value in (config.harmonizer or {}).items():
+        try:
+            harm = apply_overrides(harm, [f"{key}={text(value)}"])
+            check_config(harm)
+        except ValueError as err:
+            message = str(err)  # its own "--set KEY: " gives way to the nested key
+            if message.startswith("--set "):
+                message = message.split(": ", 1)[-1]
+            raise ValueError(f"--set harmonizer.{key}: {message}") from None
+    return harm
+
+
+def check(config):
+    """Refuse, before training, settings the report could not use."""
+    for name, low in (("bars", 1), ("candidates", 1), ("max_note_steps", 0),
+                      ("num_samples", 0), ("measured_samples", 0), ("top_k", 0)):
+        if getattr(config, name) < low:
+            raise ValueError(f"--set {name}: expected an integer >= {low}. "
+                             f"Received: {name}={getattr(config, name)!r}")
+    if max(config.measured_samples, config.num_samples) < 1:
+        raise ValueError("--set measured_samples / num_samples: the report needs at least one "
+                         "chorale. Received: measured_samples=0, num_samples=0")
+    if config.temperature < 0:
+        raise ValueError(f"--set temperature: expected a number >= 0. "
+                         f"Received: temperature={config.temperature!r}")
+    if config.harmonize:
+        harmonizer_config(config)
+
+
 def _harmonizer(config, run_dir, data_dir):
     """The harmonisation model and its tokenizers: ``chorale_harmonization`` trained
     (or resumed, or reused when finished) as its own run in ``<run>/harmonizer``."""
     from zoo import recipe as zoo_recipe
     from zoo.data.text import from_artifact
 
-    harm_config = dataclasses.replace(chorale_harmonization.Config(seed=config.seed),
-                                      **config.harmonizer)
+    harm_config = harmonizer_config(config)
     folder = os.path.join(run_dir, "harmonizer")
     zoo_recipe.run(chorale_harmonization, harm_config, data_dir=data_dir, run_dir=folder,
                    export=False, verbose=0)

@@ -177,3 +177,43 @@ def test_copy_task_is_learned_and_decoded_exactly():
     np.testing.assert_array_equal(tokens, test_y)
     tokens, _ = decoding.translate(model, test_x["source"], beam_width=3, alpha=0.6)
     np.testing.assert_array_equal(tokens, test_y)
+
+
+def test_primed_greedy_generation_continues_each_rows_primer_as_teacher_forcing_does():
+    """Rows with primers of 3, 1 and 0 tokens: each continuation is the teacher-forced
+    argmax after START and that row's own primer; with include_primer the row is its
+    primer, then the continuation, then 0 padding to P + max_length."""
+    model = zoo.create_model("one_to_many", input_dim=3, vocab_size=7, units=8, num_layers=2,
+                             end_token=None, max_length=4)
+    condition = np.random.default_rng(2).normal(size=(3, 3)).astype("float32")
+    primers = [[5, 3, 6], [4], []]
+    padded = np.zeros((3, 3), np.int32)
+    for row, p in enumerate(primers):
+        padded[row, :len(p)] = p
+    alone, _ = decoding.generate(model, condition, primer=padded)
+    both, _ = decoding.generate(model, condition, primer=padded, include_primer=True)
+    assert alone.shape == (3, 4) and both.shape == (3, 3 + 4)
+    for row, p in enumerate(primers):
+        np.testing.assert_array_equal(both[row, :len(p) + 4], np.r_[p, alone[row]])
+        assert not both[row, len(p) + 4:].any()
+        target_in = np.r_[START, p, alone[row, :-1]][None].astype("int32")
+        logits = ops.convert_to_numpy(model({"condition": condition[row:row + 1],
+                                             "target_in": target_in}))[0]
+        logits[:, 0] = -np.inf
+        np.testing.assert_array_equal(np.argmax(logits, -1)[len(p):], alone[row])
+    unprimed, _ = decoding.generate(model, condition)
+    np.testing.assert_array_equal(alone[2], unprimed[2])  # a row of zeros: no primer
+
+
+@pytest.mark.parametrize("primer, message", [
+    ([[3, 0, 4]], "a row has an id after a 0"),
+    ([[3, 9]], r"ids must lie in \[1, 7\).*Received: ids in \[3, 9\]"),
+    ([[3], [4]], "2 rows for 3 conditions"),
+    ([[]], r"P >= 1. Received: shape \(3, 0\)"),
+    ([[1.5]], "integer token ids"),
+])
+def test_a_bad_primer_is_refused_saying_what_was_received(primer, message):
+    model = zoo.create_model("one_to_many", input_dim=3, vocab_size=7, units=4,
+                             max_length=2)
+    with pytest.raises(ValueError, match=message):
+        decoding.generate(model, np.zeros((3, 3), "float32"), primer=np.asarray(primer))

@@ -354,7 +354,12 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
     """
     check_int("max_length", max_length, allow_none=True)
     decoder, prefix = find_decoder(model, "condition")
-    batch = int(np.shape(condition)[0])
+    if primer is not None:
+        shape = np.shape(condition)
+        if not shape:
+            raise ValueError("`condition` must be (batch,) ids or (batch, input_dim) vectors. "
+                             f"Received: a scalar {condition!r}")
+        primer = check_primer(primer, int(shape[0]), decoder.vocab_size)
     return _to_numpy(
         decoder.generate(
             prefix(condition),
@@ -362,7 +367,7 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
             temperature=temperature,
             top_k=top_k,
             seed=seed,
-            primer=None if primer is None else check_primer(primer, batch, decoder.vocab_size),
+            primer=primer,
             include_primer=bool(include_primer),
         )
     )
@@ -370,11 +375,11 @@ def generate(model, condition, *, max_length=None, temperature=0.0, top_k=0, see
 
 def check_primer(primer, batch, vocab_size):
     """`primer` as a ``(batch, P)`` int32 array (one row given is repeated), checked:
-    ids in ``[1, vocab_size)`` then 0 padding, at least one id. A ValueError says what
-    was received."""
+    P >= 1 columns, each row its ids in ``[1, vocab_size)`` then 0 padding (a row of
+    zeros: no primer for that row). A ValueError says what was received."""
     array = np.asarray(primer)
-    if array.ndim == 1:
-        array = np.tile(array, (batch, 1))
+    if array.ndim == 1 or (array.ndim == 2 and len(array) == 1):  # one row for all
+        array = np.tile(array.reshape(1, -1), (batch, 1))
     if array.ndim != 2 or array.shape[1] == 0 or array.dtype.kind not in "iu":
         raise ValueError(f"`primer` must hold integer token ids, (P,) or (batch, P) with P "
                          f">= 1. Received: shape {array.shape}, dtype {array.dtype}")

@@ -23,6 +23,9 @@ def _two(upper, lower):
     ([67, 71], [48, 52], 1, "fifth to fifth a third higher (G/C to B/E)"),
     ([64, 67], [48, 48], 0, "third to fifth: a fifth arrived at, not parallel"),
     ([67, 74], [48, 55], 1, "fifths a fifth apart, both up"),
+    ([60, 62], [67, 69], 1, "fifths with the voices crossed (the lower one on top)"),
+    ([67, 69], [72, 74], 0, "fourths with the voices crossed: not fifths"),
+    ([72, 74], [67, 69], 0, "fourths, both up"),
 ])
 def test_parallel_fifths_and_octaves(upper, lower, count, what):
     got = measures.measure(_two(upper, lower), "C major")["parallels_per_bar"]
@@ -45,6 +48,10 @@ def test_a_crossing_is_counted_once_per_onset_where_a_lower_voice_sounds_above()
     assert measures.measure(voices, "C major")["crossings_per_bar"] == 0.5
     resting = {"soprano": [0] * 16, "alto": [65] * 16}
     assert measures.measure(resting, "C major")["crossings_per_bar"] == 0.0
+    # While the alto rests, the tenor above the soprano is still a crossing.
+    past_a_rest = {"soprano": [64] * 16, "alto": [0] * 16, "tenor": [67] * 16,
+                   "bass": [48] * 16}
+    assert measures.measure(past_a_rest, "C major")["crossings_per_bar"] == 1.0
 
 
 def test_in_key_counts_notes_not_steps_over_every_voice():

@@ -134,3 +134,18 @@ def test_music21s_key_analysis_reads_a_cadence_in_its_key():
     moved = {k: notation.transpose(v, 3) for k, v in voices.items()}
     assert notation.analysed_key(moved) == "Eb major"
     assert notation.analysed_key({"soprano": [0] * 8}) is None
+
+
+@pytest.mark.parametrize("key, midi, name", [
+    ("F minor", [68, 61, 70], ["A-4", "D-4", "B-4"]),   # the signature's flats
+    ("A minor", [68, 69], ["G#4", "A4"]),              # the raised seventh
+    ("F# major", [65, 66], ["E#4", "F#4"]),            # the leading note of F#
+    ("C# major", [72, 73], ["B#4", "C#5"]),            # B# is MIDI 72, an octave edge
+    ("C minor", [71, 63], ["B4", "E-4"]),              # raised seventh beside the flats
+])
+def test_musicxml_spells_each_note_as_its_key_does(tmp_path, key, midi, name):
+    voices = {"soprano": [p for p in midi for _ in range(4)]}
+    path = notation.write_score(voices, key, tmp_path / "piece.musicxml")
+    got = [n.pitch for n in _parsed(path).parts[0].flatten().notes]
+    assert [p.nameWithOctave for p in got] == name
+    assert [p.midi for p in got] == midi

@@ -87,6 +87,16 @@ def test_no_audio_when_the_soundfont_named_is_missing(tmp_path, monkeypatch):
     assert page.render_audio(midi) is None and not os.path.exists(tmp_path / "a.ogg")
 
 
+def test_no_audio_when_fluidsynth_succeeds_but_writes_no_file(tmp_path, monkeypatch):
+    # A FluidSynth built without Ogg output exits 0 having written nothing.
+    import subprocess
+
+    monkeypatch.setattr(page, "synthesizer", lambda: ("fluidsynth", "font.sf2"))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    midi = notation.write_score(VOICES, "C major", str(tmp_path / "a.mid"))
+    assert page.render_audio(midi) is None
+
+
 def test_the_page_renders_its_images_in_headless_chromium(tmp_path):
     samples = [_sample(str(tmp_path), "one"), _sample(str(tmp_path), "two")]
     path = page.write_page(str(tmp_path), samples, title="Chorales")
@@ -95,6 +105,8 @@ def test_the_page_renders_its_images_in_headless_chromium(tmp_path):
 
 def test_the_page_plays_its_audio_in_headless_chromium(tmp_path):
     require_system_program("fluidsynth", "fluidsynth")
+    if page.synthesizer() is None:
+        require_system_program("/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont")
     sample = _sample(str(tmp_path), "one")
     sample["audio"] = os.path.basename(page.render_audio(str(tmp_path / "one.mid")))
     path = page.write_page(str(tmp_path), [sample], title="Chorales")

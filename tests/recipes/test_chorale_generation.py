@@ -123,7 +123,8 @@ def test_predict_by_key_name_or_id_and_primed(tiny_run):
     want, _ = zoo.decoding.generate(model, ids, max_length=6, primer=primer_ids,
                                     include_primer=True)
     got = np.asarray(primed["token_ids"]["value"])
-    np.testing.assert_array_equal(got[:, :want.shape[1]], want)
+    assert got.shape == want.shape == (3, 3 + 6), (got.shape, want.shape)  # P + max_length
+    np.testing.assert_array_equal(got, want)
     for text, row in zip(primers, primed["text"]["value"]):
         assert row.startswith(text)
 
@@ -179,6 +180,22 @@ def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run):
     assert ("zoo generate: error: the export is conditioned: give --condition NAME|ID (one "
             "of 24: 'C major', 'C# major', 'D major'") in proc.stderr, proc.stderr[-2000:]
     assert "or --primer with a MIDI or MusicXML file" in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("harmonizer.epoch=2", "--set harmonizer.epoch: Unknown config key 'epoch' for "
+                           "recipes.chorale_harmonization. Known keys: batch_size,"),
+    ("harmonizer.epochs=0", "--set harmonizer.epochs: expected an integer >= 1. "
+                            "Received: epochs=0"),
+    ("harmonizer.transpose=maybe", "--set harmonizer.transpose: expected"),
+    ("bars=0", "--set bars: expected an integer >= 1. Received: bars=0"),
+])
+def test_zoo_train_refuses_a_bad_setting_before_it_trains(tmp_path, setting, message):
+    run_dir = tmp_path / "run"
+    proc = _zoo("train", "chorale_generation", "--run-dir", str(run_dir), "--set", setting)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "Epoch 1/" not in proc.stdout and not (run_dir / "model.keras").exists()
 
 
 def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):

@@ -61,11 +61,12 @@ def _onsets(grid):
 
 
 def _crossings(grid):
-    """Onsets at which a voice sounds above the voice written above it (both sounding)."""
+    """Onsets at which a voice sounds above the nearest sounding voice written above it
+    (a resting voice between them is passed over)."""
     count = 0
     for t in _onsets(grid):
-        upper, lower = grid[:-1, t], grid[1:, t]
-        count += int(np.any((upper > 0) & (lower > 0) & (lower > upper)))
+        sounding = grid[:, t][grid[:, t] > 0]  # in written order, top voice first
+        count += int(np.any(sounding[1:] > sounding[:-1]))
     return count
 
 
@@ -82,7 +83,9 @@ def _parallels(grid):
                 move_i, move_j = after[i] - before[i], after[j] - before[j]
                 if move_i == 0 or np.sign(move_i) != np.sign(move_j):
                     continue
-                was, now = (before[i] - before[j]) % 12, (after[i] - after[j]) % 12
+                # The interval between the two, whichever is on top (voices may cross).
+                was = abs(before[i] - before[j]) % 12
+                now = abs(after[i] - after[j]) % 12
                 count += int(was == now and now in PERFECT)
     return count
 

@@ -117,6 +117,36 @@ def part_to_pitches(part, total_steps):
     return pitches
 
 
+def spelling(key):
+    """Pitch class -> note name (music21's spelling, ``-`` for flat) as a score in `key`
+    writes it: the key's own scale degrees as its signature spells them (Ab and Db in
+    F minor, E# in F# major), any other black key as a flat in a key with flats and as a
+    sharp otherwise (the raised seventh G# in A minor). No key: sharps."""
+    from music21 import key as m21key
+
+    sharp = {1: "C#", 3: "D#", 6: "F#", 8: "G#", 10: "A#"}
+    flat = {1: "D-", 3: "E-", 6: "G-", 8: "A-", 10: "B-"}
+    names = {0: "C", 2: "D", 4: "E", 5: "F", 7: "G", 9: "A", 11: "B"}
+    if key is None:
+        return {**names, **sharp}
+    tonic, mode = parse_key(key)
+    signature = m21key.Key(PITCH_NAMES[tonic].replace("b", "-"), mode)
+    out = {**names, **(flat if signature.sharps < 0 else sharp)}
+    out.update({p.pitchClass: p.name for p in signature.getPitches()})
+    return out
+
+
+def spelled(midi, names):
+    """A music21 ``Pitch`` of MIDI number `midi` named as `names` (:func:`spelling`)
+    spells its pitch class (B#3 is MIDI 60, Cb4 MIDI 59)."""
+    from music21 import pitch
+
+    p = pitch.Pitch(names[int(midi) % 12])
+    p.octave = int(midi) // 12 - 1
+    p.octave += (int(midi) - p.midi) // 12  # Cb and B# sit across the octave's edge
+    return p
+
+
 def to_score(voices, key=None, *, tempo=80, title=None, fermata=True):
     """A music21 ``Score`` of `voices`: one part per voice (named and with the matching
     vocal instrument where it is one of ``VOICES``), 4/4, the key signature of `key`
@@ -140,10 +170,11 @@ def to_score(voices, key=None, *, tempo=80, title=None, fermata=True):
         if key is not None:
             tonic, mode = parse_key(key)
             part.append(m21key.Key(PITCH_NAMES[tonic].replace("b", "-"), mode))
+        spell = spelling(key)
         last = None
         for _, steps, pitch in notes(voice):
             length = steps / STEPS_PER_QUARTER
-            element = note.Note(pitch, quarterLength=length) if pitch else \
+            element = note.Note(spelled(pitch, spell), quarterLength=length) if pitch else \
                 note.Rest(quarterLength=length)
             part.append(element)
             last = element if pitch else last

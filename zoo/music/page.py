@@ -46,7 +46,8 @@ def render_audio(midi_path, *, timeout=120):
                                font, midi_path], capture_output=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out if proc.returncode == 0 and os.path.getsize(out) > 0 else None
+    ok = proc.returncode == 0 and os.path.isfile(out) and os.path.getsize(out) > 0
+    return out if ok else None  # (a FluidSynth without Ogg output may write nothing)
 
 
 def _table(rows, header):
