@@ -155,6 +155,7 @@ def to_score(voices, key=None, *, tempo=80, title=None, fermata=True):
     from music21 import stream, tempo as m21tempo
 
     voices = check_voices(voices)
+    spell = spelling(key)  # one key for every voice
     score = stream.Score()
     if title:
         score.insert(0, metadata.Metadata(title=title))
@@ -170,7 +171,6 @@ def to_score(voices, key=None, *, tempo=80, title=None, fermata=True):
         if key is not None:
             tonic, mode = parse_key(key)
             part.append(m21key.Key(PITCH_NAMES[tonic].replace("b", "-"), mode))
-        spell = spelling(key)
         last = None
         for _, steps, pitch in notes(voice):
             length = steps / STEPS_PER_QUARTER
