@@ -5,6 +5,9 @@
 - Every test starts from a fresh Keras session with fixed seeds.
 - This repository's recipes are registered (entry-point group
   ``zoo.recipes``) even when the installed metadata predates that group.
+- Exports are verified by one long-lived verifier process per worker
+  (tests/verifier.py) instead of a fresh process per export; a test that needs
+  the product's own fresh process asks for ``real_fresh_process``.
 """
 
 import atexit
@@ -61,3 +64,72 @@ def _fresh_keras_session():
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(1234)
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_verifier_per_worker():
+    from tests.verifier import Verifiers
+    from zoo.export import verify
+
+    real, verifiers = verify.run_fresh, Verifiers()
+    verify.run_fresh = verifiers
+    yield real
+    verify.run_fresh = real
+    verifiers.close()
+
+
+@pytest.fixture
+def real_fresh_process(monkeypatch, _one_verifier_per_worker):
+    """The product's own verification path for this test: a new process per export."""
+    from zoo.export import verify
+
+    monkeypatch.setattr(verify, "run_fresh", _one_verifier_per_worker)
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory, worker_id):
+    """``built_once(key, build)``: the folder that ``build(folder)`` filled, built once
+    per test session however many workers ask (the first builds it under a file lock,
+    the others wait for it and reuse it). Tests read it, or copy it into their own
+    ``tmp_path`` before they change anything (train once, copy many times)."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "built-once"
+    root.mkdir(exist_ok=True)
+
+    def build_once(key, build):
+        folder = root / key
+        with open(root / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (root / f"{key}.done").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                (root / f"{key}.done").touch()
+        return folder
+
+    return build_once
+
+
+def _train_run_folder_recipe(folder):
+    from tests import run_folder_recipe
+    from zoo import recipe
+
+    config = recipe.make_config(run_folder_recipe)
+    recipe.run(run_folder_recipe, config, run_dir=str(folder / "run"), export=False, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def finished_run(built_once):
+    """A finished 2-epoch run folder of tests/run_folder_recipe.py, no export (trained once
+    per session: copy it before changing it)."""
+    return str(built_once("run_folder_recipe", _train_run_folder_recipe) / "run")
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory):
+    """One TFDS data folder for the recipes' tests in this worker (each dataset is
+    built once per worker)."""
+    return str(tmp_path_factory.mktemp("tfds"))

@@ -36,3 +36,64 @@ def run_python(code, *, env=None, timeout=300):
             f"child process failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc.stdout
+
+
+_LIGHT = """
+import contextlib, io, json, os, sys
+from zoo import cli
+start = dict(os.environ)
+for argv in json.loads(ARGVS):
+    os.environ.clear()
+    os.environ.update(start)  # main() sets ZOO_VERBOSE/ZOO_DEBUG from the flags
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit:
+            code = exit.code
+    heavy = sorted(m for m in ("keras", "tensorflow", "keras_tuner", "tensorflow_datasets",
+                               "jax") if m in sys.modules)
+    print(json.dumps({"code": code, "heavy": heavy, "stdout": out.getvalue(),
+                      "stderr": err.getvalue()}), flush=True)
+"""
+
+
+def run_light(argvs, *, env=None, timeout=300):
+    """Run ``zoo.cli.main(argv)`` for each of `argvs` in turn in ONE fresh process and
+    return a dict {tuple(argv): {"code", "heavy", "stdout", "stderr"}}, where "heavy" lists
+    the heavy modules (Keras, TensorFlow, keras-tuner, TFDS, JAX) imported by then.
+
+    The modules a process has imported only grow, so a command that imports one shows
+    it from its own answer on: one process shows that each of them stays light."""
+    import json
+
+    out = run_python(_LIGHT.replace("ARGVS", repr(json.dumps(argvs))),
+                     env=subprocess_env(**(env or {})), timeout=timeout)
+    answers = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(answers) == len(argvs), out[-2000:]
+    return {tuple(argv): answer for argv, answer in zip(argvs, answers)}
+
+
+def zoo_free(script, args, *, timeout=600):
+    """Run `script` (``python -c``) with `args` in a process that never imported zoo,
+    the way the exports are verified (:func:`zoo.export.verify.run_fresh`: GPUs hidden,
+    no ``PYTHONPATH``): in the tests that is the worker's long-lived verifier process
+    (tests/verifier.py), so TensorFlow starts once per worker, not once per call.
+    Returns the ``subprocess.CompletedProcess``."""
+    from zoo.export import verify
+
+    return verify.run_fresh(script, args, timeout=timeout)
+
+
+def zoo_main(argv, capsys):
+    """``zoo ARGV`` in this process, through ``zoo.cli.main`` (the function the console
+    script calls): (exit status, stdout, stderr). Argparse's usage errors count as their
+    exit status."""
+    from zoo import cli
+
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exit:
+        code = exit.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -79,7 +79,9 @@ def _expected_rows(backend, zoo_ok, torch_ok):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+# CI runs the TensorFlow smoke run; the exhaustive tier the JAX one too.
+@pytest.mark.parametrize("backend", ["tensorflow",
+                                     pytest.param("jax", marks=pytest.mark.exhaustive)])
 def test_quick_run_has_every_row_with_sane_numbers(backend, tmp_path):
     out = tmp_path / "result.json"
     proc = subprocess.run(

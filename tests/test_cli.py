@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.helpers import run_light
 from zoo import cli, recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,9 +67,8 @@ def test_train_evaluate_export_predict(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["--tiny", "--set", "cells=()", "--run-dir", run, "--no-export",
             "--data-dir", str(tmp_path / "tfds"), "--quiet"]
-    trained = _zoo("train", "adding_problem", *args)
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    last = trained.stdout.strip().splitlines()[-1]
+    assert cli.main(["train", "adding_problem", *args]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("[adding_problem] complete: mse=") and f"run {run}" in last
     # Started again, the finished run is reused, not retrained nor overwritten.
     assert cli.main(["train", "adding_problem", *args]) == 0
@@ -156,28 +156,19 @@ def test_the_static_catalogs_are_the_registries():
     assert list(cli.DATASETS) == list(zoo.data.list_datasets())
 
 
-LIGHT = """
-import sys
-from zoo import cli
-argv = sys.argv[1:]
-try:
-    code = cli.main(argv)
-except SystemExit as exit:
-    code = exit.code
-heavy = sorted(m for m in ("keras", "tensorflow", "keras_tuner", "tensorflow_datasets", "jax")
-               if m in sys.modules)
-print("HEAVY", code, ",".join(heavy) or "-")
-"""
-
-
-@pytest.mark.parametrize("argv", [
+LIGHT_ARGVS = [
     ["--help"], ["list"], ["list", "models"], ["list", "datasets"],
     *[[command, "--help"] for command in
       ("list", "train", "evaluate", "export", "generate", "predict", "tune")],
-])
-def test_help_and_list_import_neither_tensorflow_nor_keras(argv):
-    env = dict(os.environ, KERAS_BACKEND="tensorflow")
-    proc = subprocess.run([sys.executable, "-c", LIGHT, *argv], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
-    last = proc.stdout.strip().splitlines()[-1]
-    assert last == "HEAVY 0 -", (last, proc.stderr[-2000:])
+]
+
+
+@pytest.fixture(scope="session")
+def light():
+    return run_light(LIGHT_ARGVS)
+
+
+@pytest.mark.parametrize("argv", LIGHT_ARGVS)
+def test_help_and_list_import_neither_tensorflow_nor_keras(light, argv):
+    answer = light[tuple(argv)]
+    assert (answer["code"], answer["heavy"]) == (0, []), answer["stderr"][-2000:]

@@ -2,8 +2,10 @@
 message that names the flag, never a traceback; a bug is one line and exit 1; Ctrl-C is one
 line and exit 130, and an interrupted `zoo train` resumes.
 
-The cases that import no TensorFlow run as real `zoo` processes (fast); those that need an
-export live in tests/test_cli_serving.py (in-process, and through the command when slow).
+The battery runs in-process, through `zoo.cli.main` (the function the console script
+calls), capturing its output and exit status. Real `zoo` processes remain only for what
+a process alone shows: one bad command line's exit status and stderr, and Ctrl-C. Those
+that need an export live in tests/test_cli_serving.py.
 """
 
 import argparse
@@ -19,16 +21,22 @@ import pytest
 from tests.helpers import ROOT, subprocess_env
 from zoo import _cli_errors, cli
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_cli_errors")
-
 
 @pytest.fixture(autouse=True)
 def _no_debug(monkeypatch):
     # main() sets ZOO_DEBUG/ZOO_VERBOSE from --debug/--verbose: undone after each test.
     monkeypatch.setenv("ZOO_DEBUG", "0")
     monkeypatch.setenv("ZOO_VERBOSE", "0")
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+
+
+def _main(argv, capsys):
+    """`zoo ARGV` in this process: (exit status, stderr)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit:  # argparse's usage errors
+        code = exit.code
+    return code, capsys.readouterr().err
 
 
 def _zoo(*args, timeout=120, **env):
@@ -37,7 +45,7 @@ def _zoo(*args, timeout=120, **env):
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def paths(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     (root / "a_file").write_text("not a folder")
@@ -91,28 +99,37 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a[:2]) for a, _ in BAD])
-def test_bad_command_lines_exit_2_in_one_line(paths, argv, message):
+def test_bad_command_lines_exit_2_in_one_line(paths, argv, message, capsys):
     argv = [a.format(**paths) for a in argv]
-    done = _zoo(*argv)
+    code, err = _main(argv, capsys)
+    assert code == 2, (code, err[-2000:])
+    assert "Traceback" not in err, err[-3000:]
+    assert err.count("\n") == 1, err[-3000:]
+    assert err.startswith(f"zoo {argv[0]}: error: "), err[-2000:]
+    assert message.format(**paths) in err, err
+
+
+def test_a_bad_command_line_in_a_real_zoo_process_is_one_line_and_exit_2(paths):
+    # The console script's own process: its exit status and all it prints on stderr.
+    done = _zoo("evaluate", paths["missing"])
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"zoo {argv[0]}: error: "), done.stderr[-2000:]
-    assert message.format(**paths) in last, last
+    assert done.stderr.startswith(f"zoo evaluate: error: RUN_DIR {paths['missing']}: does not "
+                                  "exist; expected a run folder"), done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("argv", [["--debug", "train", "no_such_recipe"],
                                   ["train", "no_such_recipe", "--debug"]])
 def test_debug_shows_the_traceback(argv):
-    done = _zoo(*argv)
-    assert done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("ValueError: Unknown recipe")
+    # With --debug the exception leaves main(), so Python prints its traceback (exit 1).
+    with pytest.raises(ValueError, match="^Unknown recipe 'no_such_recipe'"):
+        cli.main(argv)
 
 
-def test_usage_errors_name_the_flag():
-    done = _zoo("generate", "x", "--max-length", "many")
-    assert done.returncode == 2 and "argument --max-length: invalid int value: 'many'" in \
-        done.stderr and "Traceback" not in done.stderr
+def test_usage_errors_name_the_flag(capsys):
+    code, err = _main(["generate", "x", "--max-length", "many"], capsys)
+    assert code == 2 and "argument --max-length: invalid int value: 'many'" in err
+    assert "Traceback" not in err
 
 
 def test_a_bug_is_one_line_and_exit_1_and_debug_shows_it(monkeypatch, capsys):
@@ -301,18 +318,19 @@ def test_a_failed_zoo_subprocess_becomes_its_last_line(code, stderr, kind, messa
     assert log == ("log line\n" if code == 2 else stderr if "Traceback" in stderr else "")
 
 
-def test_python_m_recipe_reports_through_the_wrapper():
-    done = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1"],
-                          capture_output=True, text=True, cwd=ROOT, env=subprocess_env(),
-                          timeout=120)
-    assert done.returncode == 2, done.stderr[-3000:]
-    assert done.stderr.startswith("python -m recipes.sunspots: error: Unknown config key "
-                                  "'nope' for recipes.sunspots."), done.stderr[-3000:]
-    assert done.stderr.count("\n") == 1
-    debug = subprocess.run([sys.executable, "-m", "recipes.sunspots", "--set", "nope=1",
-                            "--debug"], capture_output=True, text=True, cwd=ROOT,
-                           env=subprocess_env(), timeout=120)
-    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+def test_python_m_recipe_reports_through_the_wrapper(capsys):
+    # `python -m recipes.sunspots` calls this main(); it exits with the status.
+    from recipes import sunspots
+
+    with pytest.raises(SystemExit) as exit:
+        sunspots.main(["--set", "nope=1"])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m recipes.sunspots: error: Unknown config key 'nope' for "
+                          "recipes.sunspots."), err[-3000:]
+    assert err.count("\n") == 1
+    with pytest.raises(ValueError, match="^Unknown config key 'nope'"):
+        sunspots.main(["--set", "nope=1", "--debug"])
 
 
 @pytest.mark.slow  # a TensorFlow subprocess (10-40 s here)

@@ -3,12 +3,11 @@ default, train and tune share their options, and help answers without TensorFlow
 
 import os
 import re
-import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import ROOT, subprocess_env
+from tests.helpers import ROOT, run_light
 from zoo import _cli_synopsis, cli, recipe
 
 COMMANDS = ("list", "train", "evaluate", "export", "predict", "generate", "tune")
@@ -106,43 +105,36 @@ def test_verbose_and_debug_before_or_after_the_command(monkeypatch, capsys, flag
     assert os.environ.get(variable) == "1"
 
 
-LIGHT = """
-import sys
-from zoo import cli
-try:
-    code = cli.main(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-heavy = sorted(m for m in ("keras", "tensorflow", "keras_tuner", "tensorflow_datasets", "jax")
-               if m in sys.modules)
-print("HEAVY", code, ",".join(heavy) or "-")
-"""
-
-
-@pytest.mark.parametrize("argv", [["--verbose", "--help"], ["--debug", "tune", "--help"],
-                                  ["--verbose", "list"]])
-def test_global_flags_keep_help_and_list_light(argv):
-    proc = subprocess.run([sys.executable, "-c", LIGHT, *argv], capture_output=True, text=True,
-                          cwd=ROOT, env=subprocess_env(), timeout=120)
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY 0 -", proc.stderr[-2000:]
-    if "tune" in argv:
-        assert "--max-trials" in proc.stdout and "--backend" in proc.stdout
-
-
-@pytest.mark.parametrize("argv,message", [
+_FLAGS = [["--verbose", "--help"], ["--debug", "tune", "--help"], ["--verbose", "list"]]
+_BAD = [
     (["train", "sunspots", "--tiny", "--set", "epochs=0"], "--set epochs: expected an integer"),
     (["train", "sunspots", "--data", "x.csv"], "recipe sunspots takes no --data"),
     (["train", "text_classification", "--data", "no-such.csv"], "--data: no such file"),
     (["tune", "sunspots", "--tiny", "--data", "x.csv"], "recipe sunspots takes no --data"),
     (["tune", "sunspots", "--set", "batch_size=0"], "--set batch_size: expected an integer"),
-])
-def test_a_bad_set_or_data_is_refused_before_keras_loads(argv, message):
+]
+
+
+@pytest.fixture(scope="session")
+def light():
+    # One fresh process runs them all (each command's imports are read after it).
+    return run_light(_FLAGS + [argv + ["--backend", "jax"] for argv, _ in _BAD])
+
+
+@pytest.mark.parametrize("argv", _FLAGS)
+def test_global_flags_keep_help_and_list_light(light, argv):
+    answer = light[tuple(argv)]
+    assert (answer["code"], answer["heavy"]) == (0, []), answer["stderr"][-2000:]
+    if "tune" in argv:
+        assert "--max-trials" in answer["stdout"] and "--backend" in answer["stdout"]
+
+
+@pytest.mark.parametrize("argv,message", _BAD)
+def test_a_bad_set_or_data_is_refused_before_keras_loads(light, argv, message):
     # Also before the command would start itself again on another backend.
-    proc = subprocess.run([sys.executable, "-c", LIGHT, *argv, "--backend", "jax"],
-                          capture_output=True, text=True, cwd=ROOT, env=subprocess_env(),
-                          timeout=120)
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY 2 -", proc.stderr[-2000:]
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+    answer = light[tuple(argv + ["--backend", "jax"])]
+    assert (answer["code"], answer["heavy"]) == (2, []), answer["stderr"][-2000:]
+    assert message in answer["stderr"] and "Traceback" not in answer["stderr"]
 
 
 def test_tune_starts_again_on_the_wanted_backend(monkeypatch):

@@ -22,8 +22,8 @@ tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 from zoo.data.text import Tokenizer  # noqa: E402  (after the TensorFlow check)
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_cli_serving")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,7 +98,7 @@ def _save_module(module, path, names):
     return str(path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     paths = {
@@ -256,13 +256,17 @@ def test_bad_input_is_refused_in_one_line(exports, capsys, kind, argv, message):
     code, out, err = _main(capsys, command, paths[kind], *rest)
     assert code == 2, (out, err)
     assert err.startswith(f"zoo {command}: error: ") and message in err, err
+    assert "Traceback" not in err, err
     if kind == "versions":
         assert f"did you mean {os.path.join(paths['versions'], '10')}?" in err
     if kind == "run":
         assert f"run `zoo export {paths['run']}` first" in err
 
 
-@pytest.mark.slow
+# Exhaustive tier: a real `zoo` process (a TensorFlow start) per bad input. The default and
+# CI tiers check each message in-process (test_bad_input_is_refused_in_one_line) and one of
+# them through a real process (test_the_zoo_command_refuses_in_one_line_and_reaches_...).
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("kind,argv,message", BAD, ids=IDS)
 def test_bad_input_through_the_zoo_command(exports, kind, argv, message):
     _, paths = exports

@@ -82,7 +82,7 @@ def _train(root, name, devices, **kw):
     return report, metrics, weights
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def one_device(tmp_path_factory):
     """44 training examples (batches of 8, the last of 4) and 20 for validation (last 4)."""
     return _train(tmp_path_factory.mktemp("one-device"), "run", 1)

@@ -15,8 +15,8 @@ import pytest
 from tests.helpers import ROOT, subprocess_env
 from zoo import _quiet
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_quiet")
 
 # What a user must not see (each was seen on main before this module's fixes).
@@ -54,7 +54,7 @@ def _first_bar(output):
     raise AssertionError(f"no progress bar in:\n{output[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sunspots(tmp_path_factory):
     """A tiny sunspots run (``zoo train --tiny``), its data folder, and what it printed."""
     tmp = tmp_path_factory.mktemp("quiet")

@@ -15,6 +15,7 @@ import textwrap
 
 import pytest
 
+from tests.helpers import zoo_main
 from tests.recipe_entry_points import write_dist_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,17 +99,23 @@ def _zoo(plugin_path, *args, cwd):
                           timeout=300)
 
 
-def test_an_installed_package_recipe_is_listed_and_trains(plugin_path, tmp_path):
+def test_an_installed_package_recipe_is_listed_and_trains(plugin_path, tmp_path, monkeypatch,
+                                                          capsys):
     listed = _zoo(plugin_path, "list", "recipes", cwd=str(tmp_path))
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "  tiny_plugin_task\n" in listed.stdout
     assert "  adding_problem\n" in listed.stdout  # this project's recipes, found the same way
 
+    # Installed in this process too (its folder on sys.path): train, evaluate and a bad
+    # setting through zoo.cli.main, found the same way.
+    monkeypatch.syspath_prepend(plugin_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "my_tiny_recipe", raising=False)
     run = str(tmp_path / "run")
-    trained = _zoo(plugin_path, "train", "tiny_plugin_task", "--tiny", "--set", "model.units=4",
-                   "--run-dir", run, "--no-export", "--quiet", cwd=str(tmp_path))
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    last = trained.stdout.strip().splitlines()[-1]
+    code, out, err = zoo_main(["train", "tiny_plugin_task", "--tiny", "--set", "model.units=4",
+                               "--run-dir", run, "--no-export", "--quiet"], capsys)
+    assert code == 0, err[-3000:]
+    last = out.strip().splitlines()[-1]
     assert last.startswith("[tiny_plugin_task] complete: ") and f"run {run}" in last
     assert json.load(open(os.path.join(run, "config.json")))["model"]["units"] == 4
     info = json.load(open(os.path.join(run, "recipe.json")))
@@ -120,10 +127,11 @@ def test_an_installed_package_recipe_is_listed_and_trains(plugin_path, tmp_path)
     assert metrics["status"] == "complete" and metrics["epochs_done"] == 1
     assert set(metrics["test"]) == {"accuracy", "loss"}
 
-    evaluated = _zoo(plugin_path, "evaluate", run, cwd=str(tmp_path))  # found via recipe.json
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    assert evaluated.stdout.strip().splitlines()[-1].startswith(f"[evaluate] {run}: accuracy=")
+    code, out, err = zoo_main(["evaluate", run], capsys)  # found via recipe.json
+    assert code == 0, err[-3000:]
+    assert out.strip().splitlines()[-1].startswith(f"[evaluate] {run}: accuracy=")
 
-    bad = _zoo(plugin_path, "train", "tiny_plugin_task", "--set", "epochz=1", cwd=str(tmp_path))
-    assert bad.returncode == 2
-    assert "Unknown config key 'epochz' for my_tiny_recipe" in bad.stderr
+    code, _, err = zoo_main(["train", "tiny_plugin_task", "--set", "epochz=1"], capsys)
+    assert code == 2
+    assert "Unknown config key 'epochz' for my_tiny_recipe" in err
+    sys.modules.pop("my_tiny_recipe", None)

@@ -1,7 +1,7 @@
 """``python -m benchmarks.results``: tables written from real (tiny) runs, read back without
 training, a stale README table caught by ``--check``, bad arguments refused.
 
-One module-scoped pair of tiny runs (japanese_vowels, sunspots) trained by the command
+One session-scoped pair of tiny runs (japanese_vowels, sunspots) trained by the command
 itself in a subprocess serves the slow tests; the other invocations only read them. The fast
 tests read a run folder written by hand, with figures whose table form is worked out here.
 """
@@ -18,8 +18,8 @@ import pytest
 from benchmarks import results
 from tests.helpers import ROOT, subprocess_env
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_results")
 
 RECIPES = ("japanese_vowels", "sunspots")
@@ -52,7 +52,7 @@ def metrics(runs, recipe):
         return json.load(handle)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """Two tiny runs trained by ``benchmarks.results`` itself, and the files it wrote."""
     folder = tmp_path_factory.mktemp("results")

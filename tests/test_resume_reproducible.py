@@ -113,8 +113,11 @@ def _rows(run_dir):
     return runs.read_history(run_dir)
 
 
+# CI kills the TensorFlow run four ways; the exhaustive tier the JAX run too (the same
+# kills, twelve more processes).
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", ["tensorflow",
+                                     pytest.param("jax", marks=pytest.mark.exhaustive)])
 def test_killed_four_ways_and_resumed_equals_an_uninterrupted_run(tmp_path, backend):
     straight_dir = str(tmp_path / "straight")
     straight = _run(tmp_path, straight_dir, backend=backend)

@@ -54,7 +54,9 @@ def fake_export(monkeypatch):
     return calls
 
 
-@pytest.mark.slow
+# Exhaustive tier: the same refusal through a real `zoo` process (a TensorFlow start);
+# test_a_rejected_configuration_writes_nothing_and_the_retry_runs checks it in-process.
+@pytest.mark.exhaustive
 def test_zoo_train_refuses_an_unknown_model_argument_before_writing(tmp_path):
     # The real command, as a user meets it: a model argument that does not exist.
     proc = subprocess.run(

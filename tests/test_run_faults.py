@@ -18,31 +18,12 @@ import time
 
 import pytest
 
-from tests import run_folder_recipe
-from tests.helpers import ROOT, subprocess_env
+from tests.helpers import ROOT, subprocess_env, zoo_main
 from zoo import recipe as base
 from zoo.export import LEFTOVER_MAX_AGE, read_export_info, remove_leftovers
 from zoo.training import runs
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_run_faults")
-
 RECIPE = "tests.run_folder_recipe"
-
-
-def zoo_run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=ROOT, env=subprocess_env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A finished 2-epoch run folder of the fixture recipe (trained once, copied per test)."""
-    run_dir = str(tmp_path_factory.mktemp("finished") / "run")
-    config = base.make_config(run_folder_recipe)
-    base.run(run_folder_recipe, config, run_dir=run_dir, export=False, verbose=0)
-    return run_dir
 
 
 @pytest.fixture
@@ -108,35 +89,34 @@ def test_json_files_that_parse_but_hold_the_wrong_thing_are_named_corrupt(run_di
         base.load_run(run_dir)
 
 
-@pytest.mark.slow
-def test_zoo_train_on_a_run_with_a_corrupt_config_exits_2_naming_it(run_dir):
+def test_zoo_train_on_a_run_with_a_corrupt_config_exits_2_naming_it(run_dir, capsys):
     path = os.path.join(run_dir, "config.json")
     truncate(path)
-    proc = zoo_run("train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"zoo train: error: {path} is corrupt (not JSON: " in proc.stderr
-    assert "start the run again with --overwrite, or train into another --run-dir." \
-        in proc.stderr
-    again = zoo_run("train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet",
-                    "--overwrite")
-    assert again.returncode == 0, again.stderr
+    code, _, err = zoo_main(["train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet"],
+                            capsys)
+    assert code == 2 and "Traceback" not in err, err
+    assert err.startswith(f"zoo train: error: {path} is corrupt (not JSON: ") and \
+        err.count("\n") == 1, err
+    assert "start the run again with --overwrite, or train into another --run-dir." in err
+    code, _, err = zoo_main(["train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet",
+                             "--overwrite"], capsys)
+    assert code == 0, err
     assert runs.read_json(path)["epochs"] == 2
 
 
 # --------------------------------------------------------------------------- history.csv
 
 
-@pytest.mark.slow
-def test_a_torn_history_row_is_dropped_and_its_epoch_runs_again(run_dir):
+def test_a_torn_history_row_is_dropped_and_its_epoch_runs_again(run_dir, capsys):
     # A run trained further (2 -> 4 epochs) and killed while CSVLogger wrote epoch 2's row.
     path = os.path.join(run_dir, "history.csv")
     with open(path, "a", newline="") as f:
         f.write("2,")
-    proc = zoo_run("train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet",
-                   "--epochs", "4")
-    assert proc.returncode == 0, proc.stderr
+    code, _, err = zoo_main(["train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet",
+                             "--epochs", "4"], capsys)
+    assert code == 0, err
     assert f"notice: {path}: line 4 ('2,') is dropped (no line end: cut short " \
-           "while being written); its epoch runs again." in proc.stderr
+           "while being written); its epoch runs again." in err
     lines = history_lines(run_dir)
     assert [line.split(",")[0] for line in lines] == ["epoch", "0", "1", "2", "3"]
     assert all(len(line.split(",")) == 5 for line in lines)
@@ -167,18 +147,18 @@ def test_a_truncated_model_keras_is_named_corrupt_not_missing(run_dir, tmp_path)
         base.load_run_model(run_dir)
 
 
-@pytest.mark.slow
-def test_zoo_export_and_evaluate_of_a_truncated_model_exit_2_naming_it(run_dir, tmp_path):
+def test_zoo_export_and_evaluate_of_a_truncated_model_exit_2_naming_it(run_dir, tmp_path,
+                                                                       capsys):
     path = os.path.join(run_dir, "model.keras")
     truncate(path, keep=0.6)
     for args in (["export", run_dir, "--to", str(tmp_path / "exports" / "1")],
                  ["evaluate", run_dir]):
-        proc = zoo_run(*args)
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert f"zoo {args[0]}: error: {path} is corrupt (not a readable .keras archive" \
-            in proc.stderr
-        assert "File not found" not in proc.stderr
-        assert "Rerun `zoo train` with the same command to rebuild it" in proc.stderr
+        code, _, err = zoo_main(args, capsys)
+        assert code == 2 and "Traceback" not in err, err
+        assert err.startswith(f"zoo {args[0]}: error: {path} is corrupt (not a readable "
+                              ".keras archive") and err.count("\n") == 1, err
+        assert "File not found" not in err
+        assert "Rerun `zoo train` with the same command to rebuild it" in err
 
 
 # --------------------------------------------------------------------------- export leftovers

@@ -1,11 +1,13 @@
 """The run-folder lock (zoo.training.lock): one process at a time, and a killed one's taken over.
 
 The end-to-end tests start real ``zoo`` processes on one folder and kill
-them for real (SIGKILL).
+them for real (SIGKILL); a command refused by a folder that another process
+holds runs in this process, through ``zoo.cli.main``.
 """
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +16,7 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT, subprocess_env
+from tests.helpers import ROOT, subprocess_env, zoo_main
 from zoo.training import lock as run_lock
 from zoo.training import runs
 
@@ -217,32 +219,34 @@ def test_a_killed_run_s_lock_is_taken_over_and_the_run_resumes(tmp_path):
     assert not os.path.exists(run_lock.lock_path(run_dir))
 
 
-@pytest.mark.slow
-def test_export_evaluate_and_tune_refuse_a_busy_folder_with_exit_2(tmp_path):
+def test_export_evaluate_and_tune_refuse_a_busy_folder_with_exit_2(finished_run, tmp_path,
+                                                                   capsys):
+    # The holder is another process (the lock is re-entrant within one); the refused
+    # commands run in this one, through zoo.cli.main.
     run_dir = str(tmp_path / "run")
-    trained = zoo_run("train", RECIPE, "--run-dir", run_dir, "--no-export", "--quiet")
-    assert trained.returncode == 0, trained.stderr
+    shutil.copytree(finished_run, run_dir)
     holder = hold(run_dir)
     try:
         for args in (["export", run_dir, "--to", str(tmp_path / "exports" / "1")],
                      ["evaluate", run_dir]):
-            proc = zoo_run(*args)
-            assert proc.returncode == 2, proc.stderr
-            assert "Traceback" not in proc.stderr
-            assert (f"zoo {args[0]}: error: The folder {run_dir} is busy: pid {holder.pid} "
-                    f"on host {socket.gethostname()} (python -c {run_dir} 120)") in proc.stderr
+            code, _, err = zoo_main(args, capsys)
+            assert code == 2 and err.count("\n") == 1, err
+            assert "Traceback" not in err
+            assert err.startswith(f"zoo {args[0]}: error: The folder {run_dir} is busy: pid "
+                                  f"{holder.pid} on host {socket.gethostname()} (python -c "
+                                  f"{run_dir} 120)"), err
         assert not os.path.exists(tmp_path / "exports" / "1")
     finally:
         stop(holder)
     sweep = tmp_path / "tuning" / "sweep"
     holder = hold(sweep)
     try:
-        proc = zoo_run("tune", "tests.tuning_recipe_fixture", "--tiny", "--max-trials", "1",
-                       "--directory", str(tmp_path / "tuning"), "--project-name", "sweep",
-                       "--quiet")
-        assert proc.returncode == 2, proc.stderr
-        assert "Traceback" not in proc.stderr
-        assert f"The folder {sweep} is busy: pid {holder.pid}" in proc.stderr
+        code, _, err = zoo_main(["tune", "tests.tuning_recipe_fixture", "--tiny", "--max-trials",
+                                 "1", "--directory", str(tmp_path / "tuning"), "--project-name",
+                                 "sweep", "--quiet"], capsys)
+        assert code == 2, err
+        assert "Traceback" not in err
+        assert f"The folder {sweep} is busy: pid {holder.pid}" in err
         assert not os.path.exists(sweep / "oracle.json")
     finally:
         stop(holder)

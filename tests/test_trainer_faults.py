@@ -3,9 +3,10 @@ exists, refused with a message naming the file and the way out otherwise.
 
 Faults are injected the way disks and kills make them: a file cut to half
 its size, or overwritten with garbage. The first tests exercise the backup
-in this process; the slow ones run the ``zoo`` command in real processes,
-one killed with SIGKILL after a backup, and check its output: the notice or
-the error, never a traceback.
+in this process; the slow ones run the ``zoo`` command on copies of a run
+killed for real with SIGKILL after a backup (and of one that finished), in
+this process through ``zoo.cli.main``, and check its output: the notice or the
+error, never a traceback.
 """
 
 import json
@@ -21,12 +22,10 @@ import keras
 import numpy as np
 import pytest
 
+from tests.helpers import zoo_main
 from zoo.training import backup, runs
 from zoo.training.runs import CorruptRunFile
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_trainer_faults")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
@@ -169,7 +168,7 @@ def test_an_epoch_trained_again_after_a_fallback_keeps_the_state_before_it(tmp_p
         np.testing.assert_array_equal(a, b)
 
 
-# -- the zoo command, in real processes --------------------------------------
+# -- the zoo command: one run killed for real, the rest in this process ------------
 
 ARGS = ["adding_problem", "--tiny", "--set", "cells=()", "--set", "epochs=4",
         "--no-export", "--quiet"]
@@ -194,31 +193,39 @@ KILLED_AFTER_EPOCH_3 = textwrap.dedent(
 )
 
 
-def _zoo(tmp_path, run, *, code=None):
+def _zoo(data, run, *, code=None):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=PYTHONPATH,
                CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
     head = ["-c", code] if code else ["-m", "zoo.cli"]
     return subprocess.run(
-        [sys.executable, *head, "train", *ARGS, "--run-dir", run,
-         "--data-dir", str(tmp_path.parent / "tfds")],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
+        [sys.executable, *head, "train", *ARGS, "--run-dir", run, "--data-dir", data],
+        capture_output=True, text=True, env=env, cwd=os.path.dirname(run), timeout=300)
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    """An uninterrupted run, and the same run killed after the backup of epoch 3."""
-    tmp = tmp_path_factory.mktemp("faults")
-    straight, killed = str(tmp / "straight"), str(tmp / "killed")
+def _train(folders, run, capsys):
+    """`zoo train` of the same run in this process: (exit status, stdout, stderr)."""
+    return zoo_main(["train", *ARGS, "--run-dir", run, "--data-dir", folders["tfds"]], capsys)
+
+
+def _build_folders(folder):
     # Build the data first: a run that builds it draws from the seeded generators
     # before building its model, and would not start from the same weights.
     import zoo.data
 
-    zoo.data.load("adding_problem/length_50", "train[:1]", data_dir=str(tmp.parent / "tfds"))
-    done = _zoo(tmp, straight)
+    data = str(folder / "tfds")
+    zoo.data.load("adding_problem/length_50", "train[:1]", data_dir=data)
+    done = _zoo(data, str(folder / "straight"))
     assert done.returncode == 0, done.stderr[-3000:]
-    dead = _zoo(tmp, killed, code=KILLED_AFTER_EPOCH_3)
+    dead = _zoo(data, str(folder / "killed"), code=KILLED_AFTER_EPOCH_3)
     assert dead.returncode == -signal.SIGKILL, dead.stderr[-3000:]
-    return {"straight": straight, "killed": killed, "tmp": tmp}
+
+
+@pytest.fixture(scope="session")
+def folders(built_once):
+    """An uninterrupted run, and the same run killed after the backup of epoch 3, each
+    in a real process (built once; the tests copy them), and their data folder."""
+    folder = built_once("trainer_faults", _build_folders)
+    return {name: str(folder / name) for name in ("straight", "killed", "tfds")}
 
 
 def _copy(folders, name, tmp_path):
@@ -227,20 +234,21 @@ def _copy(folders, name, tmp_path):
     return target
 
 
-def _no_traceback(proc):
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+def _no_traceback(out, err):
+    assert "Traceback" not in out + err, err[-3000:]
 
 
 @pytest.mark.slow
-def test_cli_resumes_from_the_previous_backup_when_the_latest_is_cut(folders, tmp_path):
+def test_cli_resumes_from_the_previous_backup_when_the_latest_is_cut(folders, tmp_path,
+                                                                     capsys):
     run = _copy(folders, "killed", tmp_path)
     latest = os.path.join(run, "backup", "epoch-00003.weights.h5")
     truncate(latest)
-    proc = _zoo(tmp_path, run)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    _no_traceback(proc)
-    assert f"Notice: {latest} cannot be read (" in proc.stderr
-    assert "epoch-00002.weights.h5: epoch 3 is trained again." in proc.stderr
+    code, out, err = _train(folders, run, capsys)
+    assert code == 0, err[-3000:]
+    _no_traceback(out, err)
+    assert f"Notice: {latest} cannot be read (" in err
+    assert "epoch-00002.weights.h5: epoch 3 is trained again." in err
     got, want = runs.read_history(run), runs.read_history(folders["straight"])
     assert len(got["loss"]) == len(want["loss"]) == 4
     for key in want:
@@ -248,62 +256,62 @@ def test_cli_resumes_from_the_previous_backup_when_the_latest_is_cut(folders, tm
 
 
 @pytest.mark.slow
-def test_cli_refuses_when_both_backups_are_unreadable(folders, tmp_path):
+def test_cli_refuses_when_both_backups_are_unreadable(folders, tmp_path, capsys):
     run = _copy(folders, "killed", tmp_path)
     latest = os.path.join(run, "backup", "epoch-00003.weights.h5")
     previous = os.path.join(run, "backup", "epoch-00002.weights.h5")
     truncate(latest)
     garble(previous)
-    proc = _zoo(tmp_path, run)
-    assert proc.returncode == 2
-    _no_traceback(proc)
+    code, out, err = _train(folders, run, capsys)
+    assert code == 2 and err.count("\n") == 1, err[-3000:]
+    _no_traceback(out, err)
     assert re.fullmatch(
         rf"zoo train: error: {re.escape(latest)} is corrupt \(.*truncated file.*\)\. Its "
         rf"previous copy {re.escape(previous)} cannot be read either \(.*\), so the 3 "
         r"finished epochs cannot be resumed\. Run again with --overwrite \(overwrite=True\) "
-        r"to train from epoch 0\.", proc.stderr.strip().splitlines()[-1]), proc.stderr[-3000:]
+        r"to train from epoch 0\.", err.strip()), err[-3000:]
 
 
 @pytest.mark.slow
-def test_cli_refuses_a_cut_best_checkpoint_before_training(folders, tmp_path):
+def test_cli_refuses_a_cut_best_checkpoint_before_training(folders, tmp_path, capsys):
     run = _copy(folders, "killed", tmp_path)
     best = os.path.join(run, "checkpoints", "best.weights.h5")
     truncate(best)
     before = runs.read_history(run)
-    proc = _zoo(tmp_path, run)
-    assert proc.returncode == 2
-    _no_traceback(proc)
+    code, out, err = _train(folders, run, capsys)
+    assert code == 2 and err.count("\n") == 1, err[-3000:]
+    _no_traceback(out, err)
     assert re.fullmatch(
         rf"zoo train: error: {re.escape(best)} is corrupt \(.*truncated file.*\)\. It holds "
         r"the weights of the best epoch, which only training again can rebuild: run again "
         rf"with --overwrite \(overwrite=True\), or delete {re.escape(best)} to keep the last "
-        r"epoch's weights instead\.", proc.stderr.strip().splitlines()[-1]), proc.stderr[-3000:]
+        r"epoch's weights instead\.", err.strip()), err[-3000:]
     assert runs.read_history(run) == before  # refused before any epoch was trained
 
 
 @pytest.mark.slow
-def test_cli_rebuilds_a_cut_model_from_the_best_checkpoint(folders, tmp_path):
+def test_cli_rebuilds_a_cut_model_from_the_best_checkpoint(folders, tmp_path, capsys):
     run = _copy(folders, "straight", tmp_path)
     model_path = os.path.join(run, "model.keras")
     reference = keras.models.load_model(model_path).get_weights()
     truncate(model_path)
-    proc = _zoo(tmp_path, run)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    _no_traceback(proc)
-    assert f"Notice: {model_path} cannot be read (" in proc.stderr
-    assert "rebuilt from the best checkpoint" in proc.stderr
-    assert "already_complete" in proc.stdout.strip().splitlines()[-1]
+    code, out, err = _train(folders, run, capsys)
+    assert code == 0, err[-3000:]
+    _no_traceback(out, err)
+    assert f"Notice: {model_path} cannot be read (" in err
+    assert "rebuilt from the best checkpoint" in err
+    assert "already_complete" in out.strip().splitlines()[-1]
     for a, b in zip(keras.models.load_model(model_path).get_weights(), reference):
         np.testing.assert_array_equal(a, b)
 
     garble(model_path)
     best = os.path.join(run, "checkpoints", "best.weights.h5")
     truncate(best)
-    proc = _zoo(tmp_path, run)
-    assert proc.returncode == 2
-    _no_traceback(proc)
+    code, out, err = _train(folders, run, capsys)
+    assert code == 2 and err.count("\n") == 1, err[-3000:]
+    _no_traceback(out, err)
     assert re.fullmatch(
         rf"zoo train: error: {re.escape(model_path)} is corrupt \(.+\)\. The best checkpoint "
         rf"{re.escape(best)} cannot be read either \(.*truncated file.*\); run again with "
         r"--overwrite \(overwrite=True\) to train it again\.",
-        proc.stderr.strip().splitlines()[-1]), proc.stderr[-3000:]
+        err.strip()), err[-3000:]

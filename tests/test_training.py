@@ -145,62 +145,68 @@ CHILD = textwrap.dedent(
     from zoo import training
     from zoo.training import placement
 
-    run_dir, kill_at = sys.argv[1], int(sys.argv[2])
-    placement.configure(seed=3)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 5, 3)).astype("float32")
-    y = x.sum(axis=(1, 2))[:, None].astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
-    data = types.SimpleNamespace(train=ds, validation=ds)
+    def run(run_dir, kill_at):
+        keras.backend.clear_session()
+        placement.configure(seed=3)
+        return train_once(run_dir, kill_at)
 
-    def build():
-        model = keras.Sequential(
-            [keras.Input((5, 3)), keras.layers.SimpleRNN(4), keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
-        return model
+    def train_once(run_dir, kill_at):
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(64, 5, 3)).astype("float32")
+        y = x.sum(axis=(1, 2))[:, None].astype("float32")
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+        data = types.SimpleNamespace(train=ds, validation=ds)
 
-    class Kill(keras.callbacks.Callback):
-        # SIGKILL in the middle of epoch `kill_at` (no clean-up can run).
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-        def on_train_batch_end(self, batch, logs=None):
-            if self.epoch == kill_at and batch == 1:
-                os.kill(os.getpid(), signal.SIGKILL)
+        def build():
+            model = keras.Sequential(
+                [keras.Input((5, 3)), keras.layers.SimpleRNN(4), keras.layers.Dense(1)])
+            model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+            return model
 
-    result = training.train(build, data, run_dir=run_dir, epochs=5, config={"epochs": 5},
-                            callbacks=[Kill()], verbose=0)
-    print(json.dumps({"initial_epoch": result.initial_epoch,
-                      "weights": [w.tolist() for w in result.model.get_weights()]}))
+        class Kill(keras.callbacks.Callback):
+            # SIGKILL in the middle of epoch `kill_at` (no clean-up can run).
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+            def on_train_batch_end(self, batch, logs=None):
+                if self.epoch == kill_at and batch == 1:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        result = training.train(build, data, run_dir=run_dir, epochs=5, config={"epochs": 5},
+                                callbacks=[Kill()], verbose=0)
+        return {"initial_epoch": result.initial_epoch,
+                "weights": [w.tolist() for w in result.model.get_weights()]}
+
+    # Pairs of (run folder, epoch to be killed in, or -1), one after the other.
+    for run_dir, kill_at in zip(sys.argv[1::2], sys.argv[2::2]):
+        print(json.dumps(run(run_dir, int(kill_at))), flush=True)
     """
 )
 
 
-def _run_child(tmp_path, run_dir, kill_at):
+def _run_child(tmp_path, *runs):
+    """One process trains each (run folder, epoch to kill it in or -1) in turn."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=PYTHONPATH,
                CUDA_VISIBLE_DEVICES="")
-    return subprocess.run([sys.executable, str(script), run_dir, str(kill_at)],
+    return subprocess.run([sys.executable, str(script), *[str(a) for r in runs for a in r]],
                           capture_output=True, text=True, env=env, timeout=240)
 
 
 def test_resume_after_sigkill_loses_nothing(tmp_path):
     run = str(tmp_path / "killed")
-    killed = _run_child(tmp_path, run, kill_at=2)
+    killed = _run_child(tmp_path, (run, 2))
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     # Two epochs finished and were backed up before the kill.
     assert len(runs.read_history(run)["loss"]) == 2
     assert os.path.exists(os.path.join(run, "backup", "state.json"))
     assert not os.path.exists(os.path.join(run, "model.keras"))
 
-    resumed = _run_child(tmp_path, run, kill_at=-1)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    out = json.loads(resumed.stdout.strip().splitlines()[-1])
+    # Resumed, then a run never interrupted, in a second process.
+    both = _run_child(tmp_path, (run, -1), (str(tmp_path / "straight"), -1))
+    assert both.returncode == 0, both.stderr[-2000:]
+    out, ref = [json.loads(line) for line in both.stdout.strip().splitlines()[-2:]]
     assert out["initial_epoch"] == 2
-
-    straight = _run_child(tmp_path, str(tmp_path / "straight"), kill_at=-1)
-    assert straight.returncode == 0, straight.stderr[-2000:]
-    ref = json.loads(straight.stdout.strip().splitlines()[-1])
     # Same epochs, same losses, same final weights (optimizer state included)
     # as a run that was never interrupted.
     h_resumed = runs.read_history(run)

@@ -363,19 +363,14 @@ def test_tune_records_the_data_path_absolute_as_zoo_train(tmp_path, monkeypatch)
         config_from_args(get_recipe("text_classification"), args)
 
 
-def test_python_m_zoo_tuning_runs_a_sweep(tmp_path):
-    from tests.helpers import run_python
+def test_python_m_zoo_tuning_runs_a_sweep(tmp_path, capsys):
+    # `python -m zoo.tuning ARGS` is `sys.exit(zoo.tuning.cli.run(ARGS))`; --quiet prints
+    # nothing on stdout.
+    from zoo.tuning.cli import run
 
-    out = run_python(
-        f"""
-        import sys
-        from zoo.tuning.cli import run
-        sys.exit(run(["tests.tuning_recipe_fixture", "--tiny", "--max-trials", "1",
-                      "--directory", {str(tmp_path)!r}, "--quiet"]))
-        """,
-        env={"PYTHONPATH": os.getcwd()},
-    )
-    assert out == ""
+    assert run(["tests.tuning_recipe_fixture", "--tiny", "--max-trials", "1", "--directory",
+                str(tmp_path), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
     # --tiny: the sweep has a folder of its own, apart from a full sweep's.
     summary = json.loads((tmp_path / "tuning_fixture_random-tiny" / "summary.json").read_text())
     assert summary["completed"] == 1 and not (tmp_path / "tuning_fixture_random").exists()

@@ -110,7 +110,10 @@ def _partial_then_full_read(**changes):
     return sum(int(y.shape[0]) for _, y in validation)
 
 
-@pytest.mark.parametrize("kind", ["random", "hyperband", "bayesian"])
+# CI sweeps with the random tuner; the exhaustive tier with the other two as well (a sweep
+# each: the objective is read the same way whatever the tuner).
+@pytest.mark.parametrize("kind", ["random", pytest.param("hyperband", marks=pytest.mark.exhaustive),
+                                  pytest.param("bayesian", marks=pytest.mark.exhaustive)])
 def test_each_trial_objective_is_evaluate_on_the_whole_validation_split(kind, tmp_path):
     summary = _sweep(kind, str(tmp_path))
     assert summary["completed"] == summary["num_trials"] == 2

@@ -10,10 +10,6 @@ from zoo import recipe as base
 from zoo.tuning import HyperModel
 from zoo.tuning.cli import build_parser, main
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_tuning_recipes")
-
 STANDARD = ("sentiment", "translation", "ner", "char_lm")  # standard TFDS sets: mocked here
 TUNABLE = [
     n for n in base.list_recipes() if getattr(base.get_recipe(n), "SEARCH_SPACE", None)
@@ -22,11 +18,6 @@ TUNABLE = [
 QUICK = ["sequential_digits", "japanese_vowels"]
 # Recipes over your own file (--data): tests/recipes/test_text_folder_recipes.py checks them.
 OWN_DATA = ("text_classification", "text_to_text")
-
-
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("tfds"))
 
 
 def _defaults_match(name, data_dir):
@@ -51,7 +42,10 @@ def test_empty_hyperparameters_build_the_recipe_default_model(name, tfds_dir):
     _defaults_match(name, tfds_dir)
 
 
-@pytest.mark.slow
+# Exhaustive tier: each recipe's full data set is loaded (the chorales parsed, cmudict read:
+# minutes). The default tier checks the same on the recipes with embedded data
+# (test_empty_hyperparameters_build_the_recipe_default_model).
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("name", [n for n in TUNABLE if n not in QUICK + list(OWN_DATA)])
 def test_empty_hyperparameters_build_the_default_model_of_every_recipe(name, tfds_dir):
     if name in STANDARD:

@@ -251,7 +251,10 @@ def test_two_builds_give_identical_examples(tmp_path, name, config):
                 np.testing.assert_array_equal(a[key], b[key])
 
 
-@pytest.mark.slow
+# Exhaustive tier: each data set built in full (cmudict: 120,777 examples). The default
+# and CI tiers build every builder on small configurations
+# (test_two_builds_give_identical_examples).
+@pytest.mark.exhaustive
 @pytest.mark.parametrize(
     "name, sizes",
     [

@@ -17,8 +17,8 @@ export = pytest.importorskip("zoo.export")
 
 from zoo import recipe as base  # noqa: E402
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_jax_trained_export")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,7 +47,7 @@ for name, kind, mixed, export in runs:
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jax_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("jax_runs")
     env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="-1", PYTHONPATH=ROOT,
@@ -70,7 +70,10 @@ def _check(info, kind, policy="float32"):
     assert shapes == {(1, 4), (1, 7), (3, 4), (3, 7)}
 
 
-@pytest.mark.slow
+# Exhaustive tier: four JAX trainings, one per kind of model, each exported through
+# TensorFlow. CI exports one JAX-trained run (tests/test_cli.py::
+# test_train_on_jax_exports_through_tensorflow).
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("name,kind,mixed,exported", RUNS, ids=[r[0] for r in RUNS])
 def test_a_jax_trained_run_exports_with_every_signature_verified(jax_runs, name, kind, mixed,
                                                                  exported, tmp_path):

@@ -16,8 +16,8 @@ pytest.importorskip("ai_edge_litert")
 export = pytest.importorskip("zoo.export")
 from zoo.export import litert  # noqa: E402
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_litert")
 
 ALL_SHAPES = {(1, 4), (1, 7), (3, 4), (3, 7)}
@@ -79,7 +79,7 @@ def test_every_kind_converts_to_builtin_ops_and_verifies(key, tmp_path):
         "model.tflite", "model.tflite.json"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def streaming_export(tmp_path_factory):
     model = _model("many_to_one_lstm_tokens")
     path = export.export_litert(model, tmp_path_factory.mktemp("lt") / "model.tflite")
@@ -173,7 +173,7 @@ def test_bad_arguments(tmp_path):
 # --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def zoo_run_folder(tmp_path_factory):
     """The fixture recipe's run folder, its model.keras replaced by a zoo GRU of the same
     input (the fixture trains a Keras GRU, whose TensorArray loop needs Select TF ops)."""

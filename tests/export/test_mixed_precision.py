@@ -14,10 +14,6 @@ import pytest
 import zoo
 from zoo import diagnostics
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_mixed_precision")
-
 tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 

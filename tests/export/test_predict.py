@@ -18,8 +18,8 @@ from zoo.export.interface import error_message
 
 from tests.recipes.recipe_helpers import call_fresh
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_predict")
 
 TOKENIZER = Tokenizer(["the", "film", "good", "bad", ",", "!", "was", "é"], level="word",
@@ -35,7 +35,7 @@ def _softmax(y):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory):
     """One export per kind (its vocabulary files written in a scratch folder, which the
     export empties once written out), the models, and one fresh process's answers to

@@ -16,8 +16,8 @@ from zoo.export.interface import error_message
 
 from tests.recipes.generative_checks import check_decoded, options, run_fresh, unprimed
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_predict_generative")
 
 SOURCE = Tokenizer(list("abcdhg 0123"), level="char", lowercase=True, max_length=8)
@@ -59,7 +59,7 @@ BAD_PRIMERS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory):
     folder = tmp_path_factory.mktemp("generative")
     import keras
@@ -84,7 +84,7 @@ def exports(tmp_path_factory):
             "paths": {k: str(v) for k, v in paths.items()}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def answers(exports, tmp_path_factory):
     """Every fresh-process call of this module, in one process."""
     calls = []

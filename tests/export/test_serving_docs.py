@@ -19,8 +19,8 @@ import pytest
 import zoo
 from zoo import decoding
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_serving_docs")
 
 tf = pytest.importorskip("tensorflow")
@@ -72,7 +72,7 @@ def test_the_page_has_a_tested_block_of_every_kind_and_form():
         assert f"]({page})" in open(DOC).read()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory):
     """kind -> (model, loaded SavedModel, its path), exported on first use."""
     folder, made = tmp_path_factory.mktemp("serving_docs"), {}

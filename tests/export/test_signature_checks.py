@@ -8,8 +8,8 @@ import pytest
 
 import zoo
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_signature_checks")
 
 tf = pytest.importorskip("tensorflow")
@@ -18,7 +18,7 @@ export = pytest.importorskip("zoo.export")
 SOURCE_VOCAB, TARGET_VOCAB, CONDITIONS = 9, 7, 3
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("checks")
     models = {

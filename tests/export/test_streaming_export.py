@@ -4,8 +4,6 @@ and the real-time loop of docs/streaming.md, run as written."""
 
 import json
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,12 +11,13 @@ import numpy as np
 import pytest
 
 import zoo
+from tests.helpers import zoo_free
 
 export = pytest.importorskip("zoo.export")
 from zoo.export import streaming as streaming_signatures  # noqa: E402
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_streaming_export")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "streaming.md"
@@ -32,17 +31,15 @@ def _randomize(model, seed=0):
 
 
 def _fresh_python(script, *args):
-    """Run `script` in a new Python process without zoo; its last stdout line as JSON."""
+    """Run `script` in a Python process that never imported zoo
+    (:func:`tests.helpers.zoo_free`); its last stdout line as JSON."""
     guard = "import sys\nassert 'zoo' not in sys.modules\n"
-    done = subprocess.run([sys.executable, "-c", guard + script, *map(str, args)],
-                          capture_output=True, text=True, timeout=300,
-                          env={"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-                               "PATH": "/usr/bin:/bin"})
+    done = zoo_free(guard + script, [str(a) for a in args], timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tagger(tmp_path_factory):
     """A verified export of a 2-layer LSTM tagger over padded feature sequences."""
     model = _randomize(zoo.create_model("many_to_many", cell="lstm", units=5, num_layers=2,
@@ -110,7 +107,7 @@ FRESH_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fresh_run(tagger, tmp_path_factory):
     """The fresh process's report: the chunked step against serve, and the doc loop's outputs."""
     _, path = tagger

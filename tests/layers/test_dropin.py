@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import zoo
+from tests import covering
 
 pytestmark = pytest.mark.jax
 
@@ -19,26 +20,34 @@ NAMES = ["SimpleRNN", "GRU", "LSTM"]
 BATCH, STEPS, FEATURES, UNITS = 8, 6, 3, 4
 TOL = dict(rtol=1e-5, atol=1e-5)
 
-# Layer options (zoo's, then Keras's) over the paths of the time loop.
-PATHS = {
-    "default": ({}, {}),
-    "go_backwards": ({"go_backwards": True}, {"go_backwards": True}),
-    "return_state": ({"return_state": True}, {"return_state": True}),
-    "unroll": ({"unroll": True}, {"unroll": True}),
-    "fused": ({"gradient": "fused"}, {}),
-    "fused_hoisted": ({"gradient": "fused", "input_projection": "hoisted"}, {}),
-    "masked": ({}, {}),
+# The paths of the time loop as option axes. Every pair of their values meets in at
+# least one case of the covering set (tests/covering.py); ZOO_TEST_EXHAUSTIVE=1 runs
+# their full product. `gradient` and `input_projection` are zoo's own options (the
+# fused backward pass and the hoisted input projection); `masked` puts a Masking
+# layer (or a mask) before the layer.
+AXES = {
+    "name": NAMES,
+    "go_backwards": [False, True],
+    "return_state": [False, True],
+    "unroll": [False, True],
+    "gradient": ["auto", "fused"],
+    "input_projection": ["auto", "hoisted"],
+    "masked": [False, True],
 }
-
-# The default run traces every path with GRU (and the fused path with LSTM);
-# it fits through TimeDistributed with two of them. The rest runs with `-m slow`.
-_FAST_TRACE = {("GRU", path) for path in PATHS} | {("LSTM", "fused")}
-_FAST_FIT = {("GRU", "default"), ("LSTM", "fused")}
+_SHARED = ("go_backwards", "return_state", "unroll")
 
 
-def _name_path_cases(fast):
-    return [pytest.param(name, path, marks=() if (name, path) in fast else pytest.mark.slow)
-            for name in NAMES for path in PATHS]
+def path_cases():
+    """The covering set of the loop's paths, as pytest params of one case dict each."""
+    return [pytest.param(case, id="-".join(f"{k}={v}" for k, v in case.items()))
+            for case in covering.cases(AXES)]
+
+
+def options(case):
+    """(zoo's layer options, Keras's layer options) of a case."""
+    shared = {k: case[k] for k in _SHARED if case[k]}
+    ours = dict(shared, gradient=case["gradient"], input_projection=case["input_projection"])
+    return ours, shared
 
 
 def _pair(name, zoo_kwargs, keras_kwargs, **common):
@@ -46,9 +55,9 @@ def _pair(name, zoo_kwargs, keras_kwargs, **common):
             getattr(keras.layers, name)(UNITS, **common, **keras_kwargs))
 
 
-def _time_distributed_model(layer, path):
-    inputs = keras.Input((STEPS if path == "unroll" else None, FEATURES))
-    x = keras.layers.Masking()(inputs) if path == "masked" else inputs
+def _time_distributed_model(layer, case):
+    inputs = keras.Input((STEPS if case["unroll"] else None, FEATURES))
+    x = keras.layers.Masking()(inputs) if case["masked"] else inputs
     h = layer(x)
     if isinstance(h, (list, tuple)):
         h = h[0]
@@ -64,16 +73,16 @@ def _sequences(masked=False):
     return x
 
 
-@pytest.mark.parametrize("name, path", _name_path_cases(_FAST_FIT))
-def test_time_distributed_after_the_layer_predicts_and_fits_as_with_keras(name, path):
+@pytest.mark.parametrize("case", path_cases())
+def test_time_distributed_after_the_layer_predicts_and_fits_as_with_keras(case):
     """TimeDistributed reads the timesteps from the static shape of the
     recurrent layer's output; with (batch, None, units) it mapped over the
     wrong axis ((4, 4, 3) for (4, 6, 3) inputs, or an out-of-bounds slice)."""
-    zoo_layer, keras_layer = _pair(name, *PATHS[path], return_sequences=True)
-    ours = _time_distributed_model(zoo_layer, path)
-    theirs = _time_distributed_model(keras_layer, path)
+    zoo_layer, keras_layer = _pair(case["name"], *options(case), return_sequences=True)
+    ours = _time_distributed_model(zoo_layer, case)
+    theirs = _time_distributed_model(keras_layer, case)
     ours.set_weights(theirs.get_weights())
-    x = _sequences(masked=path == "masked")
+    x = _sequences(masked=case["masked"])
     expected = theirs.predict(x, batch_size=BATCH, verbose=0)
     got = ours.predict(x, batch_size=BATCH, verbose=0)
     assert got.shape == expected.shape == (BATCH, STEPS, FEATURES)

@@ -12,18 +12,18 @@ import tensorflow as tf
 
 import zoo
 from tests.layers.test_dropin import (
-    _FAST_TRACE, BATCH, FEATURES, PATHS, STEPS, UNITS, _name_path_cases, _pair, _sequences)
+    BATCH, FEATURES, STEPS, UNITS, _pair, _sequences, options, path_cases)
 
 
 @pytest.mark.parametrize("batch", [BATCH, None])
-@pytest.mark.parametrize("name, path", _name_path_cases(_FAST_TRACE))
-def test_static_shapes_inside_tf_function_match_keras(name, path, batch):
-    zoo_kwargs, keras_kwargs = PATHS[path]
-    zoo_layer, keras_layer = _pair(name, {**zoo_kwargs, "return_state": True},
+@pytest.mark.parametrize("case", path_cases())
+def test_static_shapes_inside_tf_function_match_keras(case, batch):
+    zoo_kwargs, keras_kwargs = options(case)
+    zoo_layer, keras_layer = _pair(case["name"], {**zoo_kwargs, "return_state": True},
                                    {**keras_kwargs, "return_state": True},
                                    return_sequences=True)
     spec = tf.TensorSpec((batch, STEPS, FEATURES), tf.float32)
-    mask = np.ones((BATCH, STEPS), bool) if path == "masked" else None
+    mask = np.ones((BATCH, STEPS), bool) if case["masked"] else None
     shapes = []
     for layer in (zoo_layer, keras_layer):
         layer(_sequences())  # build

@@ -2,18 +2,17 @@
 and gradients within 1e-5 in float32, over the layer options; plus agreement
 with the independent NumPy reference and a float64 finite-difference check.
 
-The default suite runs a representative subset of the option combinations;
-the full cross product runs with `-m slow`.
+Every tier runs a pairwise covering set of the option combinations (every pair
+of option values in at least one case); the exhaustive tier
+(``ZOO_TEST_EXHAUSTIVE=1``) runs their full product.
 """
-
-import itertools
 
 import keras
 import numpy as np
 import pytest
 
 import zoo
-from tests import numpy_reference
+from tests import covering, numpy_reference
 
 pytestmark = pytest.mark.jax
 
@@ -146,30 +145,54 @@ def check_parity(kind, mask=None, initial_state=False, input_projection="auto",
     return zoo_layer, x, states, mask, zoo_out
 
 
-# A representative subset: every option takes each of its values at least once.
-SUBSET = [
-    dict(),
-    dict(return_sequences=True, go_backwards=True, return_state=False),
-    dict(return_sequences=True, mask="holes", zero_output_for_mask=True),
-    dict(go_backwards=True, mask="padded", initial_state=True),
-    dict(return_sequences=True, go_backwards=True, mask="holes", initial_state=True, unroll=True),
-    dict(use_bias=False, return_sequences=True),
-    dict(activation="relu", recurrent_activation="hard_sigmoid", return_sequences=True,
-         mask="padded"),
-]
+# The layer options as axes: every pair of their values meets in at least one case of
+# the covering set (tests/covering.py); ZOO_TEST_EXHAUSTIVE=1 runs their full product.
+AXES = {
+    "kind": list(KINDS),
+    "return_sequences": [False, True],
+    "go_backwards": [False, True],
+    "mask": [None, "padded", "holes"],
+    "zero_output_for_mask": [False, True],
+    "initial_state": [False, True],
+    "unroll": [False, True],
+    "use_bias": [True, False],
+    "activations": ["default", "relu"],
+    "return_state": [True, False],
+}
+
+
+def _meaningful(case):
+    # zero_output_for_mask acts on masked steps only.
+    return not (case["zero_output_for_mask"] and case["mask"] is None)
 
 
 def _ids(options):
     return "-".join(f"{k}={v}" for k, v in options.items()) or "defaults"
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("options", SUBSET, ids=_ids)
+def _parity_cases():
+    for case in covering.cases(AXES, _meaningful):
+        options = dict(case)
+        kind = options.pop("kind")
+        if options.pop("activations") == "relu":
+            options["activation"] = "relu"
+            if kind != "simple":
+                options["recurrent_activation"] = "hard_sigmoid"
+        yield pytest.param(kind, options, id=f"{kind}-{_ids(options)}")
+
+
+@pytest.mark.parametrize("kind, options", list(_parity_cases()))
 def test_parity_with_keras(kind, options):
-    options = dict(options)
-    if kind == "simple":
-        options.pop("recurrent_activation", None)
     check_parity(kind, **options)
+
+
+def test_the_parity_cases_cover_every_pair_of_options():
+    chosen = covering.cases(AXES, _meaningful)
+    reachable = set().union(*(covering.pairs_of(c, list(AXES))
+                              for c in covering.product(AXES, _meaningful)))
+    held = set().union(*(covering.pairs_of(c, list(AXES)) for c in chosen))
+    assert held == reachable
+    assert all(_meaningful(c) for c in chosen)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -180,29 +203,6 @@ def test_parity_with_keras(kind, options):
 def test_parity_with_either_input_projection(kind, options, input_projection):
     """Both places of the input projection (before the loop / per step) agree."""
     check_parity(kind, input_projection=input_projection, **options)
-
-
-def _full_matrix():
-    axes = itertools.product(
-        list(KINDS), [False, True], [False, True], [None, "padded", "holes"], [False, True],
-        [False, True], [False, True], [True, False], [False, True])
-    for kind, seqs, back, mask, zero, init, unroll, bias, relu in axes:
-        if zero and mask is None:
-            continue
-        options = dict(return_sequences=seqs, go_backwards=back, mask=mask,
-                       zero_output_for_mask=zero, initial_state=init, unroll=unroll,
-                       use_bias=bias)
-        if relu:
-            options["activation"] = "relu"
-            if kind != "simple":
-                options["recurrent_activation"] = "hard_sigmoid"
-        yield pytest.param(kind, options, id=f"{kind}-{_ids(options)}")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind, options", list(_full_matrix()))
-def test_parity_with_keras_full_matrix(kind, options):
-    check_parity(kind, **options)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

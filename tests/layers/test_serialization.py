@@ -99,56 +99,39 @@ def _options_model():
     return keras.Model(inp, out)
 
 
+# Loads each (.keras file, inputs .npy, outputs .npy) of its arguments in turn: one fresh
+# process for the files of both tests below.
 _LOAD_AND_REPORT = """
     import json, sys
     import keras, numpy as np, zoo
-    model = keras.models.load_model(sys.argv[1] if len(sys.argv) > 1 else {path!r},
-                                    safe_mode=True)
-    x = np.load({x_path!r})
-    report = {{name: {{key: model.get_layer(name).get_config().get(key) for key in
-                      ("gradient", "input_projection", "implementation", "use_cudnn")}}
-              for name in ("gru", "lstm", "rnn")}}
-    np.save({out_path!r}, np.asarray(model(x)))
-    print(json.dumps(report, sort_keys=True))
+    args = sys.argv[1:] or {args!r}
+    for path, x_path, out_path in zip(args[0::3], args[1::3], args[2::3]):
+        model = keras.models.load_model(path, safe_mode=True)
+        report = {{name: {{key: model.get_layer(name).get_config().get(key) for key in
+                          ("gradient", "input_projection", "implementation", "use_cudnn")}}
+                  for name in ("gru", "lstm", "rnn")}}
+        np.save(out_path, np.asarray(model(np.load(x_path))))
+        print(json.dumps(report, sort_keys=True))
 """
 
 
-def _load_in_fresh_process(tmp_path, path, x):
-    import json
-
-    from tests.helpers import run_python
-
-    x_path, out_path = str(tmp_path / "x.npy"), str(tmp_path / "out.npy")
-    np.save(x_path, x)
-    report = run_python(_LOAD_AND_REPORT.format(path=str(path), x_path=x_path, out_path=out_path))
-    return json.loads(report.strip().splitlines()[-1]), np.load(out_path)
-
-
-def test_new_arguments_survive_a_keras_file_in_a_fresh_process(tmp_path):
+def _new_file(tmp_path):
     model = _options_model()
     x = np.random.default_rng(2).normal(size=(2, 5, 4)).astype("float32")
     expected = np.asarray(model(x))
     path = tmp_path / "options.keras"
     model.save(path)
-    report, out = _load_in_fresh_process(tmp_path, path, x)
-    assert report == {
-        "gru": {"gradient": "fused", "input_projection": "hoisted", "implementation": 1,
-                "use_cudnn": "auto"},
-        "lstm": {"gradient": "autodiff", "input_projection": "auto", "implementation": 2,
-                 "use_cudnn": False},
-        "rnn": {"gradient": "auto", "input_projection": "per_step", "implementation": None,
-                "use_cudnn": None},
-    }
-    np.testing.assert_allclose(out, expected, atol=1e-6)
+    return path, x, expected
 
 
-def test_keras_file_written_without_the_new_arguments_loads_in_a_fresh_process(tmp_path):
+def _file_from_before_the_new_arguments(tmp_path):
     """A file from before `gradient`, `input_projection` and `implementation`
     were saved (their keys removed from its config, the cells' module named
-    `zoo.cells` as then) loads with the defaults and the same numbers."""
+    `zoo.cells` as then)."""
     import json
     import zipfile
 
+    keras.backend.clear_session()
     model = _options_model()
     x = np.random.default_rng(3).normal(size=(2, 5, 4)).astype("float32")
     expected = np.asarray(model(x))
@@ -170,8 +153,33 @@ def test_keras_file_written_without_the_new_arguments_loads_in_a_fresh_process(t
                 data = json.dumps(strip(json.loads(data))).encode()
                 assert b'"gradient"' not in data and b'"implementation"' not in data
             dst.writestr(item, data)
-    report, out = _load_in_fresh_process(tmp_path, old_path, x)
+    return old_path, x, expected
+
+
+def test_keras_files_with_and_without_the_new_arguments_load_in_a_fresh_process(tmp_path):
+    """The new arguments survive a .keras file; a file written before them loads with
+    their defaults and the same numbers. Both load in one fresh process."""
+    import json
+
+    from tests.helpers import run_python
+
+    files = [_new_file(tmp_path), _file_from_before_the_new_arguments(tmp_path)]
+    args = []
+    for i, (path, x, _) in enumerate(files):
+        np.save(tmp_path / f"x{i}.npy", x)
+        args += [str(path), str(tmp_path / f"x{i}.npy"), str(tmp_path / f"out{i}.npy")]
+    lines = run_python(_LOAD_AND_REPORT.format(args=args)).strip().splitlines()[-2:]
+    new, old = [json.loads(line) for line in lines]
+    assert new == {
+        "gru": {"gradient": "fused", "input_projection": "hoisted", "implementation": 1,
+                "use_cudnn": "auto"},
+        "lstm": {"gradient": "autodiff", "input_projection": "auto", "implementation": 2,
+                 "use_cudnn": False},
+        "rnn": {"gradient": "auto", "input_projection": "per_step", "implementation": None,
+                "use_cudnn": None},
+    }
     assert {name: (r["gradient"], r["input_projection"], r["implementation"])
-            for name, r in report.items()} == {
+            for name, r in old.items()} == {
         "gru": ("auto", "auto", 2), "lstm": ("auto", "auto", 2), "rnn": ("auto", "auto", None)}
-    np.testing.assert_allclose(out, expected, atol=1e-6)
+    for i, (_, _, expected) in enumerate(files):
+        np.testing.assert_allclose(np.load(tmp_path / f"out{i}.npy"), expected, atol=1e-6)

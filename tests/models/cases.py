@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 
 import zoo
+from tests import covering
 from zoo import losses
 from zoo.models import registry
 
-# The classic cells run every variant of every factory; each newer cell runs one
-# variant per factory, in rotation, so every (factory, variant) and every
-# (factory, new cell) pair is covered without the whole product.
+# The build-and-train test runs a pairwise covering set of (model, cell, variant)
+# (combos()); the export matrix runs the classic cells in every variant of every
+# factory and each newer cell in one variant per factory, in rotation (rotation()).
 CLASSIC_CELLS = ("simple", "gru", "lstm")
 NEW_CELLS = ("indrnn", "mingru", "minlstm", "lnlstm")
 CELLS = CLASSIC_CELLS + NEW_CELLS
@@ -86,9 +87,9 @@ def variants(name):
     return tuple(v for v in VARIANTS if v != "bidirectional" or bidirectional)
 
 
-def combos():
-    """The (model, cell, variant) combinations tested: every variant of every
-    factory with the classic cells, and each newer cell in one variant per factory."""
+def rotation():
+    """Every variant of every factory with the classic cells, and each newer cell in one
+    variant per factory (in rotation): the choice of the export matrix."""
     found = []
     for index, name in enumerate(names()):
         allowed = variants(name)
@@ -97,6 +98,23 @@ def combos():
         found += [(name, cell, allowed[(index + j) % len(allowed)])
                   for j, cell in enumerate(NEW_CELLS)]
     return found
+
+
+def _axes():
+    return {"name": names(), "cell": list(CELLS), "variant": list(VARIANTS)}
+
+
+def _allowed(case):
+    return case["variant"] in variants(case["name"])
+
+
+def combos():
+    """The (model, cell, variant) combinations tested: a pairwise covering set (every
+    model with every cell and every variant it allows, every cell with every variant;
+    tests/covering.py), their full product in the exhaustive tier. The JAX subset
+    (:data:`JAX_COMBOS`) is added where the set lacks it."""
+    found = [(c["name"], c["cell"], c["variant"]) for c in covering.cases(_axes(), _allowed)]
+    return found + [c for c in sorted(JAX_COMBOS) if c not in found and c[0] in names()]
 
 
 def in_jax_subset(combo):

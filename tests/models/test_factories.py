@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import zoo
+from tests import covering
 from tests.models import cases
 from zoo import decoding
 from zoo.models import registry
@@ -64,6 +65,17 @@ def _matrix_params():
                      id="-".join(combo))
         for combo in cases.combos()
     ]
+
+
+def test_the_build_matrix_holds_every_pair_of_model_cell_and_variant():
+    names = ["name", "cell", "variant"]
+    chosen = [dict(zip(names, combo)) for combo in cases.combos()]
+    assert all(cases._allowed(c) for c in chosen)
+    held = set().union(*(covering.pairs_of(c, names) for c in chosen))
+    reachable = set().union(*(covering.pairs_of(c, names)
+                              for c in covering.product(cases._axes(), cases._allowed)))
+    assert held >= reachable
+    assert set(cases.JAX_COMBOS) <= set(cases.combos())
 
 
 @pytest.mark.parametrize("name,cell,variant", _matrix_params())
@@ -121,7 +133,7 @@ _NEW_CELL_EXPORTS = {
 def _default_export(combo):
     if any(c[0] == combo[0] for c in _DEFAULT_EXPORTS):
         return combo in _DEFAULT_EXPORTS
-    return combo == next(c for c in cases.combos() if c[0] == combo[0])
+    return combo == next(c for c in cases.rotation() if c[0] == combo[0])
 
 
 def _rotation_export(combo):
@@ -136,7 +148,7 @@ def _rotation_export(combo):
 
 def _export_params():
     params = []
-    for combo in cases.combos():
+    for combo in cases.rotation():
         if combo[1] in cases.NEW_CELLS:
             if combo[:2] in _NEW_CELL_EXPORTS:
                 params.append(pytest.param(*combo, id="-".join(combo)))

@@ -1,17 +1,15 @@
 """The raw-level check of a generative recipe's export: ``predict`` called in a
-fresh process without zoo (``tf.saved_model.load`` only) against the in-process
+process that never imported zoo (``tf.saved_model.load`` only) against the in-process
 model on the pipeline's ids."""
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
 import keras
 import numpy as np
 
 import zoo.decoding
+from tests.helpers import zoo_free
 
 # A zoo-free client: each call is {"path", "signature", "inputs": {name: [value, dtype]}};
 # it answers the outputs (strings decoded) or {"error": message}.
@@ -40,14 +38,12 @@ print(json.dumps(answers))
 
 
 def run_fresh(calls, folder):
-    """Answers of `calls` from a new Python process that does not import zoo."""
+    """Answers of `calls` from a Python process that never imported zoo
+    (:func:`tests.helpers.zoo_free`)."""
     request = os.path.join(str(folder), "calls.json")
     with open(request, "w", encoding="utf-8") as handle:
         json.dump(calls, handle)
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([sys.executable, "-c", CLIENT, request], capture_output=True,
-                          text=True, env=env, timeout=600, cwd=tempfile.gettempdir())
+    proc = zoo_free(CLIENT, [request])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

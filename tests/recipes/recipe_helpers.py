@@ -58,20 +58,17 @@ print(json.dumps(results))
 
 def call_fresh(calls):
     """Answer `calls` (dicts: "path", "inputs" name -> JSON value, "dtypes" name -> dtype,
-    optional "signature", default "predict") in one fresh process that loads each export
-    with ``tf.saved_model.load`` only; a list of {"outputs", "dtypes"} or {"error"}."""
-    import subprocess
-    import sys
+    optional "signature", default "predict") in a process that never imported zoo
+    (:func:`tests.helpers.zoo_free`) and loads each export with ``tf.saved_model.load``
+    only; a list of {"outputs", "dtypes"} or {"error"}."""
     import tempfile
+
+    from tests.helpers import zoo_free
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(calls, handle)
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)
     try:
-        proc = subprocess.run([sys.executable, "-c", _CALL_SCRIPT, handle.name],
-                              capture_output=True, text=True, env=env, timeout=600,
-                              cwd=tempfile.gettempdir())
+        proc = zoo_free(_CALL_SCRIPT, [handle.name])
     finally:
         os.unlink(handle.name)
     assert proc.returncode == 0, proc.stderr[-3000:]

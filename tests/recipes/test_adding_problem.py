@@ -11,8 +11,6 @@ from zoo import recipe as base
 
 from tests.recipes.recipe_helpers import check_raw_predict, run_tiny
 
-pytestmark = pytest.mark.xdist_group("test_adding_problem")
-
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,8 +1,6 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,14 +11,15 @@ from zoo.music import notation
 
 from tests.recipes.generative_checks import (check_decoded, load_run_model, options, run_fresh,
                                              unprimed)
+from tests.helpers import zoo_main
 from tests.recipes.recipe_helpers import run_tiny
 
-# One worker runs this module: its tiny run (both models, the export) is built once.
+# One worker runs this module: its tiny run (both models, the export; session-scoped) is
+# built once.
 pytestmark = pytest.mark.xdist_group("test_chorale_generation")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tfds_dir):
     folder = tmp_path_factory.mktemp("chorale_generation")
     return (*run_tiny(chorale_generation, folder, tfds_dir), folder)
@@ -85,13 +84,13 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
 
-def test_predict_by_key_name_or_id_and_primed(tiny_run):
+def test_predict_by_key_name_or_id_and_primed(tiny_run, tmp_path):
     """predict by key name and by decimal id: the same tokens with the same seed, and
     those of the in-process model on the ids; a primer is continued as
     ``zoo.decoding.generate`` continues its ids."""
     import zoo.decoding
 
-    _, run_dir, export_dir, info, tmp_path = tiny_run
+    _, run_dir, export_dir, info, _ = tiny_run
     vocab = info["metadata"]["artifacts"]["vocabulary"]
     keys = vocab["condition_classes"]
     names = ["D major", "A minor", "C major"]
@@ -129,34 +128,30 @@ def test_predict_by_key_name_or_id_and_primed(tiny_run):
         assert row.startswith(text)
 
 
-def _zoo(*args, cwd=ROOT):
-    env = dict(os.environ, PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=600)
-
-
-def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run):
-    _, _, export_dir, info, tmp_path = tiny_run
+def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run, tmp_path, capsys):
+    _, _, export_dir, info, _ = tiny_run
     vocab = set(info["metadata"]["artifacts"]["vocabulary"]["output"]["vocabulary"])
     pitches = [int(t) for t in sorted(vocab) if t.isdigit() and t != "0"][:4]
     melody = [p for p in pitches for _ in range(4)]
     primer = notation.write_score({"soprano": melody}, "C major", str(tmp_path / "primer.mid"))
-    proc = _zoo("generate", export_dir, "--primer", primer, "--num", "2", "--max-length", "8",
-                "--temperature", "0", "--include-primer")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, out, err = zoo_main(["generate", export_dir, "--primer", primer, "--num", "2",
+                               "--max-length", "8", "--temperature", "0", "--include-primer"],
+                              capsys)
+    assert code == 0, err[-2000:]
     key = notation.read_melody(primer)[1]
-    assert f"[generate] --condition {key!r}: music21's key of {primer}" in proc.stderr
-    lines = proc.stdout.strip().splitlines()
+    assert f"[generate] --condition {key!r}: music21's key of {primer}" in err
+    lines = out.strip().splitlines()
     assert len(lines) == 3 and lines[-1].startswith("[generate] 2 sequence(s)")
     text = " ".join(str(p) for p in melody)
     for line in lines[:2]:
         assert line.startswith(text + " "), (line, text)
     # Without --include-primer the continuation alone, the same one (greedy).
-    alone = _zoo("generate", export_dir, "--primer", " ".join(map(str, melody)), "--condition",
-                 key, "--max-length", "8", "--temperature", "0")
-    assert alone.returncode == 0, alone.stderr[-2000:]
+    code, alone, err = zoo_main(["generate", export_dir, "--primer", " ".join(map(str, melody)),
+                                 "--condition", key, "--max-length", "8", "--temperature", "0"],
+                                capsys)
+    assert code == 0, err[-2000:]
     continuation = lines[0].split("  (score")[0][len(text) + 1:]
-    assert alone.stdout.splitlines()[0].split("  (score")[0] == continuation
+    assert alone.splitlines()[0].split("  (score")[0] == continuation
 
 
 @pytest.mark.parametrize("primer, message", [
@@ -164,22 +159,24 @@ def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run):
     ("999", "predict: input 'primer' holds the token \"999\", which is not in the "
             "model's vocabulary"),
 ])
-def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer, message):
+def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer, message,
+                                                               capsys):
     _, _, export_dir, _, _ = tiny_run
-    proc = _zoo("generate", export_dir, "--primer", primer, "--condition", "C major")
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    code, _, err = zoo_main(["generate", export_dir, "--primer", primer, "--condition",
+                             "C major"], capsys)
+    assert code == 2, err[-2000:]
+    assert message in err and "Traceback" not in err, err[-2000:]
 
 
-def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run):
+def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run, capsys):
     # Tokens carry no key, so the condition must be given; the message says how.
     _, _, export_dir, _, _ = tiny_run
-    proc = _zoo("generate", export_dir, "--primer", "67 67 69")
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+    code, _, err = zoo_main(["generate", export_dir, "--primer", "67 67 69"], capsys)
+    assert code == 2, err[-2000:]
+    assert "Traceback" not in err
     assert ("zoo generate: error: the export is conditioned: give --condition NAME|ID (one "
-            "of 24: 'C major', 'C# major', 'D major'") in proc.stderr, proc.stderr[-2000:]
-    assert "or --primer with a MIDI or MusicXML file" in proc.stderr, proc.stderr[-2000:]
+            "of 24: 'C major', 'C# major', 'D major'") in err, err[-2000:]
+    assert "or --primer with a MIDI or MusicXML file" in err, err[-2000:]
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -190,12 +187,13 @@ def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run):
     ("harmonizer.transpose=maybe", "--set harmonizer.transpose: expected"),
     ("bars=0", "--set bars: expected an integer >= 1. Received: bars=0"),
 ])
-def test_zoo_train_refuses_a_bad_setting_before_it_trains(tmp_path, setting, message):
+def test_zoo_train_refuses_a_bad_setting_before_it_trains(tmp_path, setting, message, capsys):
     run_dir = tmp_path / "run"
-    proc = _zoo("train", "chorale_generation", "--run-dir", str(run_dir), "--set", setting)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert "Epoch 1/" not in proc.stdout and not (run_dir / "model.keras").exists()
+    code, out, err = zoo_main(["train", "chorale_generation", "--run-dir", str(run_dir),
+                               "--set", setting], capsys)
+    assert code == 2, err[-2000:]
+    assert message in err and "Traceback" not in err, err[-2000:]
+    assert "Epoch 1/" not in out and not (run_dir / "model.keras").exists()
 
 
 def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):

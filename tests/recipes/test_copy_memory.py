@@ -7,10 +7,8 @@ from recipes import copy_memory
 
 from tests.recipes.test_adding_problem import check_study
 
-pytestmark = pytest.mark.xdist_group("test_copy_memory")
 
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tfds_dir):
     """One `zoo train copy_memory --tiny` through the real command line, its study's cells
     chosen with --set (in another order than TINY's)."""

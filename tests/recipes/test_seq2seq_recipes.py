@@ -33,10 +33,13 @@ def test_seq2seq_tiny_end_to_end(recipe, metric, tmp_path, tfds_dir):
     assert defaults["temperature"] == 0.0
 
 
-def test_translation_tiny_export_predicts_on_raw_text(tmp_path):
+def test_translation_tiny_end_to_end_predicts_on_raw_text(tmp_path):
+    # The translation recipe's end-to-end run on mocked ted_hrlr_translate (the other
+    # standard TFDS recipes: tests/recipes/test_standard_recipes.py).
     with tfds.testing.mock_data(num_examples=12):
         summary, run_dir, export_dir, info = run_tiny(translation, tmp_path, None)
         assert np.isfinite(summary["test"]["teacher_forced_token_accuracy"])
+        assert np.isfinite(summary["test"]["bleu"]) and info["recipe"] == translation.NAME
         _, defaults, greedy = check_raw_predict(translation, run_dir, export_dir, tmp_path, None)
     assert defaults["max_length"] == translation.TINY["max_length"] + 1
     assert len(greedy["text"]["value"]) >= 1

@@ -20,8 +20,8 @@ from tests.helpers import subprocess_env
 from tests.recipes.generative_checks import check_seq2seq_export
 from tests.recipes.recipe_helpers import check_raw_predict
 
-# One worker runs this module, so its module-scoped fixtures are built once
-# (scripts/test.sh uses --dist loadgroup).
+# One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
+# session-scoped fixtures (trainings, exports, live models) are built once.
 pytestmark = pytest.mark.xdist_group("test_text_folder_recipes")
 
 WORDS = "red blue green small big old new fast slow happy sad bright dark warm cold soft".split()
@@ -62,7 +62,7 @@ def train(recipe, folder, data_dir, overrides, epochs=None):
     return config, summary, run_dir, export_dir
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def classified(tmp_path_factory, tfds_dir):
     folder = tmp_path_factory.mktemp("text_classification")
     data = write_reviews(folder / "reviews.csv", rows=400)

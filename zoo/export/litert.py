@@ -32,9 +32,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import keras
@@ -42,6 +39,7 @@ import numpy as np
 
 from zoo.export._context import input_specs, tf as _tf
 from zoo.export.leftovers import prepare_target, temporary_path
+from zoo.export import verify as _verify
 from zoo.export.verify import CaseBook
 from zoo.training.runs import jsonable as _jsonable
 
@@ -321,12 +319,9 @@ def verify_litert(path, cases_file, *, tolerance=LITERT_TOLERANCE, timeout=600):
     except ImportError:
         raise RuntimeError(f"LiteRT verification needs ai-edge-litert: {INSTALL_HINT}, "
                            "or pass verify=False.") from None
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [sys.executable, "-c", _VERIFY_SCRIPT, str(Path(path).resolve()),
-         str(Path(cases_file).resolve()), repr(float(tolerance))],
-        capture_output=True, text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir())
+    proc = _verify.run_fresh(_VERIFY_SCRIPT, [str(Path(path).resolve()),
+                                              str(Path(cases_file).resolve()),
+                                              repr(float(tolerance))], timeout=timeout)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if not line.startswith("INFO: ")]
         # A mismatch is the one line the checker exits with; anything else, the whole tail.

@@ -168,24 +168,25 @@ def reference_cases(model, endpoints, context, groups):
     return book
 
 
+def run_fresh(script, args, *, timeout):
+    """Run the Python `script` (as ``python -c script *args``) in a fresh process
+    with GPUs hidden, without this checkout on ``PYTHONPATH``, in the temporary
+    folder (the verifiers' paths are absolute). Returns the
+    ``subprocess.CompletedProcess`` (text stdout and stderr captured).
+
+    The one place both verifiers (SavedModel, LiteRT) start their process."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir())
+
+
 def verify_saved_model(path, cases_file, *, timeout=600):
     """Load `path` in a fresh process with ``tf.saved_model.load`` alone (GPUs
     hidden) and check it against the reference `cases_file` (.npz, :class:`CaseBook`).
     Returns the per-case report; raises RuntimeError on any mismatch."""
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        # Absolute paths: the verifier runs outside the caller's working directory.
-        [
-            sys.executable,
-            "-c",
-            _VERIFY_SCRIPT,
-            str(Path(path).resolve()),
-            str(Path(cases_file).resolve()),
-            json.dumps(TOLERANCES),
-        ],
-        capture_output=True, text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir(),
-    )
+    proc = run_fresh(_VERIFY_SCRIPT, [str(Path(path).resolve()), str(Path(cases_file).resolve()),
+                                      json.dumps(TOLERANCES)], timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(
             f"SavedModel verification failed for {path}:\n{proc.stdout[-2000:]}\n"
