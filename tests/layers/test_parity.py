@@ -157,7 +157,6 @@ AXES = {
     "unroll": [False, True],
     "use_bias": [True, False],
     "activations": ["default", "relu"],
-    "return_state": [True, False],
 }
 
 
