@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT, subprocess_env
+from tests.helpers import ROOT, subprocess_env, zoo_main
 from zoo import _cli_errors, cli
 
 
@@ -28,15 +28,6 @@ def _no_debug(monkeypatch):
     monkeypatch.setenv("ZOO_DEBUG", "0")
     monkeypatch.setenv("ZOO_VERBOSE", "0")
     monkeypatch.setenv("ZOO_OFFLINE", "1")
-
-
-def _main(argv, capsys):
-    """`zoo ARGV` in this process: (exit status, stderr)."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit:  # argparse's usage errors
-        code = exit.code
-    return code, capsys.readouterr().err
 
 
 def _zoo(*args, timeout=120, **env):
@@ -101,7 +92,7 @@ BAD = [
 @pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a[:2]) for a, _ in BAD])
 def test_bad_command_lines_exit_2_in_one_line(paths, argv, message, capsys):
     argv = [a.format(**paths) for a in argv]
-    code, err = _main(argv, capsys)
+    code, _, err = zoo_main(argv, capsys)
     assert code == 2, (code, err[-2000:])
     assert "Traceback" not in err, err[-3000:]
     assert err.count("\n") == 1, err[-3000:]
@@ -127,7 +118,7 @@ def test_debug_shows_the_traceback(argv):
 
 
 def test_usage_errors_name_the_flag(capsys):
-    code, err = _main(["generate", "x", "--max-length", "many"], capsys)
+    code, _, err = zoo_main(["generate", "x", "--max-length", "many"], capsys)
     assert code == 2 and "argument --max-length: invalid int value: 'many'" in err
     assert "Traceback" not in err
 

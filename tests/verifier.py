@@ -18,7 +18,6 @@ tests/conftest.py installs it in place of ``run_fresh`` for the whole session;
 """
 
 import json
-import os
 import select
 import subprocess
 import sys
@@ -60,12 +59,12 @@ MAX_REQUESTS = 40
 
 class _Server:
     def __init__(self):
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
-        env.pop("PYTHONPATH", None)
+        from zoo.export.verify import fresh_environment
+
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
-                                     cwd=tempfile.gettempdir())
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=fresh_environment(), cwd=tempfile.gettempdir())
         self.requests = 0
 
     def run(self, script, args, timeout):
@@ -103,10 +102,8 @@ class Verifiers:
 
     def __init__(self):
         self.servers = {}
-        self.calls = 0
 
     def __call__(self, script, args, *, timeout):
-        self.calls += 1
         kind = _kind(script)
         server = self.servers.get(kind)
         if server is not None and (server.proc.poll() is not None

@@ -168,17 +168,24 @@ def reference_cases(model, endpoints, context, groups):
     return book
 
 
-def run_fresh(script, args, *, timeout):
-    """Run the Python `script` (as ``python -c script *args``) in a fresh process
-    with GPUs hidden, without this checkout on ``PYTHONPATH``, in the temporary
-    folder (the verifiers' paths are absolute). Returns the
-    ``subprocess.CompletedProcess`` (text stdout and stderr captured).
-
-    The one place both verifiers (SavedModel, LiteRT) start their process."""
+def fresh_environment():
+    """The environment of a verifier's process: GPUs hidden, TensorFlow's start-up
+    logs quiet, and this checkout not on ``PYTHONPATH``."""
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_fresh(script, args, *, timeout):
+    """Run the Python `script` (as ``python -c script *args``) in a fresh process
+    (:func:`fresh_environment`), in the temporary folder (the verifiers' paths are
+    absolute). Returns the ``subprocess.CompletedProcess`` (text stdout and stderr
+    captured).
+
+    The one place both verifiers (SavedModel, LiteRT) start their process."""
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=tempfile.gettempdir())
+                          text=True, env=fresh_environment(), timeout=timeout,
+                          cwd=tempfile.gettempdir())
 
 
 def verify_saved_model(path, cases_file, *, timeout=600):
