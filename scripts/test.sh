@@ -3,10 +3,11 @@
 # the backend-neutral tests (marked `jax`) again on the JAX backend.
 #
 # Three tiers (tests/README.md gives each one's time and what it adds):
-# - default (`bash scripts/test.sh`): leaves out the tests marked `slow` and
-#   `exhaustive`;
-# - CI (CI=true, or ZOO_TEST_SLOW=1): adds the `slow` tests to the TensorFlow run;
-# - exhaustive (ZOO_TEST_EXHAUSTIVE=1): every test on both backends, and the full
+# - default (`bash scripts/test.sh`): leaves out the tests marked `slow` (over
+#   about 2 s each: real processes, recipes trained end to end, fits compiled on
+#   JAX) and `exhaustive`;
+# - CI (CI=true, or ZOO_TEST_SLOW=1): adds the `slow` tests to both runs;
+# - exhaustive (ZOO_TEST_EXHAUSTIVE=1): adds the `exhaustive` tests, and the full
 #   products of the option axes in place of their pairwise covering sets
 #   (tests/covering.py).
 # Both runs print their 25 slowest tests, and pytest-timeout ends a test that
@@ -21,7 +22,7 @@ if [ "${ZOO_TEST_EXHAUSTIVE:-0}" = "1" ]; then
     JAX_MARKERS="jax"
 elif [ "${ZOO_TEST_SLOW:-0}" = "1" ] || [ "${CI:-false}" = "true" ]; then
     TF_MARKERS="not exhaustive"
-    JAX_MARKERS="jax and not slow and not exhaustive"
+    JAX_MARKERS="jax and not exhaustive"
 else
     TF_MARKERS="not slow and not exhaustive"
     JAX_MARKERS="jax and not slow and not exhaustive"

@@ -1,5 +1,6 @@
 """Suite-wide fixtures and guards.
 
+- XLA compiles fast rather than emitting fast code (``helpers.xla_flags``).
 - No test may touch the network: outgoing connections to anything but the
   loopback range fail at once with a clear error instead of hanging.
 - Every test starts from a fresh Keras session with fixed seeds.
@@ -19,9 +20,12 @@ import tempfile
 
 import pytest
 
+from tests.helpers import xla_flags
 from tests.recipe_entry_points import ensure_project_recipes
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before any XLA client starts (tests/helpers.py says why).
+os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""))
 
 _ENTRY_POINTS = tempfile.mkdtemp(prefix="zoo-entry-points-")
 atexit.register(shutil.rmtree, _ENTRY_POINTS, ignore_errors=True)

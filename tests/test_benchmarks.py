@@ -115,6 +115,7 @@ def test_merged_tables_name_the_process_of_torch_rows():
     assert [r["backend"] for r in rows] == ["torch (jax process)", "jax"]
 
 
+@pytest.mark.slow
 def test_cli_startup_table_and_a_real_run():
     from benchmarks import cli_startup
 

@@ -63,6 +63,7 @@ def test_bad_set_names_the_key_and_type(capsys):
     assert "--set model.units: expected int" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_evaluate_export_predict(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["--tiny", "--set", "cells=()", "--run-dir", run, "--no-export",

@@ -21,6 +21,7 @@ from zoo import cli, client
 tf = pytest.importorskip("tensorflow")
 export = pytest.importorskip("zoo.export")
 from zoo.data.text import Tokenizer  # noqa: E402  (after the TensorFlow check)
+from tests.helpers import zoo_main  # noqa: E402
 
 # One worker runs this module (scripts/test.sh uses --dist loadgroup), so its
 # session-scoped fixtures (trainings, exports, live models) are built once.
@@ -141,9 +142,7 @@ def exports(tmp_path_factory):
 
 
 def _main(capsys, *argv):
-    code = cli.main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return zoo_main(argv, capsys)
 
 
 # (export, argv after the export, message expected on stderr)
@@ -276,6 +275,7 @@ def test_bad_input_through_the_zoo_command(exports, kind, argv, message):
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_the_zoo_command_refuses_in_one_line_and_reaches_beam_search(exports):
     _, paths = exports
     for kind, argv, message in BAD[:1]:
@@ -356,6 +356,7 @@ def test_the_run_marker_is_the_run_folders(exports):
     assert client.RUN_MARKER == runs.RUN_FILES["recipe"]
 
 
+@pytest.mark.slow
 def test_the_client_reads_no_vocabulary(exports):
     # The CLI's process imports neither the tokenizer nor the export's JSON reader.
     _, paths = exports
@@ -383,6 +384,7 @@ def _direct(path, name, **inputs):
                 else v.numpy()).tolist() for k, v in out.items()}
 
 
+@pytest.mark.slow
 def test_generate_is_the_exports_predict_with_its_defaults(exports, capsys):
     _, paths = exports
     # A generator: --num copies of the condition, by name; options from predict_defaults.

@@ -39,6 +39,7 @@ def _artifact(tokenizer):
     return json.loads(json.dumps({"input": tokenizer.get_config(), "classes": CLASSES}))
 
 
+@pytest.mark.slow
 def test_predict_text_gives_the_models_answer_on_the_pipeline_ids(tmp_path, capsys):
     tokenizer = _tokenizer()
     metadata = {"artifacts": {"vocabulary": _artifact(tokenizer)}}
@@ -63,6 +64,7 @@ def test_predict_text_gives_the_models_answer_on_the_pipeline_ids(tmp_path, caps
     assert np.abs(other[0] - logits[0]).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_generate_text_is_encoded_and_decoded_by_the_export(tmp_path, capsys):
     from zoo import decoding
 

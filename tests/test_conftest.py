@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 _GROUPED = textwrap.dedent("""
     import os
     import pytest
@@ -22,6 +24,7 @@ _GROUPED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_loadgroup_runs_a_module_s_group_on_one_worker(tmp_path):
     # With pytest 9.2 and pytest-xdist 3.8 it did not: every grouped module's session fixtures
     # were built on both workers (https://github.com/pytest-dev/pytest-xdist/issues/1386;

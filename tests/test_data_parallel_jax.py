@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import run_python
+from tests.helpers import run_python, xla_flags
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_data_parallel_jax")]
 
@@ -71,7 +71,7 @@ def _train(root, name, devices, **kw):
     args = {"n_train": 44, "n_val": 20, "n_test": 13, "batch": 8, "epochs": 3, **kw}
     args["run_dir"] = str(root / name)
     env = {"KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+           "XLA_FLAGS": xla_flags(f"--xla_force_host_platform_device_count={devices}")}
     out = run_python(CHILD.replace("sys.argv[1]", repr(json.dumps(args))), env=env, timeout=600)
     report = json.loads(out.strip().splitlines()[-1])
     assert report["devices"] == devices
@@ -141,7 +141,7 @@ def test_two_processes_match_one_device(one_device, tmp_path):
     for index in range(2):
         args = {"n_train": 44, "n_val": 20, "n_test": 13, "batch": 8, "epochs": 3,
                 "run_dir": str(tmp_path / "run"), "weights": str(tmp_path / f"w{index}.npz")}
-        env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS="",
+        env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS=xla_flags(),
                    KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{port}",
                    KERAS_DISTRIBUTION_NUM_PROCESSES="2", KERAS_DISTRIBUTION_PROCESS_ID=str(index))
         code = CHILD.replace("sys.argv[1]", repr(json.dumps(args)))
@@ -185,7 +185,7 @@ def test_two_processes_join_before_the_recipe_loads_its_data(tmp_path):
     for index in range(2):
         data_dir = tmp_path / f"data{index}"
         data_dir.mkdir()
-        env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS="",
+        env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS=xla_flags(),
                    PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
                    KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{port}",
                    KERAS_DISTRIBUTION_NUM_PROCESSES="2", KERAS_DISTRIBUTION_PROCESS_ID=str(index))
@@ -210,7 +210,7 @@ def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     run = str(tmp_path / "run")
     env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
-               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+               XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=2"))
     proc = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "train", "adding_problem", "--tiny", "--backend", "jax",
          "--set", "cells=()", "--set", "batch_size=31", "--run-dir", run, "--no-export",
@@ -250,7 +250,7 @@ print(json.dumps(out))
 @pytest.mark.parametrize("devices", [1, 2])
 def test_choose_strategy_on_jax(devices):
     env = {"KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+           "XLA_FLAGS": xla_flags(f"--xla_force_host_platform_device_count={devices}"),
            "KERAS_DISTRIBUTION_NUM_PROCESSES": "", "KERAS_DISTRIBUTION_PROCESS_ID": ""}
     out = json.loads(run_python(PLACEMENT_CHILD, env=env).strip().splitlines()[-1])
     assert out["chief"] is True

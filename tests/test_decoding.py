@@ -72,6 +72,7 @@ def _brute_force(table, max_length, alpha):
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.6, 3.0])
+@pytest.mark.slow
 def test_wide_beam_search_equals_brute_force(alpha):
     rng = np.random.default_rng(int(alpha * 10))
     table = np.zeros((5, 5))
@@ -85,6 +86,7 @@ def test_length_penalty_formula():
     np.testing.assert_allclose(got, [1.0, 2.0**0.6], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_sampling_is_seeded_and_follows_the_distribution():
     probs = np.array([0.0, 0.5, 0.3, 0.2])
     logits = np.tile(np.log(np.maximum(probs, 1e-30)), (4000, 1)).astype("float32")
@@ -117,6 +119,7 @@ def test_uniform_noise_range():
 
 
 @pytest.mark.parametrize("attention", [None, "bahdanau", "luong"])
+@pytest.mark.slow
 def test_greedy_equals_beam_width_one(attention):
     model = zoo.create_model("encoder_decoder", source_vocab_size=12, target_vocab_size=6,
                              units=8, attention=attention, num_layers=2, cell="gru",
@@ -136,6 +139,7 @@ def test_greedy_equals_beam_width_one(attention):
     assert np.any(greedy[0] == END) and np.any(greedy[0] == PAD)
 
 
+@pytest.mark.slow
 def test_greedy_generation_matches_teacher_forced_argmax():
     model = zoo.create_model("one_to_many", input_dim=3, vocab_size=7, units=8, num_layers=2,
                              end_token=None, max_length=6)
@@ -164,6 +168,7 @@ def _copy_data(n, max_len, rng):
     return {"source": source, "target_in": target_in}, target
 
 
+@pytest.mark.slow
 def test_copy_task_is_learned_and_decoded_exactly():
     rng = np.random.default_rng(0)
     x, y = _copy_data(512, 4, rng)
@@ -179,6 +184,7 @@ def test_copy_task_is_learned_and_decoded_exactly():
     np.testing.assert_array_equal(tokens, test_y)
 
 
+@pytest.mark.slow
 def test_primed_greedy_generation_continues_each_rows_primer_as_teacher_forcing_does():
     """Rows with primers of 3, 1 and 0 tokens: each continuation is the teacher-forced
     argmax after START and that row's own primer; with include_primer the row is its

@@ -58,6 +58,7 @@ def test_small_recurrent_weights_make_the_gradient_vanish():
     assert flow[0] < 1e-8 * flow[-1]
 
 
+@pytest.mark.slow
 def test_deep_stack_matches_separate_layers():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(4, 6, 3)).astype("float32")

@@ -23,6 +23,7 @@ def _leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_translate_and_beam_search_signatures_match_the_python_api(tmp_path):
     model = zoo.create_model("encoder_decoder", source_vocab_size=12, target_vocab_size=9,
                              units=8, attention="bahdanau", max_output_length=7)
@@ -76,6 +77,7 @@ def test_zoo_export_json_records_model_versions_and_metadata(tmp_path):
         "condition", "max_length", "temperature", "top_k", "seed"}
 
 
+@pytest.mark.slow
 def test_a_loaded_keras_file_exports_with_names_from_metadata(tmp_path):
     model = zoo.create_model("one_to_one", input_dim=3, num_classes=2, units=4)
     model.save(tmp_path / "m.keras")

@@ -127,6 +127,7 @@ def test_bad_arguments():
 
 
 @pytest.mark.jax
+@pytest.mark.slow
 def test_training_with_the_loss_and_metrics():
     import zoo
 

@@ -20,6 +20,7 @@ def test_public_face():
         zoo.nope  # noqa: B018
 
 
+@pytest.mark.slow
 def test_import_zoo_under_jax_does_not_import_tensorflow():
     out = run_python(
         """
@@ -34,6 +35,7 @@ def test_import_zoo_under_jax_does_not_import_tensorflow():
     assert out.split() == ["False", "many_to_one"]
 
 
+@pytest.mark.slow
 def test_layers_cells_and_models_under_jax_load_no_tensorflow():
     """`import zoo` (and its layer, cell and model packages, and the
     diagnostics) under JAX loads no TensorFlow, nor does running a layer with
@@ -62,6 +64,7 @@ def test_layers_cells_and_models_under_jax_load_no_tensorflow():
     assert out.split() == ["False", "False", "(1,", "4)"]
 
 
+@pytest.mark.slow
 def test_saved_encoder_decoder_loads_after_plain_import(tmp_path):
     model = zoo.create_model(
         "encoder_decoder", source_vocab_size=12, target_vocab_size=9, units=8, attention="luong"

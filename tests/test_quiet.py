@@ -64,6 +64,7 @@ def sunspots(tmp_path_factory):
     return run, data, output
 
 
+@pytest.mark.slow
 def test_train_prints_no_noise_and_known_step_counts(sunspots):
     run, _, output = sunspots
     _assert_quiet(output)
@@ -74,6 +75,7 @@ def test_train_prints_no_noise_and_known_step_counts(sunspots):
     assert "[sunspots] complete: mae=" in output
 
 
+@pytest.mark.slow
 def test_evaluate_prints_no_noise(sunspots):
     run, data, _ = sunspots
     output = _zoo("evaluate", run, "--data-dir", data)
@@ -94,6 +96,7 @@ def test_recipe_module_entry_is_quiet(sunspots):
     assert "already_complete" in proc.stdout
 
 
+@pytest.mark.slow
 def test_verbose_brings_the_library_logs_back(sunspots):
     run, data, _ = sunspots
     output = _zoo("evaluate", run, "--data-dir", data, verbose=True)
@@ -209,6 +212,7 @@ def test_fit_shuffles_arrays_only():
     assert trainer.fit_shuffles(iter([1, 2])) is False
 
 
+@pytest.mark.slow
 def test_a_masked_bidirectional_model_predicts_without_the_onednn_bool_notice(tmp_path):
     """The notice came from the first traced transpose of a boolean mask, long after
     start-up (seen under the main job's harmoniser): the probe window provokes it."""

@@ -99,6 +99,7 @@ def _zoo(plugin_path, *args, cwd):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_an_installed_package_recipe_is_listed_and_trains(plugin_path, tmp_path, monkeypatch,
                                                           capsys):
     listed = _zoo(plugin_path, "list", "recipes", cwd=str(tmp_path))

@@ -21,6 +21,7 @@ ORDERS = {
 
 @pytest.mark.jax
 @pytest.mark.parametrize("order", sorted(ORDERS))
+@pytest.mark.slow
 def test_every_serializable_is_registered(order):
     out = run_python(ORDERS[order] + f"""
 missing = [n for n in {NAMES!r} if keras.saving.get_registered_object(n) is None]
@@ -30,6 +31,7 @@ print("missing:", missing)
 
 
 @pytest.mark.jax
+@pytest.mark.slow
 def test_import_zoo_alone_imports_no_keras_and_a_saved_model_loads(tmp_path):
     path = tmp_path / "m.keras"
     run_python(f"""

@@ -183,6 +183,7 @@ def test_shuffled_order_is_a_function_of_seed_and_epoch():
         pipelines.shuffle(tf.data.Dataset.range(3), 3, seed="3")
 
 
+@pytest.mark.slow
 def test_order_of_a_resumed_epoch_matches_across_processes():
     code = textwrap.dedent(
         """

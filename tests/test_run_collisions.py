@@ -70,6 +70,7 @@ def test_zoo_train_refuses_an_unknown_model_argument_before_writing(tmp_path):
     assert not (tmp_path / "runs" / f"{NAME}-tiny").exists()
 
 
+@pytest.mark.slow
 def test_a_rejected_configuration_writes_nothing_and_the_retry_runs(
         tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -133,6 +134,7 @@ def test_tiny_runs_apart_and_a_finished_run_is_not_exported_twice(
     assert len(fake_export) == 5 and _versions(str(tmp_path)) == ["1", "2", "3", "4"]
 
 
+@pytest.mark.slow
 def test_zoo_export_is_recorded_and_an_existing_export_dir_is_refused_before_training(
         tmp_path, capsys, monkeypatch, fake_export):
     monkeypatch.chdir(tmp_path)

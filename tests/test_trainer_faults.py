@@ -81,6 +81,7 @@ def test_backup_keeps_the_current_and_the_previous_state(tmp_path):
 
 @pytest.mark.jax
 @pytest.mark.parametrize("fault", [truncate, garble])
+@pytest.mark.slow
 def test_unreadable_latest_weights_fall_back_to_the_previous_state(tmp_path, capsys, fault):
     folder, saved = _two_backups(tmp_path)
     latest = os.path.join(folder, "epoch-00002.weights.h5")

@@ -70,6 +70,7 @@ def test_train_writes_the_run_folder(tmp_path):
         metrics["history"]["val_loss"][best], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_existing_run_is_resumed_never_overwritten(tmp_path):
     run = str(tmp_path / "run")
     cfg = {"epochs": 2, "learning_rate": 1e-2}
@@ -193,6 +194,7 @@ def _run_child(tmp_path, *runs):
                           capture_output=True, text=True, env=env, timeout=240)
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_loses_nothing(tmp_path):
     run = str(tmp_path / "killed")
     killed = _run_child(tmp_path, (run, 2))
@@ -217,6 +219,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
         np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     code = f"""
     import json, types
@@ -326,6 +329,7 @@ class _InterruptAtEpochEnd(keras.callbacks.Callback):
             raise _Interrupt(epoch)
 
 
+@pytest.mark.slow
 def test_a_finished_run_trained_further_and_interrupted_resumes_where_it_was(tmp_path):
     # The finished run's backup was removed; an interruption in the first new
     # epoch (after metrics.json says "running") must not restart it from epoch 0.
@@ -344,6 +348,7 @@ def test_a_finished_run_trained_further_and_interrupted_resumes_where_it_was(tmp
     assert history["loss"][:2] == first["loss"]  # the finished epochs were kept, not retrained
 
 
+@pytest.mark.slow
 def test_the_best_checkpoint_is_never_left_half_written(tmp_path, monkeypatch):
     run, data = str(tmp_path / "run"), _data()
     training.train(_build, data, run_dir=run, epochs=1, config={"epochs": 3}, verbose=0)

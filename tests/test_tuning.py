@@ -194,6 +194,7 @@ def test_registry_signature_rejects_unknown_names_at_construction():
 
 
 @pytest.mark.parametrize("kind", ["random", "hyperband", "bayesian"])
+@pytest.mark.slow
 def test_tiny_sweep_of_each_tuner(kind, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -363,6 +364,7 @@ def test_tune_records_the_data_path_absolute_as_zoo_train(tmp_path, monkeypatch)
         config_from_args(get_recipe("text_classification"), args)
 
 
+@pytest.mark.slow
 def test_python_m_zoo_tuning_runs_a_sweep(tmp_path, capsys):
     # `python -m zoo.tuning ARGS` is `sys.exit(zoo.tuning.cli.run(ARGS))`; --quiet prints
     # nothing on stdout.

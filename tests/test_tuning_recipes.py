@@ -60,6 +60,7 @@ def test_empty_hyperparameters_build_the_default_model_of_every_recipe(name, tfd
         _defaults_match(name, tfds_dir)
 
 
+@pytest.mark.slow
 def test_zoo_tune_on_a_real_recipe(tmp_path, tfds_dir):
     args = build_parser().parse_args([
         "sequential_digits", "--tiny", "--max-trials", "1", "--quiet",

@@ -110,6 +110,7 @@ def test_sunspots(data_dir, config):
         assert nxt["window"][-1, 0] == ex["targets"][-1, 0]
 
 
+@pytest.mark.slow
 def test_cmudict_subset(data_dir):
     cfg = builders.CmudictConfig(name="t", stress=False, max_words=2000)
     splits, info = _load_all("cmudict", data_dir, cfg)

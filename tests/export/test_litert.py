@@ -121,6 +121,7 @@ def test_verifier_detects_a_mismatch(streaming_export, tmp_path):
         export.verify_litert(path, tmp_path / "bad.npz")
 
 
+@pytest.mark.slow
 def test_the_stock_loop_needs_select_tf_ops_and_says_which(tmp_path):
     model = _model("many_to_one_lstm_tokens")
     with pytest.raises(RuntimeError, match=r"needs Select TF ops \(FlexTensorListReserve, "
@@ -195,6 +196,7 @@ def _zoo(*args):
                           env=subprocess_env(), capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_export_run_writes_model_tflite_in_the_version_folder(zoo_run_folder, tmp_path):
     from zoo import recipe
 

@@ -66,6 +66,7 @@ def mixed_export(request, tmp_path_factory):
     return model, path, expected
 
 
+@pytest.mark.slow
 def test_every_signature_verifies_in_the_dtype_it_serves(mixed_export):
     model, path, expected = mixed_export
     info = export.read_export_info(path)
@@ -142,6 +143,7 @@ def test_a_float32_output_of_a_bfloat16_model_is_held_to_bfloat16s_tolerance(tmp
 
 @pytest.mark.jax
 @pytest.mark.parametrize("layer", ["simple_rnn", "lstm"])
+@pytest.mark.slow
 def test_gradient_flow_under_mixed_precision_matches_float32(layer):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 6, 2)).astype("float32")

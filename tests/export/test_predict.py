@@ -113,6 +113,7 @@ def _error(exports, name):
     return error_message(answer["error"])
 
 
+@pytest.mark.slow
 def test_assets_hold_the_vocabularies(exports):
     assets = {k: sorted(os.listdir(os.path.join(p, "assets")))
               for k, p in exports["paths"].items()}
@@ -123,6 +124,7 @@ def test_assets_hold_the_vocabularies(exports):
     assert lines == TOKENIZER.get_vocabulary()[1:]  # padding "" is id 0, not a line
 
 
+@pytest.mark.slow
 def test_an_archive_keeps_its_vocabulary_while_another_model_exports(tmp_path):
     from zoo.export import build_archive
 

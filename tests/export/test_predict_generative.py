@@ -130,6 +130,7 @@ def answers(exports, tmp_path_factory):
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLING)))
+@pytest.mark.slow
 def test_predict_on_raw_text_equals_in_process_translate(exports, answers, index):
     max_length, temperature, top_k, seed = SAMPLING[index]
     ids = SOURCE.encode_batch(TEXTS)
@@ -141,6 +142,7 @@ def test_predict_on_raw_text_equals_in_process_translate(exports, answers, index
 
 
 @pytest.mark.parametrize("index", range(len(BEAM)))
+@pytest.mark.slow
 def test_predict_beam_equals_in_process_beam_search(exports, answers, index):
     max_length, alpha = BEAM[index]
     tokens, scores = zoo.decoding.translate(
@@ -150,6 +152,7 @@ def test_predict_beam_equals_in_process_beam_search(exports, answers, index):
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLING)))
+@pytest.mark.slow
 def test_predict_by_condition_name_or_id_equals_in_process_generate(exports, answers, index):
     max_length, temperature, top_k, seed = SAMPLING[index]
     ids = np.array([int(i) for i in CONDITION_IDS], np.int32)
@@ -161,6 +164,7 @@ def test_predict_by_condition_name_or_id_equals_in_process_generate(exports, ans
     check_decoded(by_id, tokens, scores, PITCHES)
 
 
+@pytest.mark.slow
 def test_predict_defaults(answers):
     translate, generate = answers["defaults"]
     assert {k: (v["dtype"], v["value"]) for k, v in translate.items()} == {
@@ -172,6 +176,7 @@ def test_predict_defaults(answers):
 
 
 @pytest.mark.parametrize("index", range(len(PRIMED)))
+@pytest.mark.slow
 def test_primed_predict_continues_each_primer_as_in_process_generate(exports, answers, index):
     include, (max_length, temperature, top_k, seed) = PRIMED[index]
     ids = np.array([int(i) for i in CONDITION_IDS], np.int32)
@@ -199,18 +204,21 @@ def test_primed_predict_continues_each_primer_as_in_process_generate(exports, an
 
 
 @pytest.mark.parametrize("index", range(len(BAD_PRIMERS)))
+@pytest.mark.slow
 def test_a_bad_primer_is_refused_in_the_signature(answers, index):
     message = error_message(answers["bad_primer"][index].get("error", ""))
     assert message is not None and message.startswith(BAD_PRIMERS[index][1]), message
 
 
 @pytest.mark.parametrize("index", range(len(BAD_TRANSLATE)))
+@pytest.mark.slow
 def test_bad_translate_input_is_refused_in_the_signature(answers, index):
     message = error_message(answers["bad_translate"][index].get("error", ""))
     assert message is not None and message.startswith(BAD_TRANSLATE[index][3]), message
 
 
 @pytest.mark.parametrize("index", range(len(BAD_GENERATE)))
+@pytest.mark.slow
 def test_bad_condition_is_refused_in_the_signature(answers, index):
     _, expected, received = BAD_GENERATE[index]
     message = error_message(answers["bad_generate"][index].get("error", ""))
@@ -219,6 +227,7 @@ def test_bad_condition_is_refused_in_the_signature(answers, index):
         assert all(name in message for name in KEYS), message
 
 
+@pytest.mark.slow
 def test_assets_hold_the_output_vocabulary(exports):
     for kind, tokenizer in (("translate", TARGET), ("generate", PITCHES)):
         assets = os.path.join(exports["paths"][kind], "assets")
@@ -229,6 +238,7 @@ def test_assets_hold_the_output_vocabulary(exports):
         assert handle.read().split("\n")[:-1] == SOURCE.get_vocabulary()[1:]
 
 
+@pytest.mark.slow
 def test_verification_checks_the_raw_signatures(exports):
     for kind, expected in (("translate", {"predict", "predict_beam", "predict_defaults"}),
                            ("generate", {"predict", "predict_defaults"})):

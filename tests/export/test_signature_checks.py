@@ -50,6 +50,7 @@ SCALARS = {"max_length": np.int32(4), "temperature": np.float32(0.0), "top_k": n
            "seed": np.int32(1)}
 
 
+@pytest.mark.slow
 def test_serve_refuses_token_ids_outside_the_vocabulary(exports):
     models, loaded = exports
     serve = loaded["classifier"]["serve"]

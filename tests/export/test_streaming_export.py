@@ -48,6 +48,7 @@ def tagger(tmp_path_factory):
     return model, path
 
 
+@pytest.mark.slow
 def test_export_has_streaming_signatures_and_verifies_them(tagger):
     _, path = tagger
     info = export.read_export_info(path)

@@ -41,6 +41,7 @@ def _verify(saved, cases):
         return str(err)
 
 
+@pytest.mark.slow
 def test_the_shared_verifier_answers_as_a_fresh_process(saved, monkeypatch,
                                                         _one_verifier_per_worker):
     # The tests' shared verifier (installed for the session) first, then the product's

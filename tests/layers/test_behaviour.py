@@ -27,6 +27,7 @@ MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]], bool)
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
+@pytest.mark.slow
 def test_bidirectional_matches_keras(name, merge_mode):
     x = inputs()
     ours = keras.layers.Bidirectional(
@@ -44,6 +45,7 @@ def test_bidirectional_matches_keras(name, merge_mode):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_mask_from_embedding_and_masking(name):
     tokens = np.array([[3, 1, 4, 0, 0], [2, 7, 1, 8, 2], [0, 0, 0, 0, 0]])
 
@@ -64,6 +66,7 @@ def test_mask_from_embedding_and_masking(name):
     np.testing.assert_allclose(np.asarray(ours(longer)), np.asarray(ours(tokens)), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_deep_stack_matches_keras_stacked_cells():
     x = inputs()
     ours = zoo.layers.RNN([zoo.cells.LSTMCell(5), zoo.cells.GRUCell(3)],
@@ -180,6 +183,7 @@ def test_symbolic_shapes_and_masks(name, return_sequences):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_fit_reduces_loss_and_jit_predict(name):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 6, 3)).astype("float32")

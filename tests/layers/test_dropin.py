@@ -74,6 +74,7 @@ def _sequences(masked=False):
 
 
 @pytest.mark.parametrize("case", path_cases())
+@pytest.mark.slow
 def test_time_distributed_after_the_layer_predicts_and_fits_as_with_keras(case):
     """TimeDistributed reads the timesteps from the static shape of the
     recurrent layer's output; with (batch, None, units) it mapped over the

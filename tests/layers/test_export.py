@@ -15,6 +15,7 @@ pytestmark = pytest.mark.skipif(keras.config.backend() != "tensorflow",
                                 reason="SavedModel export needs the TensorFlow backend")
 
 
+@pytest.mark.slow
 def test_saved_model_round_trip_in_fresh_process(tmp_path):
     inp = keras.Input((None, 4))
     masked = keras.layers.Masking(0.0)(inp)

@@ -151,6 +151,7 @@ def test_gradient_fused_falls_back_to_autodiff(fused_calls):
     assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)
 
 
+@pytest.mark.slow
 def test_trains_and_keras_file_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 7, 3)).astype("float32")

@@ -107,6 +107,7 @@ def _long_mask(steps):
 
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.slow
 def test_parallel_and_step_modes_agree_in_outputs_and_gradients(kind, masked):
     steps = 64
     rng = np.random.default_rng(11)
@@ -321,6 +322,7 @@ def test_keras_file_round_trip(tmp_path):
 
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("mode", ["parallel", "step"])
+@pytest.mark.slow
 def test_stateful_calls_equal_one_long_call(kind, mode):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(2, 10, FEATURES)).astype("float32")
@@ -384,6 +386,7 @@ def test_bad_mode_assignment_and_feature_change_are_refused():
 
 
 @pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.slow
 def test_a_model_trains_with_the_scan_in_a_compiled_function(jit):
     """fit traces the layer in a graph (XLA with jit): the scan's output keeps its static
     shape, so the layers after it build, and the loss falls."""

@@ -74,6 +74,7 @@ def model_with_every_layer():
     return keras.Model(inp, [out1, out2])
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip_safe_mode(tmp_path):
     model = model_with_every_layer()
     x = np.random.default_rng(1).normal(size=(3, 6, 4)).astype("float32")
@@ -156,6 +157,7 @@ def _file_from_before_the_new_arguments(tmp_path):
     return old_path, x, expected
 
 
+@pytest.mark.slow
 def test_keras_files_with_and_without_the_new_arguments_load_in_a_fresh_process(tmp_path):
     """The new arguments survive a .keras file; a file written before them loads with
     their defaults and the same numbers. Both load in one fresh process."""

@@ -44,6 +44,7 @@ def test_many_to_one_matches_numpy_forward_pass(cell):
 
 
 @pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.slow
 def test_token_padding_changes_nothing(cell):
     model = zoo.create_model("many_to_one", cell=cell, units=6, vocab_size=30, num_classes=4,
                              num_layers=2, bidirectional=True)
@@ -57,6 +58,7 @@ def test_token_padding_changes_nothing(cell):
     )
 
 
+@pytest.mark.slow
 def test_many_to_many_padding_changes_nothing_at_valid_steps():
     model = zoo.create_model("many_to_many", cell="gru", units=6, input_dim=3, mask_value=0.0,
                              num_classes=3, num_layers=2, residual=True)
@@ -70,6 +72,7 @@ def test_many_to_many_padding_changes_nothing_at_valid_steps():
 
 
 @pytest.mark.parametrize("attention", [None, "bahdanau", "luong"])
+@pytest.mark.slow
 def test_source_padding_changes_nothing_in_encoder_decoder(attention):
     model = zoo.create_model("encoder_decoder", cell="lstm", units=6, source_vocab_size=20,
                              target_vocab_size=10, attention=attention, bidirectional=True)

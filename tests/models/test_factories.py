@@ -61,7 +61,9 @@ def _decode(model, name, x):
 
 def _matrix_params():
     return [
-        pytest.param(*combo, marks=[pytest.mark.jax] if cases.in_jax_subset(combo) else [],
+        # The JAX subset compiles a fit on JAX (4-15 s a case): CI, not the default tier.
+        pytest.param(*combo, marks=[pytest.mark.jax, pytest.mark.slow]
+                     if cases.in_jax_subset(combo) else [],
                      id="-".join(combo))
         for combo in cases.combos()
     ]
@@ -169,6 +171,7 @@ def test_the_export_matrix_covers_every_factory_cell_and_variant():
 
 
 @pytest.mark.parametrize("name,cell,variant", _export_params())
+@pytest.mark.slow
 def test_saved_model_round_trip(name, cell, variant, tmp_path):
     import tensorflow as tf
 

@@ -74,6 +74,7 @@ def test_chunk_by_chunk_equals_whole_sequence(name, cell, num_layers, input_kind
 
 
 @pytest.mark.parametrize("input_kind", ["tokens", "features"])
+@pytest.mark.slow
 def test_many_to_one_output_after_each_chunk_is_the_output_so_far(input_kind):
     model = _model("many_to_one", "lstm", 2, input_kind)
     x = {input_kind: _inputs(input_kind, np.random.default_rng(4))}
@@ -83,6 +84,7 @@ def test_many_to_one_output_after_each_chunk_is_the_output_so_far(input_kind):
         np.testing.assert_allclose(output, prefix, atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.slow
 def test_unmasked_features_and_deep_blocks_stream():
     model = _randomize(zoo.create_model(
         "many_to_many", cell="gru", units=6, num_layers=2, residual=True, input_dim=3,
@@ -94,6 +96,7 @@ def test_unmasked_features_and_deep_blocks_stream():
 
 
 @pytest.mark.parametrize("condition", ["vector", "ids"])
+@pytest.mark.slow
 def test_one_to_many_streams_from_its_condition(condition):
     rng = np.random.default_rng(3)
     if condition == "vector":

@@ -91,6 +91,7 @@ def test_the_decoder_layer_checks_its_tokens_too():
         RecurrentDecoder(units=4, vocab_size=9, embedding_dim=4, end_token=2)
 
 
+@pytest.mark.slow
 def test_the_last_id_of_the_vocabulary_is_a_valid_token_and_generation_runs():
     model = zoo.create_model("one_to_many", **ONE_TO_MANY, start_token=1, end_token=8)
     tokens, scores = decoding.generate(model, np.zeros((2, 3), "float32"), max_length=4)

@@ -3,6 +3,7 @@
 import os
 import re
 
+import pytest
 
 from tests.browser import check_page, require_system_program
 from zoo.music import notation, page, roll
@@ -97,12 +98,14 @@ def test_no_audio_when_fluidsynth_succeeds_but_writes_no_file(tmp_path, monkeypa
     assert page.render_audio(midi) is None
 
 
+@pytest.mark.slow
 def test_the_page_renders_its_images_in_headless_chromium(tmp_path):
     samples = [_sample(str(tmp_path), "one"), _sample(str(tmp_path), "two")]
     path = page.write_page(str(tmp_path), samples, title="Chorales")
     check_page(path, tmp_path, images=2, audio=0)
 
 
+@pytest.mark.slow
 def test_the_page_plays_its_audio_in_headless_chromium(tmp_path):
     require_system_program("fluidsynth", "fluidsynth")
     if page.synthesizer() is None:

@@ -91,6 +91,7 @@ def _numpy_task(built):
         loss="mse", check_cells=False)
 
 
+@pytest.mark.slow
 def test_the_study_runs_each_cell_and_init_at_each_length(tmp_path):
     built = []
     config = base.make_config(adding_problem, tiny=True, overrides=[
@@ -180,6 +181,7 @@ def test_a_bad_study_is_refused_before_any_training(tmp_path, tfds_dir, capsys, 
     assert not run_dir.exists()  # refused before the run folder was written
 
 
+@pytest.mark.slow
 def test_adding_problem_tiny_end_to_end(tmp_path, tfds_dir):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

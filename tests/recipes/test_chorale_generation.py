@@ -25,6 +25,7 @@ def tiny_run(tmp_path_factory, tfds_dir):
     return (*run_tiny(chorale_generation, folder, tfds_dir), folder)
 
 
+@pytest.mark.slow
 def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     from music21 import converter
 
@@ -84,6 +85,7 @@ def test_the_main_job_writes_four_part_chorales_and_their_measures(tiny_run):
     assert json.load(open(os.path.join(run_dir, "vocabulary.json"))) == vocab
 
 
+@pytest.mark.slow
 def test_predict_by_key_name_or_id_and_primed(tiny_run, tmp_path):
     """predict by key name and by decimal id: the same tokens with the same seed, and
     those of the in-process model on the ids; a primer is continued as
@@ -128,6 +130,7 @@ def test_predict_by_key_name_or_id_and_primed(tiny_run, tmp_path):
         assert row.startswith(text)
 
 
+@pytest.mark.slow
 def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run, tmp_path, capsys):
     _, _, export_dir, info, _ = tiny_run
     vocab = set(info["metadata"]["artifacts"]["vocabulary"]["output"]["vocabulary"])
@@ -159,6 +162,7 @@ def test_zoo_generate_continues_a_midi_primer_in_its_key(tiny_run, tmp_path, cap
     ("999", "predict: input 'primer' holds the token \"999\", which is not in the "
             "model's vocabulary"),
 ])
+@pytest.mark.slow
 def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer, message,
                                                                capsys):
     _, _, export_dir, _, _ = tiny_run
@@ -168,6 +172,7 @@ def test_zoo_generate_refuses_a_bad_primer_without_a_traceback(tiny_run, primer,
     assert message in err and "Traceback" not in err, err[-2000:]
 
 
+@pytest.mark.slow
 def test_zoo_generate_without_a_condition_names_the_flag_and_the_keys(tiny_run, capsys):
     # Tokens carry no key, so the condition must be given; the message says how.
     _, _, export_dir, _, _ = tiny_run
@@ -196,6 +201,7 @@ def test_zoo_train_refuses_a_bad_setting_before_it_trains(tmp_path, setting, mes
     assert "Epoch 1/" not in out and not (run_dir / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_the_listening_page_renders_in_headless_chromium(tiny_run, tmp_path):
     from tests.browser import check_page
     from zoo.music import page

@@ -9,6 +9,7 @@ from tests.recipes.recipe_helpers import check_raw_predict, run_tiny
 
 
 @pytest.mark.parametrize("recipe, classes", [(japanese_vowels, 9), (sequential_digits, 10)])
+@pytest.mark.slow
 def test_classification_tiny_end_to_end(recipe, classes, tmp_path, tfds_dir):
     summary, run_dir, export_dir, info = run_tiny(recipe, tmp_path, tfds_dir)
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0

@@ -22,6 +22,7 @@ def tiny_run(tmp_path_factory, tfds_dir):
     return run_dir, export_dir
 
 
+@pytest.mark.slow
 def test_copy_memory_tiny_end_to_end(tiny_run):
     run_dir, export_dir = tiny_run
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from recipes import chorale_harmonization, sunspots
 from zoo import recipe as base
@@ -7,6 +8,7 @@ from zoo.data import normalization
 from tests.recipes.recipe_helpers import check_raw_predict, run_tiny
 
 
+@pytest.mark.slow
 def test_chorale_harmonization_tiny_end_to_end(tmp_path, tfds_dir):
     summary, run_dir, export_dir, _ = run_tiny(chorale_harmonization, tmp_path, tfds_dir)
     for voice in chorale_harmonization.LOWER_VOICES:
@@ -27,6 +29,7 @@ def test_chorale_harmonization_tiny_end_to_end(tmp_path, tfds_dir):
                for row in out["labels"] for label in row)
 
 
+@pytest.mark.slow
 def test_transposition_moves_every_voice_and_the_vocabulary_covers_every_key(tfds_dir):
     config = base.make_config(chorale_harmonization, tiny=True)
     data = chorale_harmonization.load_data(config, data_dir=tfds_dir)
@@ -45,6 +48,7 @@ def test_transposition_moves_every_voice_and_the_vocabulary_covers_every_key(tfd
     assert highest == train_highest + 6  # the top soprano note, a tritone up
 
 
+@pytest.mark.slow
 def test_harmonize_writes_three_voices_under_a_soprano_and_rests_under_its_rests(tfds_dir):
     import keras
 
@@ -60,6 +64,7 @@ def test_harmonize_writes_three_voices_under_a_soprano_and_rests_under_its_rests
         assert all(p == 0 or 20 <= p <= 100 for p in voice)
 
 
+@pytest.mark.slow
 def test_sunspots_tiny_end_to_end(tmp_path, tfds_dir):
     summary, run_dir, export_dir, _ = run_tiny(sunspots, tmp_path, tfds_dir)
     assert summary["test"]["test_years"] == 40

@@ -23,6 +23,7 @@ def check_raw_predict(recipe, run_dir, export_dir, tmp_path, data_dir, count=6):
 
 
 @pytest.mark.parametrize("recipe, metric", [(dates, "exact_match"), (g2p, "per")])
+@pytest.mark.slow
 def test_seq2seq_tiny_end_to_end(recipe, metric, tmp_path, tfds_dir):
     summary, run_dir, export_dir, info = run_tiny(recipe, tmp_path, tfds_dir)
     assert 0.0 <= summary["test"][metric] <= max(1.0, summary["test"][metric])
@@ -33,6 +34,7 @@ def test_seq2seq_tiny_end_to_end(recipe, metric, tmp_path, tfds_dir):
     assert defaults["temperature"] == 0.0
 
 
+@pytest.mark.slow
 def test_translation_tiny_end_to_end_predicts_on_raw_text(tmp_path):
     # The translation recipe's end-to-end run on mocked ted_hrlr_translate (the other
     # standard TFDS recipes: tests/recipes/test_standard_recipes.py).

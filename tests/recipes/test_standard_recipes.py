@@ -21,6 +21,7 @@ from tests.recipes.recipe_helpers import check_raw_predict, mock_conll2003, run_
     (ner, {"as_dataset_fn": mock_conll2003}, "entity_f1"),
     (char_lm, {"num_examples": 6}, "bits_per_character"),
 ])
+@pytest.mark.slow
 def test_standard_recipe_tiny_end_to_end(recipe, mock, metric, tmp_path):
     with tfds.testing.mock_data(**mock):
         summary, run_dir, export_dir, info = run_tiny(recipe, tmp_path, None)

@@ -71,6 +71,7 @@ def classified(tmp_path_factory, tfds_dir):
                  epochs=4)
 
 
+@pytest.mark.slow
 def test_text_classification_learns_contains_a_word_and_predicts_raw_text(classified,
                                                                           tfds_dir):
     config, summary, run_dir, export_dir = classified
@@ -145,6 +146,7 @@ def test_scores_of_text_to_text_by_hand():
     assert same["bleu"] == pytest.approx(100) and same["chrf"] == pytest.approx(100)
 
 
+@pytest.mark.slow
 def test_without_data_zoo_train_says_to_pass_data(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "train", "text_classification", "--tiny",
