@@ -9,7 +9,7 @@
 # - CI (CI=true, or ZOO_TEST_SLOW=1): adds the `slow` tests to both runs;
 # - exhaustive (ZOO_TEST_EXHAUSTIVE=1): adds the `exhaustive` tests, and the full
 #   products of the option axes in place of their pairwise covering sets
-#   (tests/covering.py).
+#   (tests/covering.py), with XLA at its default optimisations.
 # Both runs print their 25 slowest tests, and pytest-timeout ends a test that
 # hangs (ZOO_TEST_TIMEOUT seconds, default 900).
 # Extra arguments go to both pytest runs (e.g. `-k lstm`, `-x`, `-m slow`).
@@ -20,6 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/_system_packages.sh"
 if [ "${ZOO_TEST_EXHAUSTIVE:-0}" = "1" ]; then
     TF_MARKERS=""
     JAX_MARKERS="jax"
+    # The other tiers ask XLA to compile fast (tests/helpers.py); this one also checks
+    # the code XLA emits at its defaults, as users run it.
+    export ZOO_TEST_XLA_OPTIMIZE="${ZOO_TEST_XLA_OPTIMIZE:-1}"
 elif [ "${ZOO_TEST_SLOW:-0}" = "1" ] || [ "${CI:-false}" = "true" ]; then
     TF_MARKERS="not exhaustive"
     JAX_MARKERS="jax and not exhaustive"

@@ -111,17 +111,6 @@ def test_usage_errors_exit_2(argv):
     assert info.value.code == 2
 
 
-@pytest.mark.slow
-def test_train_on_jax_exports_through_tensorflow(tmp_path):
-    run, target = str(tmp_path / "run"), str(tmp_path / "export")
-    trained = _zoo("train", "sequential_digits", "--tiny", "--backend", "jax", "--run-dir", run,
-                   "--export-dir", target, "--data-dir", str(tmp_path / "tfds"), "--quiet",
-                   timeout=600)
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    assert json.load(open(os.path.join(run, "metrics.json")))["backend"] == "jax"
-    assert os.path.isfile(os.path.join(target, "saved_model.pb"))
-
-
 def test_list_everything(capsys):
     import zoo
     import zoo.data

@@ -204,16 +204,18 @@ def test_two_processes_join_before_the_recipe_loads_its_data(tmp_path):
     assert metrics["status"] == "complete" and metrics["replicas"] == 2
 
 
-def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
+def test_zoo_train_backend_jax_spreads_over_two_devices_and_exports_through_tensorflow(
+        tmp_path):
     # From a TensorFlow-backend shell, `--backend jax` restarts the command on
     # JAX; an odd batch size (31) cannot split over 2 devices and is cut to 30.
+    # The JAX-trained run then exports through a TensorFlow process, verified.
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    run = str(tmp_path / "run")
+    run, target = str(tmp_path / "run"), str(tmp_path / "export")
     env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
                XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=2"))
     proc = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "train", "adding_problem", "--tiny", "--backend", "jax",
-         "--set", "cells=()", "--set", "batch_size=31", "--run-dir", run, "--no-export",
+         "--set", "cells=()", "--set", "batch_size=31", "--run-dir", run, "--export-dir", target,
          "--data-dir", str(tmp_path / "tfds"), "--quiet"],
         capture_output=True, text=True, cwd=root, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -223,6 +225,10 @@ def test_zoo_train_backend_jax_spreads_over_two_devices(tmp_path):
     assert metrics["backend"] == "jax" and metrics["status"] == "complete"
     assert metrics["replicas"] == 2 and metrics["devices"] == ["cpu:0", "cpu:1"]
     assert np.isfinite(metrics["test"]["mse"])
+    assert os.path.isfile(os.path.join(target, "saved_model.pb"))
+    with open(os.path.join(target, "zoo_export.json")) as f:
+        info = json.load(f)
+    assert {c["signature"] for c in info["verification"]["cases"]} >= {"serve"}
 
 
 PLACEMENT_CHILD = """

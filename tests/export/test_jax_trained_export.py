@@ -71,8 +71,9 @@ def _check(info, kind, policy="float32"):
 
 
 # Exhaustive tier: four JAX trainings, one per kind of model, each exported through
-# TensorFlow. CI exports one JAX-trained run (tests/test_cli.py::
-# test_train_on_jax_exports_through_tensorflow).
+# TensorFlow. CI exports one JAX-trained run, trained over two devices
+# (tests/test_data_parallel_jax.py::
+# test_zoo_train_backend_jax_spreads_over_two_devices_and_exports_through_tensorflow).
 @pytest.mark.exhaustive
 @pytest.mark.parametrize("name,kind,mixed,exported", RUNS, ids=[r[0] for r in RUNS])
 def test_a_jax_trained_run_exports_with_every_signature_verified(jax_runs, name, kind, mixed,

@@ -5,8 +5,6 @@ process, and a missing or wrong option is refused with a message naming the fix.
 import csv
 import os
 import random
-import subprocess
-import sys
 
 import keras
 import keras_tuner
@@ -16,7 +14,7 @@ import pytest
 from recipes import _seq2seq, text_classification, text_to_text
 from zoo import recipe as base
 
-from tests.helpers import subprocess_env
+from tests.helpers import zoo_main
 from tests.recipes.generative_checks import check_seq2seq_export
 from tests.recipes.recipe_helpers import check_raw_predict
 
@@ -146,16 +144,15 @@ def test_scores_of_text_to_text_by_hand():
     assert same["bleu"] == pytest.approx(100) and same["chrf"] == pytest.approx(100)
 
 
-@pytest.mark.slow
-def test_without_data_zoo_train_says_to_pass_data(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "zoo.cli", "train", "text_classification", "--tiny",
-         "--run-dir", str(tmp_path / "run")],
-        capture_output=True, text=True, env=subprocess_env(), cwd=str(tmp_path), timeout=300)
-    assert proc.returncode == 2, proc.stderr[-2000:]
+def test_without_data_zoo_train_says_to_pass_data(tmp_path, capsys):
+    # In this process, through the console script's function (tests/README.md, Processes).
+    code, out, err = zoo_main(["train", "text_classification", "--tiny",
+                               "--run-dir", str(tmp_path / "run")], capsys)
+    assert code == 2, err[-2000:]
     assert ("zoo train: error: text_classification needs your data: pass --data FILE "
-            "(a CSV/TSV of text,label rows") in proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
+            "(a CSV/TSV of text,label rows") in err
+    assert "Traceback" not in err + out
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("recipe, content, options, message", [
