@@ -30,6 +30,10 @@ else
     TF_MARKERS="not slow and not exhaustive"
     JAX_MARKERS="jax and not slow and not exhaustive"
 fi
+# Let Python cache the bytecode of zoo, recipes and tests (their __pycache__ folders are
+# git-ignored): the suite starts hundreds of Python processes, and where the shell sets
+# PYTHONDONTWRITEBYTECODE each of them would compile those modules again.
+unset PYTHONDONTWRITEBYTECODE
 COMMON=(-n 2 --dist loadgroup --durations=25 --timeout="${ZOO_TEST_TIMEOUT:-900}")
 echo "[test] flake8 (configuration in setup.cfg)"
 python -m flake8
