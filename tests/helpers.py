@@ -18,9 +18,11 @@ FAST_COMPILE_XLA_FLAGS = ("--xla_backend_optimization_level=0 "
 
 def xla_flags(*extra):
     """``XLA_FLAGS`` for a child process: the tests' fast-compile flags and ``extra``."""
-    fast = "" if os.environ.get("ZOO_TEST_XLA_OPTIMIZE") == "1" else FAST_COMPILE_XLA_FLAGS
-    extra = " ".join(extra).replace(FAST_COMPILE_XLA_FLAGS, "")
-    return " ".join(filter(None, [fast, *extra.split()]))
+    fast = FAST_COMPILE_XLA_FLAGS.split()
+    others = [flag for flag in " ".join(extra).split() if flag not in fast]
+    if os.environ.get("ZOO_TEST_XLA_OPTIMIZE") == "1":
+        fast = []
+    return " ".join(fast + others)
 
 
 def subprocess_env(**extra):

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import run_python, xla_flags
+from tests.helpers import ROOT, run_python, xla_flags
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_data_parallel_jax")]
 
@@ -176,7 +176,6 @@ def test_two_processes_match_one_device(one_device, tmp_path):
 def test_two_processes_join_before_the_recipe_loads_its_data(tmp_path):
     # The recipe's load_data computes on JAX (as Normalization.adapt does);
     # keras.distribution.initialize must come before that, in zoo.recipe.run.
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     port = _free_port()
     code = ("import sys\nfrom zoo import recipe\nfrom tests import seeded_data_recipe as r\n"
             "recipe.run(r, r.Config(), data_dir=sys.argv[1], run_dir=sys.argv[2], "
@@ -186,11 +185,11 @@ def test_two_processes_join_before_the_recipe_loads_its_data(tmp_path):
         data_dir = tmp_path / f"data{index}"
         data_dir.mkdir()
         env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", XLA_FLAGS=xla_flags(),
-                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+                   PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
                    KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{port}",
                    KERAS_DISTRIBUTION_NUM_PROCESSES="2", KERAS_DISTRIBUTION_PROCESS_ID=str(index))
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", code, str(data_dir), str(tmp_path / "run")], cwd=root,
+            [sys.executable, "-c", code, str(data_dir), str(tmp_path / "run")], cwd=ROOT,
             env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     for proc in procs:
         try:
@@ -209,7 +208,6 @@ def test_zoo_train_backend_jax_spreads_over_two_devices_and_exports_through_tens
     # From a TensorFlow-backend shell, `--backend jax` restarts the command on
     # JAX; an odd batch size (31) cannot split over 2 devices and is cut to 30.
     # The JAX-trained run then exports through a TensorFlow process, verified.
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     run, target = str(tmp_path / "run"), str(tmp_path / "export")
     env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
                XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=2"))
@@ -217,7 +215,7 @@ def test_zoo_train_backend_jax_spreads_over_two_devices_and_exports_through_tens
         [sys.executable, "-m", "zoo.cli", "train", "adding_problem", "--tiny", "--backend", "jax",
          "--set", "cells=()", "--set", "batch_size=31", "--run-dir", run, "--export-dir", target,
          "--data-dir", str(tmp_path / "tfds"), "--quiet"],
-        capture_output=True, text=True, cwd=root, env=env, timeout=600)
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1].startswith("[adding_problem] complete: mse=")
     with open(os.path.join(run, "metrics.json")) as f:
